@@ -1,0 +1,28 @@
+/**
+ * The one interface for everything that can answer a chat request: each cloud
+ * provider implements it, and so does the bridge tunnel. Agents compose over it.
+ */
+import type { ChatEvent } from './chat-events.ts';
+import type { ChatRequest } from './chat-request.ts';
+
+export interface ChatModelCall {
+  /** The validated request. `model` is already the upstream's own name (`gpt-4o`). */
+  request: ChatRequest;
+  /** Aborted when the client goes away or a deadline passes; must reach the upstream. */
+  signal: AbortSignal;
+}
+
+export interface ChatModel {
+  /** Who serves: `openai`, `anthropic`, `xai`, `groq`, `mlx`, `vllm`, … */
+  readonly provider: string;
+  /** The full `provider/model` name this model answers to. */
+  readonly modelId: string;
+  /**
+   * Starts a generation. Failures before the first event (HTTP status, connect
+   * error, an in-band error before any delta) are thrown from the first
+   * `next()` as a GatewayError with `retryable` set; later ones from a later
+   * `next()`. Ends with exactly one `finish` event. `return()` on the iterator
+   * cancels the upstream.
+   */
+  stream(call: ChatModelCall): AsyncIterable<ChatEvent>;
+}

@@ -1,0 +1,48 @@
+/**
+ * Model names are `provider/model`. `local/<id>` is served by the bridge, where
+ * `<id>` may itself contain slashes (`local/mlx-community/Llama-3.2-3B-Instruct-4bit`).
+ */
+import * as z from 'zod';
+
+export const ONLINE_PROVIDERS = ['openai', 'anthropic', 'xai', 'groq'] as const;
+export type OnlineProvider = (typeof ONLINE_PROVIDERS)[number];
+export type Transport = 'online' | 'local';
+
+export interface ModelName {
+  /** `openai`, `anthropic`, `xai`, `groq` or `local`. */
+  provider: OnlineProvider | 'local';
+  /** What the upstream calls it: `gpt-4o`, `mlx-community/Llama-3.2-3B-Instruct-4bit`. */
+  model: string;
+  /** The full name as the client wrote it. */
+  full: string;
+  transport: Transport;
+}
+
+const MODEL_PART = /^[A-Za-z0-9][A-Za-z0-9._:@+\-/]*$/;
+
+/** Splits a full model name; `undefined` when it is not `provider/model` with a known provider. */
+export function parseModelName(full: string): ModelName | undefined {
+  const slash = full.indexOf('/');
+  if (slash <= 0) return undefined;
+  const provider = full.slice(0, slash);
+  const model = full.slice(slash + 1);
+  if (!MODEL_PART.test(model) || model.length > 200) return undefined;
+  if (provider === 'local') return { provider, model, full, transport: 'local' };
+  if ((ONLINE_PROVIDERS as readonly string[]).includes(provider)) {
+    return { provider: provider as OnlineProvider, model, full, transport: 'online' };
+  }
+  return undefined;
+}
+
+/** A model name field: `provider/model` with a known provider. */
+export const modelNameSchema = z
+  .string()
+  .max(256)
+  .refine((value) => parseModelName(value) !== undefined, {
+    message: `must be 'provider/model' with provider one of ${[...ONLINE_PROVIDERS, 'local'].join(', ')}`,
+  });
+
+/** A `local/<id>` model name. */
+export const localModelNameSchema = modelNameSchema.refine((value) => value.startsWith('local/'), {
+  message: "must be a 'local/<model_id>' name",
+});
