@@ -19,7 +19,7 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['tests/workers/**/*.test.ts', 'functions/**/*.workers.test.ts'],
-          globalSetup: ['tests/workers/global-setup.ts'],
+          globalSetup: ['tests/workers/setup-providers.ts', 'tests/workers/setup-sqld.ts'],
         },
       },
       {

@@ -1,0 +1,2 @@
+/** Runs on Node before the workerd suites: starts the loopback mock providers (not yet). */
+export default function setup(): void {}
