@@ -160,3 +160,6 @@ export function secretValues(env: Env): string[] {
     .map(nonEmpty)
     .filter((value): value is string => value !== undefined && value.length >= 8);
 }
+
+/** Settings and the bridge tunnel are per user; today every request is the default user's. */
+export const DEFAULT_USER_ID = 'default';
