@@ -1,9 +1,254 @@
-/** Placeholder: the tunnel issue replaces this with the real Durable Object. */
+/**
+ * BridgeTunnel: one Durable Object per user, holding the bridge's WebSocket with
+ * the hibernation API and multiplexing chat requests over it by id.
+ *
+ * - `/connect` (already authenticated by the Worker) accepts the socket. The
+ *   newest connection wins: an older one is closed 4001 and its requests fail.
+ * - `/chat` sends a `req` frame and answers at once with an NDJSON stream that
+ *   the frames coming back fill in (tunnel-stream-lines.ts). No bridge → a
+ *   one-line 503 `bridge_offline` within milliseconds.
+ * - `/status` reports the connection and the last-seen models (kept in storage).
+ *
+ * Heartbeats (`{"t":"ping"}`) are answered by the runtime's auto-response, so an
+ * idle bridge never wakes the object. In-memory state (pending requests, frame
+ * counters) exists only while requests are open, which keeps the object awake.
+ */
 import { DurableObject } from 'cloudflare:workers';
+import { GatewayError } from '../../protocol/gateway-error.ts';
+import { BRIDGE_OFFLINE_RETRY_AFTER_MS, type TunnelErrorInfo } from '../../protocol/tunnel-errors.ts';
+import {
+  encodeTunnelFrame,
+  exceedsFrameLimit,
+  MAX_FRAME_BYTES,
+  PING_FRAME,
+  PONG_FRAME,
+  TUNNEL_CLOSE,
+  TUNNEL_PROTOCOL_VERSION,
+  TUNNEL_SUBPROTOCOL,
+  type OutgoingFrame,
+} from '../../protocol/tunnel-frames.ts';
 import type { Env } from '../config.ts';
+import { BRIDGE_RECORD_KEY, CONNECTION_SEQ_KEY, loadBridgeRecord, readAttachment, type SocketAttachment } from './bridge-record.ts';
+import { BridgeFrameHandler } from './bridge-frame-handler.ts';
+import { PendingRequest } from './pending-request.ts';
+import { buildBridgeStatus, type BridgeStatus } from './bridge-status.ts';
+import { tunnelChatBodySchema } from './tunnel-endpoints.ts';
+import { errorLineResponse, NDJSON_CONTENT_TYPE } from './tunnel-stream-lines.ts';
+import { safeParseJson } from '../../protocol/validate.ts';
+
+const BRIDGE_TAG = 'bridge';
+/** Sent in `welcome`; the bridge pings this often. */
+export const HEARTBEAT_SEC = 25;
+/** A bridge silent for this long is treated as gone when a request needs it. */
+const HEARTBEAT_TIMEOUT_MS = HEARTBEAT_SEC * 3 * 1000;
+/** Local generations can be long; the agents own the client-facing deadlines. */
+const DEFAULT_DEADLINE_MS = 30 * 60 * 1000;
+
+const offline = (message: string): TunnelErrorInfo => ({
+  code: 'bridge_offline',
+  message,
+  retryable: true,
+  retryAfterMs: BRIDGE_OFFLINE_RETRY_AFTER_MS,
+});
 
 export class BridgeTunnel extends DurableObject<Env> {
-  override async fetch(): Promise<Response> {
-    return new Response('not implemented', { status: 501 });
+  private readonly frames: BridgeFrameHandler;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
+    this.frames = new BridgeFrameHandler({
+      storage: ctx.storage,
+      send: (socket, frame) => sendFrame(socket, frame),
+      closeSocket: (socket, code, reason) => this.closeSocket(socket, code, reason, offline(`The bridge connection closed: ${reason}`)),
+    });
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    const path = new URL(request.url).pathname;
+    if (path === '/connect') return this.acceptBridge(request);
+    if (path === '/chat' && request.method === 'POST') return this.openChat(request);
+    if (path === '/status') return Response.json(await this.status());
+    return Response.json(new GatewayError({ status: 404, type: 'not_found_error', message: 'Not found' }).toBody(), { status: 404 });
+  }
+
+  /** The connection and the last-seen models, for `GET /v1/bridge` and `/v1/models`. */
+  async status(): Promise<BridgeStatus> {
+    const current = this.currentBridge();
+    const record = await loadBridgeRecord(this.ctx.storage);
+    const lastPing = current ? this.ctx.getWebSocketAutoResponseTimestamp(current.socket) : null;
+    return buildBridgeStatus({
+      record,
+      current: current?.attachment,
+      lastHeartbeatAt: lastPing?.getTime(),
+      inFlight: this.frames.inFlight(),
+      draining: this.anyDraining(),
+    });
+  }
+
+  override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    await this.frames.onMessage(socket, message, Date.now());
+  }
+
+  override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
+    await this.onSocketGone(socket, `code ${code}${reason ? ` (${reason})` : ''}`);
+  }
+
+  override async webSocketError(socket: WebSocket): Promise<void> {
+    await this.onSocketGone(socket, 'socket error');
+  }
+
+  private async acceptBridge(request: Request): Promise<Response> {
+    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
+      return Response.json(
+        new GatewayError({ status: 426, type: 'invalid_request_error', message: 'Expected a WebSocket upgrade' }).toBody(),
+        { status: 426, headers: { upgrade: 'websocket' } },
+      );
+    }
+    const seq = ((await this.ctx.storage.get<number>(CONNECTION_SEQ_KEY)) ?? 0) + 1;
+    await this.ctx.storage.put(CONNECTION_SEQ_KEY, seq);
+
+    // Last connection wins (a restarted bridge replaces the stale one at once).
+    for (const socket of this.ctx.getWebSockets(BRIDGE_TAG)) {
+      this.closeSocket(socket, TUNNEL_CLOSE.superseded, 'superseded by a newer bridge connection', offline('A newer bridge connection replaced the one serving this request'));
+    }
+
+    const pair = new WebSocketPair();
+    const server = pair[1];
+    this.ctx.acceptWebSocket(server, [BRIDGE_TAG]);
+    const attachment: SocketAttachment = {
+      seq,
+      sessionId: crypto.randomUUID(),
+      connectedAt: Date.now(),
+      proto: TUNNEL_PROTOCOL_VERSION,
+      bridgeId: null,
+      ready: false,
+      draining: false,
+    };
+    server.serializeAttachment(attachment);
+
+    const offered = (request.headers.get('sec-websocket-protocol') ?? '').split(',').map((item) => item.trim());
+    const headers = offered.includes(TUNNEL_SUBPROTOCOL) ? { 'sec-websocket-protocol': TUNNEL_SUBPROTOCOL } : undefined;
+    return new Response(null, { status: 101, webSocket: pair[0], headers });
+  }
+
+  private async openChat(request: Request): Promise<Response> {
+    const json = safeParseJson(await request.text());
+    const parsed = json.ok ? tunnelChatBodySchema.safeParse(json.value) : undefined;
+    if (!parsed?.success) {
+      return errorLineResponse({ code: 'bad_request', message: 'Malformed tunnel request', retryable: false }, 400);
+    }
+    const current = this.currentBridge();
+    if (!current) {
+      const message = this.anyDraining() ? 'The bridge is shutting down' : 'No bridge is connected';
+      return errorLineResponse(offline(message), 503);
+    }
+
+    const lastAlive = Math.max(
+      current.attachment.connectedAt,
+      this.ctx.getWebSocketAutoResponseTimestamp(current.socket)?.getTime() ?? 0,
+      this.frames.lastMessageAt(current.attachment.seq),
+    );
+    if (Date.now() - lastAlive > HEARTBEAT_TIMEOUT_MS) {
+      this.closeSocket(current.socket, TUNNEL_CLOSE.heartbeatTimeout, 'heartbeat timeout', offline('The bridge stopped answering heartbeats'));
+      return errorLineResponse(offline('The bridge stopped answering heartbeats'), 503);
+    }
+
+    const { model, request: body, deadlineMs } = parsed.data;
+    // Gateway-only fields mean nothing to a runner.
+    const { agent_type: _agentType, fallback_models: _fallbackModels, ...runnerBody } = body;
+    const id = crypto.randomUUID();
+    const text = encodeTunnelFrame({
+      t: 'req',
+      id,
+      op: 'chat.completions',
+      model,
+      body: { ...runnerBody, model },
+      deadlineMs: deadlineMs ?? DEFAULT_DEADLINE_MS,
+    });
+    if (exceedsFrameLimit(text)) {
+      const message = `The request is larger than the tunnel's ${MAX_FRAME_BYTES} byte frame limit`;
+      return errorLineResponse({ code: 'bad_request', message, retryable: false }, 413);
+    }
+
+    const pending = new PendingRequest({
+      id,
+      socketSeq: current.attachment.seq,
+      onCancel: (cancelled) => {
+        this.frames.forget(cancelled.id);
+        sendFrame(current.socket, { t: 'cancel', id: cancelled.id, reason: 'client_abort' });
+      },
+      onOverflow: (slow) => {
+        this.frames.forget(slow.id);
+        sendFrame(current.socket, { t: 'cancel', id: slow.id, reason: 'buffer_overflow' });
+        slow.fail({ code: 'internal', message: 'The client read the response too slowly; it was cut off', retryable: false });
+      },
+    });
+    this.frames.track(pending);
+    pending.announceRunner((await loadBridgeRecord(this.ctx.storage))?.models.find((entry) => entry.id === model)?.runner);
+    if (!sendFrame(current.socket, text)) {
+      this.frames.forget(id);
+      pending.fail(offline('The bridge connection was lost'));
+    }
+    return new Response(pending.stream, { headers: { 'content-type': NDJSON_CONTENT_TYPE } });
+  }
+
+  /** The open, ready, non-draining bridge socket with the highest seq. */
+  private currentBridge(): { socket: WebSocket; attachment: SocketAttachment } | undefined {
+    let best: { socket: WebSocket; attachment: SocketAttachment } | undefined;
+    for (const socket of this.ctx.getWebSockets(BRIDGE_TAG)) {
+      if (socket.readyState !== WebSocket.OPEN) continue;
+      const attachment = readAttachment(socket);
+      if (!attachment?.ready || attachment.draining || this.frames.isClosedBySelf(attachment.seq)) continue;
+      if (!best || attachment.seq > best.attachment.seq) best = { socket, attachment };
+    }
+    return best;
+  }
+
+  private anyDraining(): boolean {
+    return this.ctx.getWebSockets(BRIDGE_TAG).some((socket) => readAttachment(socket)?.draining === true);
+  }
+
+  /** Closes a bridge socket and fails every request that went out on it. */
+  private closeSocket(socket: WebSocket, code: number, reason: string, failure: TunnelErrorInfo): void {
+    const attachment = readAttachment(socket);
+    if (attachment) {
+      this.frames.markClosedBySelf(attachment.seq);
+      this.frames.failSocket(attachment.seq, failure);
+    }
+    try {
+      socket.close(code, reason);
+    } catch {
+      // Already closing or closed: nothing left to do.
+    }
+  }
+
+  private async onSocketGone(socket: WebSocket, why: string): Promise<void> {
+    const attachment = readAttachment(socket);
+    if (!attachment) return;
+    this.frames.failSocket(attachment.seq, offline(`The bridge disconnected (${why})`));
+    this.frames.forgetSocket(attachment.seq);
+    try {
+      socket.close(TUNNEL_CLOSE.normal, 'closed');
+    } catch {
+      // The runtime may already have completed the close handshake.
+    }
+    // Only the current bridge leaving makes the user's bridge offline.
+    const others = this.ctx
+      .getWebSockets(BRIDGE_TAG)
+      .some((other) => other !== socket && other.readyState === WebSocket.OPEN && (readAttachment(other)?.seq ?? 0) > attachment.seq);
+    if (others || !attachment.ready) return;
+    const record = await loadBridgeRecord(this.ctx.storage);
+    if (record) await this.ctx.storage.put(BRIDGE_RECORD_KEY, { ...record, disconnectedAt: Date.now() });
+  }
+}
+
+/** Sends a frame, false when the socket can no longer take it. */
+function sendFrame(socket: WebSocket, frame: OutgoingFrame | string): boolean {
+  try {
+    socket.send(typeof frame === 'string' ? frame : encodeTunnelFrame(frame));
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -1,0 +1,123 @@
+/**
+ * The bridge's admission control: at most `maxConcurrent` requests run, up to
+ * `maxQueue` more wait in order, and anything past that is refused at once with
+ * `err busy` + retryAfterMs (like Ollama's 503 at OLLAMA_MAX_QUEUE), never left
+ * hanging. Each request carries the `send` of the connection it came on, so a
+ * request finishing after a reconnect cannot write onto the new connection.
+ */
+import type { GatewayError } from '../../protocol/gateway-error.ts';
+import { BUSY_RETRY_AFTER_MS, tunnelError, tunnelErrorFromThrown } from '../../protocol/tunnel-errors.ts';
+import type { FrameOf, OutgoingFrame } from '../../protocol/tunnel-frames.ts';
+
+export type SendFrame = (frame: OutgoingFrame) => void;
+export type RequestFrame = FrameOf<'req'>;
+
+export interface RequestSchedulerOptions {
+  maxConcurrent: number;
+  maxQueue: number;
+  /** Runs one request to its end; never rejects. */
+  run: (frame: RequestFrame, signal: AbortSignal, send: SendFrame) => Promise<void>;
+  /** Called whenever a request starts or settles (status updates). */
+  onChange?: () => void;
+}
+
+interface Entry {
+  frame: RequestFrame;
+  controller: AbortController;
+  send: SendFrame;
+}
+
+export class RequestScheduler {
+  private readonly running = new Map<string, Entry>();
+  private queue: Entry[] = [];
+  private closedWith: GatewayError | undefined;
+  private idleWaiters: Array<() => void> = [];
+  private readonly options: RequestSchedulerOptions;
+
+  constructor(options: RequestSchedulerOptions) {
+    this.options = options;
+  }
+
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Admits, queues or refuses one request. */
+  submit(frame: RequestFrame, send: SendFrame): void {
+    const refuse = (error: GatewayError): void => send({ t: 'err', id: frame.id, ...tunnelErrorFromThrown(error) });
+    if (this.closedWith) return refuse(this.closedWith);
+    if (this.running.has(frame.id) || this.queue.some((entry) => entry.frame.id === frame.id)) {
+      return refuse(tunnelError('protocol', 'Duplicate request id'));
+    }
+    const entry: Entry = { frame, controller: new AbortController(), send };
+    if (this.running.size < this.options.maxConcurrent) return this.start(entry);
+    if (this.queue.length < this.options.maxQueue) {
+      this.queue.push(entry);
+      send({ t: 'ack', id: frame.id, state: 'queued', queuePos: this.queue.length });
+      this.options.onChange?.();
+      return;
+    }
+    const waitMs = BUSY_RETRY_AFTER_MS * Math.max(1, Math.ceil((this.queue.length + 1) / this.options.maxConcurrent));
+    refuse(tunnelError('busy', `The bridge is busy: ${this.running.size} running and ${this.queue.length} queued`, waitMs));
+  }
+
+  /** Aborts a running request, or drops a queued one; `reason` is what its iterator throws. */
+  cancel(id: string, reason: GatewayError): void {
+    const running = this.running.get(id);
+    if (running) return running.controller.abort(reason);
+    const index = this.queue.findIndex((entry) => entry.frame.id === id);
+    if (index === -1) return;
+    const [entry] = this.queue.splice(index, 1);
+    entry?.send({ t: 'end', id, finish_reason: 'cancelled' });
+    this.options.onChange?.();
+  }
+
+  /** Stops admitting: new requests and everything queued are refused with `error`. */
+  close(error: GatewayError): void {
+    this.closedWith = error;
+    this.failQueued(error);
+  }
+
+  /** Refuses every queued request with `error` (running ones continue). */
+  failQueued(error: GatewayError): void {
+    const queued = this.queue;
+    this.queue = [];
+    for (const entry of queued) entry.send({ t: 'err', id: entry.frame.id, ...tunnelErrorFromThrown(error) });
+    if (queued.length > 0) this.options.onChange?.();
+    this.notifyIfIdle();
+  }
+
+  /** Aborts every running request with `reason` and drops the queue. */
+  abortAll(reason: GatewayError): void {
+    this.queue = [];
+    for (const entry of this.running.values()) entry.controller.abort(reason);
+    this.notifyIfIdle();
+  }
+
+  /** Resolves once nothing is running or queued. */
+  idle(): Promise<void> {
+    if (this.running.size === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private start(entry: Entry): void {
+    this.running.set(entry.frame.id, entry);
+    this.options.onChange?.();
+    void this.options.run(entry.frame, entry.controller.signal, entry.send).finally(() => {
+      this.running.delete(entry.frame.id);
+      const next = this.queue.shift();
+      if (next) this.start(next);
+      else this.options.onChange?.();
+      this.notifyIfIdle();
+    });
+  }
+
+  private notifyIfIdle(): void {
+    if (this.running.size > 0 || this.queue.length > 0) return;
+    for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The attempt log of one request, and the error a client gets when no attempt
+ * served. Messages name models, statuses and error codes only: never a key.
+ */
+import { GatewayError } from '../../protocol/gateway-error.ts';
+import type { AttemptRecord } from '../../protocol/chat-response.ts';
+import type { ChatModel } from '../../protocol/chat-model.ts';
+
+/** The attempt record of a model that answered. */
+export function servedAttempt(model: ChatModel, latencyMs: number): AttemptRecord {
+  return { provider: model.provider, model_id: model.modelId, status: 200, error_type: null, latency_ms: latencyMs };
+}
+
+/** The attempt record of a model that failed with `error`. */
+export function failedAttempt(model: ChatModel, error: GatewayError, latencyMs: number): AttemptRecord {
+  return { provider: model.provider, model_id: model.modelId, status: error.status, error_type: error.code ?? error.type, latency_ms: latencyMs };
+}
+
+/** The record of a model skipped because its circuit breaker is open: no call was made. */
+export function skippedAttempt(model: ChatModel): AttemptRecord {
+  return { provider: model.provider, model_id: model.modelId, status: 0, error_type: 'circuit_open', latency_ms: 0 };
+}
+
+/** `openai/gpt-4o: 503 upstream_error; anthropic/claude-x: 401 upstream_auth_failed` */
+export function describeAttempts(attempts: readonly AttemptRecord[]): string {
+  return attempts.map((attempt) => `${attempt.model_id}: ${attempt.status === 0 ? '-' : attempt.status} ${attempt.error_type ?? 'ok'}`).join('; ');
+}
+
+export interface ChainFailure {
+  attempts: readonly AttemptRecord[];
+  /** The errors of the attempts that ran, in order. */
+  errors: readonly GatewayError[];
+  /** Set when the request's overall deadline ended the chain. */
+  deadline?: GatewayError;
+  /** Shortest time until an open breaker lets a probe through. */
+  breakerRetryAfterMs?: number;
+}
+
+/**
+ * The one error for a chain in which nothing served: 504 when the deadline
+ * passed; 503 when every model was skipped by its breaker, or when the bridge
+ * was offline and nothing else was tried; else 502 carrying the last error's
+ * code. The message lists every attempt.
+ */
+export function chainFailed(failure: ChainFailure): GatewayError {
+  const { attempts, errors } = failure;
+  const list = describeAttempts(attempts);
+  const last = errors.at(-1);
+  if (failure.deadline) {
+    return new GatewayError({
+      status: 504,
+      type: 'timeout_error',
+      code: failure.deadline.code,
+      message: attempts.length > 0 ? `${failure.deadline.message}. Attempts: ${list}` : failure.deadline.message,
+    });
+  }
+  if (!last) {
+    return new GatewayError({
+      status: 503,
+      type: 'service_unavailable',
+      code: 'circuit_open',
+      message: `Every model is paused after repeated failures; try again shortly. Skipped: ${list}`,
+      retryAfterMs: failure.breakerRetryAfterMs,
+    });
+  }
+  if (errors.every((error) => error.code === 'bridge_offline')) {
+    return new GatewayError({
+      status: 503,
+      type: 'service_unavailable',
+      code: 'bridge_offline',
+      message: attempts.length > 1 ? `${last.message} Attempts: ${list}` : last.message,
+      retryAfterMs: last.retryAfterMs,
+    });
+  }
+  return new GatewayError({
+    status: 502,
+    type: 'upstream_error',
+    code: last.code,
+    message: `All ${attempts.length} attempts failed (${list}). Last error: ${last.message}`,
+    retryAfterMs: last.retryAfterMs,
+  });
+}

@@ -1,0 +1,102 @@
+/**
+ * What every agent shares: request sanity checks, turning model names into
+ * candidate models, the fallback chain with its deadlines and breaker, and the
+ * normalized result (`AgentResult`: metadata at the commit point, then events).
+ * OnlineAgent and LocalAgent differ only in what they serve first and in which
+ * failures are worth retrying on the same target.
+ */
+import type { ChatModel } from '../../protocol/chat-model.ts';
+import type { ChatRequest } from '../../protocol/chat-request.ts';
+import type { Backend } from '../../protocol/chat-response.ts';
+import type { GatewayError } from '../../protocol/gateway-error.ts';
+import type { ModelName } from '../../protocol/model-name.ts';
+import { defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
+import { fallbackPolicy, type AgentCandidate, type AgentResult, type FallbackPolicy } from './agent-types.ts';
+import { isolateCircuitBreaker, type CircuitBreaker } from './circuit-breaker.ts';
+import { runWithFallback } from './fallback-runner.ts';
+import { checkRequestSanity } from './request-sanity.ts';
+
+/** A model name made callable. */
+export interface ResolvedModel {
+  model: ChatModel;
+  backend: Backend;
+  /** How long this model may take to yield its first event. */
+  attemptTimeoutMs: number;
+}
+
+/** Makes a model callable; undefined when it cannot be offered (its provider has no key). */
+export type ModelResolver = (name: ModelName) => ResolvedModel | undefined;
+
+export interface AgentOptions {
+  primary: ModelName;
+  /** Tried in order when the primary fails in a way a backup can fix. */
+  backups?: readonly ModelName[];
+  resolveModel: ModelResolver;
+  deps?: RuntimeDeps;
+  policy?: FallbackPolicy;
+  breaker?: CircuitBreaker;
+}
+
+export abstract class BaseAgent {
+  /** Which transport the primary model uses. */
+  abstract readonly backend: Backend;
+  readonly primary: ModelName;
+  readonly backups: readonly ModelName[];
+  protected readonly resolveModel: ModelResolver;
+  protected readonly deps: RuntimeDeps;
+  protected readonly policy: FallbackPolicy;
+  protected readonly breaker: CircuitBreaker;
+
+  constructor(options: AgentOptions) {
+    this.primary = options.primary;
+    this.backups = options.backups ?? [];
+    this.resolveModel = options.resolveModel;
+    this.deps = options.deps ?? defaultRuntimeDeps;
+    this.policy = options.policy ?? fallbackPolicy();
+    this.breaker = options.breaker ?? isolateCircuitBreaker;
+  }
+
+  /**
+   * Serves `request`: resolves when a model yields its first event (the commit
+   * point), with the metadata so far and every event from that one on; rejects
+   * with a GatewayError when no model can serve. `signal` is the client's.
+   */
+  async run(request: ChatRequest, signal: AbortSignal): Promise<AgentResult> {
+    checkRequestSanity(request);
+    return runWithFallback({
+      candidates: this.candidates(request),
+      signal,
+      deps: this.deps,
+      policy: this.policy,
+      breaker: this.breaker,
+      retriesSameTarget: (error) => this.retriesSameTarget(error),
+    });
+  }
+
+  /** The primary, then each backup that can be offered, each with its own copy of the request. */
+  protected candidates(request: ChatRequest): AgentCandidate[] {
+    const candidates: AgentCandidate[] = [];
+    for (const name of [this.primary, ...this.backups]) {
+      const resolved = this.resolveModel(name);
+      if (!resolved) continue;
+      candidates.push({
+        model: resolved.model,
+        backend: resolved.backend,
+        request: this.requestFor(request, name),
+        attemptTimeoutMs: resolved.attemptTimeoutMs,
+      });
+    }
+    return candidates;
+  }
+
+  /** The request as `name` receives it: its own model name, none of our routing fields. */
+  protected requestFor(request: ChatRequest, name: ModelName): ChatRequest {
+    const { agent_type: _agentType, fallback_models: _fallbackModels, ...rest } = request;
+    return { ...rest, model: name.model };
+  }
+
+  /** Is this failure worth another call to the same target (after backoff)? */
+  protected retriesSameTarget(error: GatewayError): boolean {
+    return error.retryable;
+  }
+}

@@ -1,0 +1,113 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ChatRequest } from '../../protocol/chat-request.ts';
+import { GatewayError } from '../../protocol/gateway-error.ts';
+import { parseModelName, type ModelName } from '../../protocol/model-name.ts';
+import { defaultRuntimeDeps } from '../../protocol/runtime-deps.ts';
+import { fallbackPolicy } from './agent-types.ts';
+import { CircuitBreaker } from './circuit-breaker.ts';
+import { OnlineAgent } from './online-agent.ts';
+import { answerEvents, drain, scriptedModel, type ScriptedModel } from './testing/scripted-model.ts';
+
+describe('circuit breaker states', () => {
+  it('opens after three consecutive failures, lets one probe through after the cool-down, and closes when it succeeds', () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 3, coolDownMs: 30_000 });
+    const target = 'openai/gpt-4o';
+    breaker.recordFailure(target, 0);
+    breaker.recordFailure(target, 0);
+    expect(breaker.allow(target, 0)).toEqual({ allowed: true });
+    breaker.recordFailure(target, 1_000);
+    expect(breaker.stateOf(target)).toBe('open');
+    expect(breaker.allow(target, 11_000)).toEqual({ allowed: false, retryAfterMs: 20_000 });
+    expect(breaker.allow(target, 31_000)).toEqual({ allowed: true });
+    expect(breaker.stateOf(target)).toBe('half-open');
+    expect(breaker.allow(target, 31_001).allowed).toBe(false); // one probe at a time
+    breaker.recordSuccess(target);
+    expect(breaker.stateOf(target)).toBe('closed');
+    expect(breaker.allow(target, 31_002)).toEqual({ allowed: true });
+  });
+
+  it('opens again for a whole cool-down when the probe fails', () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1, coolDownMs: 10_000 });
+    breaker.recordFailure('groq/llama', 0);
+    expect(breaker.allow('groq/llama', 10_000).allowed).toBe(true);
+    breaker.recordFailure('groq/llama', 10_000);
+    expect(breaker.allow('groq/llama', 19_999)).toEqual({ allowed: false, retryAfterMs: 1 });
+  });
+
+  it('a success between failures resets the count', () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 2, coolDownMs: 10_000 });
+    breaker.recordFailure('xai/grok', 0);
+    breaker.recordSuccess('xai/grok');
+    breaker.recordFailure('xai/grok', 0);
+    expect(breaker.stateOf('xai/grok')).toBe('closed');
+  });
+
+  it('frees the probe slot when the probing client went away', () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1, coolDownMs: 10_000 });
+    breaker.recordFailure('xai/grok', 0);
+    expect(breaker.allow('xai/grok', 10_000).allowed).toBe(true);
+    breaker.recordAbandoned('xai/grok', 10_001);
+    expect(breaker.allow('xai/grok', 10_002).allowed).toBe(true);
+  });
+});
+
+describe('an agent with an open breaker', () => {
+  const request: ChatRequest = { model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'Hi' }] };
+  const name = (full: string): ModelName => parseModelName(full) as ModelName;
+  const down = new GatewayError({ status: 503, type: 'upstream_error', code: 'upstream_error', message: 'openai: down', retryable: true });
+  let breaker: CircuitBreaker;
+  let primary: ScriptedModel;
+  let backup: ScriptedModel;
+
+  function agent(): OnlineAgent {
+    const models = new Map([primary, backup].map((model) => [model.modelId, model]));
+    return new OnlineAgent({
+      primary: name('openai/gpt-4o'),
+      backups: [name('groq/llama-3.3-70b')],
+      resolveModel: (model) => ({ model: models.get(model.full) as ScriptedModel, backend: 'online', attemptTimeoutMs: 5_000 }),
+      deps: { ...defaultRuntimeDeps, random: () => 0 },
+      policy: fallbackPolicy(),
+      breaker,
+    });
+  }
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+    breaker = new CircuitBreaker({ failureThreshold: 3, coolDownMs: 30_000 });
+    // Three requests of three attempts each: nine failures, then the provider recovers.
+    primary = scriptedModel('openai/gpt-4o', [...Array.from({ length: 9 }, () => ({ kind: 'fail' as const, error: down })), { kind: 'answer', events: answerEvents('Back again') }]);
+    backup = scriptedModel('groq/llama-3.3-70b', [{ kind: 'answer', events: answerEvents('Backup') }]);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  async function serve(): Promise<{ model: string; attempts: Array<[string, string | null]> }> {
+    const pending = agent().run(request, new AbortController().signal);
+    await vi.runAllTimersAsync();
+    const result = await pending;
+    await drain(result.events);
+    return { model: result.metadata.model_id, attempts: result.metadata.attempts.map((attempt) => [attempt.model_id, attempt.error_type]) };
+  }
+
+  it('skips the dead provider without calling it, shows circuit_open in the attempts, and probes it again after the cool-down', async () => {
+    expect((await serve()).model).toBe('groq/llama-3.3-70b');
+    expect((await serve()).model).toBe('groq/llama-3.3-70b');
+    expect(breaker.stateOf('openai/gpt-4o')).toBe('closed'); // one failure per request, not per retry
+    expect((await serve()).model).toBe('groq/llama-3.3-70b'); // the third failed request opens it
+    expect(primary.calls).toHaveLength(9);
+
+    const skipped = await serve();
+    expect(primary.calls).toHaveLength(9); // not called at all
+    expect(skipped.attempts).toEqual([
+      ['openai/gpt-4o', 'circuit_open'],
+      ['groq/llama-3.3-70b', null],
+    ]);
+
+    vi.advanceTimersByTime(30_000);
+    const probed = await serve();
+    expect(probed.model).toBe('openai/gpt-4o');
+    expect(primary.calls).toHaveLength(10);
+    expect(breaker.stateOf('openai/gpt-4o')).toBe('closed');
+  });
+});

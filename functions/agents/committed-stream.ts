@@ -1,0 +1,90 @@
+/**
+ * The events of a model after it committed: the first event (already read),
+ * then the rest under the idle deadline. A failure from here on cannot fall
+ * back (the client has the headers): it is thrown as a GatewayError for the
+ * encoder to render. Written as a plain iterator, not an async generator, so
+ * `return()` (the client went away) acts at once even while a read is pending.
+ */
+import type { ChatEvent } from '../../protocol/chat-events.ts';
+import { GatewayError, toGatewayError } from '../../protocol/gateway-error.ts';
+import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
+import type { CircuitBreaker } from './circuit-breaker.ts';
+import { clientClosed, idleTimeout, raceAbort, startTimer } from './deadlines.ts';
+
+export interface CommittedStreamOptions {
+  modelId: string;
+  first: ChatEvent;
+  iterator: AsyncIterator<ChatEvent>;
+  /** The attempt's controller: aborting it aborts the upstream. */
+  controller: AbortController;
+  clientSignal: AbortSignal;
+  idleTimeoutMs: number;
+  deps: RuntimeDeps;
+  breaker: CircuitBreaker;
+  /** Called once when the stream is over, however it ended. */
+  onEnd: () => void;
+}
+
+function endedEarly(modelId: string): GatewayError {
+  return new GatewayError({ status: 502, type: 'upstream_error', code: 'upstream_stream_error', message: `${modelId}: the stream ended before the answer was complete` });
+}
+
+/** The committed events as an AsyncIterable; see the module comment. */
+export function committedEvents(options: CommittedStreamOptions): AsyncIterableIterator<ChatEvent> {
+  const { modelId, iterator, controller, deps } = options;
+  let firstDelivered = false;
+  let sawFinish = false;
+  let over = false;
+
+  function finish(reason: unknown): void {
+    if (over) return;
+    over = true;
+    if (!controller.signal.aborted) controller.abort(reason);
+    // Fire and forget: a generator busy in a read settles its return() later.
+    iterator.return?.().catch(() => undefined);
+    options.onEnd();
+  }
+
+  function fail(error: unknown): never {
+    const failure = options.clientSignal.aborted ? clientClosed() : toGatewayError(error);
+    if (!options.clientSignal.aborted && !over) options.breaker.recordFailure(modelId, deps.now());
+    finish(failure);
+    throw failure;
+  }
+
+  const events: AsyncIterableIterator<ChatEvent> = {
+    [Symbol.asyncIterator]() {
+      return events;
+    },
+    async next(): Promise<IteratorResult<ChatEvent>> {
+      if (over) return { done: true, value: undefined };
+      if (!firstDelivered) {
+        firstDelivered = true;
+        if (options.first.type === 'finish') sawFinish = true;
+        return { done: false, value: options.first };
+      }
+      if (sawFinish) {
+        finish(undefined);
+        return { done: true, value: undefined };
+      }
+      const timer = startTimer(options.idleTimeoutMs, deps, () => controller.abort(idleTimeout(modelId, options.idleTimeoutMs)));
+      let result: IteratorResult<ChatEvent>;
+      try {
+        result = await raceAbort(iterator.next(), controller.signal);
+      } catch (error) {
+        return fail(error);
+      } finally {
+        timer.cancel();
+      }
+      if (over) return { done: true, value: undefined };
+      if (result.done) return fail(endedEarly(modelId));
+      if (result.value.type === 'finish') sawFinish = true;
+      return result;
+    },
+    async return(): Promise<IteratorResult<ChatEvent>> {
+      finish(sawFinish ? undefined : clientClosed());
+      return { done: true, value: undefined };
+    },
+  };
+  return events;
+}

@@ -1,0 +1,127 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ChatRequest } from '../../protocol/chat-request.ts';
+import { GatewayError } from '../../protocol/gateway-error.ts';
+import { parseModelName, type ModelName } from '../../protocol/model-name.ts';
+import { defaultRuntimeDeps } from '../../protocol/runtime-deps.ts';
+import { fallbackPolicy, type FallbackPolicy } from './agent-types.ts';
+import { CircuitBreaker } from './circuit-breaker.ts';
+import { OnlineAgent } from './online-agent.ts';
+import { answerEvents, drain, scriptedModel, type ScriptedBehavior, type ScriptedModel } from './testing/scripted-model.ts';
+
+const request: ChatRequest = { model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'Hi' }] };
+const name = (full: string): ModelName => parseModelName(full) as ModelName;
+
+function setup(primaryBehaviors: ScriptedBehavior[], policy: Partial<FallbackPolicy>, attemptTimeoutMs = 5_000) {
+  const primary = scriptedModel('openai/gpt-4o', primaryBehaviors);
+  const backup = scriptedModel('xai/grok-4', [{ kind: 'stall' }]);
+  const models = new Map<string, ScriptedModel>([primary, backup].map((model) => [model.modelId, model]));
+  const agent = new OnlineAgent({
+    primary: name(primary.modelId),
+    backups: [name(backup.modelId)],
+    resolveModel: (model) => ({ model: models.get(model.full) as ScriptedModel, backend: 'online', attemptTimeoutMs }),
+    deps: { ...defaultRuntimeDeps, random: () => 0 },
+    policy: fallbackPolicy(policy),
+    breaker: new CircuitBreaker({ failureThreshold: 100 }),
+  });
+  return { agent, primary, backup };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('deadlines', () => {
+  it('gives up with 504 when the overall deadline passes before any model answers, listing the attempts', async () => {
+    const { agent, primary, backup } = setup([{ kind: 'stall' }], { overallTimeoutMs: 12_000 });
+    const started = Date.now();
+    const failure = agent.run(request, new AbortController().signal).then(() => { throw new Error('expected a failure'); }, (error: unknown) => error as GatewayError);
+    await vi.runAllTimersAsync();
+    const error = await failure;
+    expect(error.status).toBe(504);
+    expect(error.code).toBe('deadline_exceeded');
+    expect(Date.now() - started).toBe(12_000);
+    // Attempts at 0 s and 5 s (each timing out at 5 s), then the last one cut by the overall deadline at 12 s.
+    expect(primary.callTimes.map((time) => time - started)).toEqual([0, 5_000, 10_000]);
+    expect(backup.calls).toHaveLength(0);
+    expect(error.message).toContain('openai/gpt-4o: 504 attempt_timeout');
+    for (const call of primary.calls) expect(call.signal.aborted).toBe(true);
+  });
+
+  it('ends each attempt at the per-attempt deadline and moves on', async () => {
+    const { agent, primary, backup } = setup([{ kind: 'stall' }], { backoff: { baseMs: 250, capMs: 4_000, maxRetries: 0 } }, 3_000);
+    const started = Date.now();
+    const failure = agent.run(request, new AbortController().signal).then(() => { throw new Error('expected a failure'); }, (error: unknown) => error as GatewayError);
+    await vi.runAllTimersAsync();
+    const error = await failure;
+    expect(primary.callTimes.map((time) => time - started)).toEqual([0]);
+    expect(backup.callTimes.map((time) => time - started)).toEqual([3_000]);
+    expect(error.status).toBe(502);
+    expect(error.code).toBe('attempt_timeout');
+  });
+
+  it('fails a committed stream that stays silent longer than the idle deadline, and aborts its upstream', async () => {
+    const { agent, primary } = setup([{ kind: 'stall', events: answerEvents('partial answer').slice(0, 1) }], { idleTimeoutMs: 30_000 });
+    const pending = agent.run(request, new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(0);
+    const result = await pending;
+    const drained = drain(result.events);
+    await vi.advanceTimersByTimeAsync(29_999);
+    expect(primary.calls[0]?.signal.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    const { events, error } = await drained;
+    expect(events).toHaveLength(1);
+    expect(GatewayError.isInstance(error) && error.code).toBe('idle_timeout');
+    expect(primary.calls[0]?.signal.aborted).toBe(true);
+  });
+
+  it('the overall deadline does not cut a stream that already committed', async () => {
+    const slow: ScriptedBehavior = { kind: 'stall', events: answerEvents('hello').slice(0, 1) };
+    const { agent, primary } = setup([slow], { overallTimeoutMs: 1_000, idleTimeoutMs: 60_000 });
+    const result = await agent.run(request, new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(primary.calls[0]?.signal.aborted).toBe(false);
+    await result.events[Symbol.asyncIterator]().return?.();
+    expect(primary.calls[0]?.signal.aborted).toBe(true);
+  });
+});
+
+describe('cancellation', () => {
+  it('a client that leaves before the first event aborts the upstream call and tries nothing else', async () => {
+    const { agent, primary, backup } = setup([{ kind: 'stall' }], {});
+    const client = new AbortController();
+    const failure = agent.run(request, client.signal).then(() => { throw new Error('expected a failure'); }, (error: unknown) => error as GatewayError);
+    await vi.advanceTimersByTimeAsync(100);
+    client.abort();
+    const error = await failure;
+    expect(primary.calls[0]?.signal.aborted).toBe(true);
+    expect(backup.calls).toHaveLength(0);
+    expect(error.code).toBe('client_closed_request');
+  });
+
+  it('a client that leaves mid-stream aborts the upstream call', async () => {
+    const { agent, primary } = setup([{ kind: 'stall', events: answerEvents('a b c').slice(0, 2) }], {});
+    const client = new AbortController();
+    const result = await agent.run(request, client.signal);
+    const iterator = result.events[Symbol.asyncIterator]();
+    await iterator.next();
+    await iterator.next();
+    const third = iterator.next();
+    client.abort();
+    await expect(third).rejects.toMatchObject({ code: 'client_closed_request' });
+    expect(primary.calls[0]?.signal.aborted).toBe(true);
+  });
+
+  it('a client that stops reading (return) aborts the upstream at once, even with a read pending', async () => {
+    const { agent, primary } = setup([{ kind: 'stall', events: answerEvents('a b').slice(0, 1) }], {});
+    const result = await agent.run(request, new AbortController().signal);
+    const iterator = result.events[Symbol.asyncIterator]();
+    await iterator.next();
+    const pendingRead = iterator.next();
+    await iterator.return?.();
+    expect(primary.calls[0]?.signal.aborted).toBe(true);
+    await expect(pendingRead).rejects.toBeDefined();
+  });
+});

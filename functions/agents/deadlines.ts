@@ -1,0 +1,76 @@
+/**
+ * Time limits as abort signals and races, with every timer made through the
+ * injected `sleep` so tests drive them with fake timers.
+ */
+import { GatewayError } from '../../protocol/gateway-error.ts';
+import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
+
+export interface Timer {
+  /** Stops the timer; harmless after it fired. */
+  cancel(): void;
+}
+
+/** Calls `onFire` after `ms`, unless cancelled first. */
+export function startTimer(ms: number, deps: RuntimeDeps, onFire: () => void): Timer {
+  const stop = new AbortController();
+  deps.sleep(Math.max(0, ms), stop.signal).then(
+    () => {
+      if (!stop.signal.aborted) onFire();
+    },
+    () => undefined, // cancelled
+  );
+  return { cancel: () => stop.abort() };
+}
+
+/** `promise`, or a rejection with the signal's reason as soon as `signal` aborts. */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => undefined); // settled later by nobody
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Aborts `target` with `source`'s reason when `source` aborts; returns the unlink. */
+export function linkAbort(source: AbortSignal, target: AbortController): () => void {
+  if (source.aborted) {
+    target.abort(source.reason);
+    return () => undefined;
+  }
+  const onAbort = (): void => target.abort(source.reason);
+  source.addEventListener('abort', onAbort, { once: true });
+  return () => source.removeEventListener('abort', onAbort);
+}
+
+/** The per-attempt deadline passed before the model's first event. */
+export function attemptTimeout(modelId: string, ms: number): GatewayError {
+  return new GatewayError({ status: 504, type: 'timeout_error', code: 'attempt_timeout', message: `${modelId}: no answer within ${ms} ms`, retryable: true });
+}
+
+/** The overall deadline of the request passed before any model committed. */
+export function overallTimeout(ms: number): GatewayError {
+  return new GatewayError({ status: 504, type: 'timeout_error', code: 'deadline_exceeded', message: `No model answered within the request's deadline of ${ms} ms` });
+}
+
+/** A committed stream went silent for too long. */
+export function idleTimeout(modelId: string, ms: number): GatewayError {
+  return new GatewayError({ status: 504, type: 'timeout_error', code: 'idle_timeout', message: `${modelId}: the stream was silent for ${ms} ms` });
+}
+
+/** The client went away; nobody reads this, but logs count it as 499. */
+export function clientClosed(): GatewayError {
+  return new GatewayError({ status: 499, type: 'invalid_request_error', code: 'client_closed_request', message: 'The client closed the request', callerFault: true });
+}

@@ -1,0 +1,175 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ChatRequest } from '../../protocol/chat-request.ts';
+import { GatewayError } from '../../protocol/gateway-error.ts';
+import { parseModelName, type ModelName } from '../../protocol/model-name.ts';
+import { defaultRuntimeDeps } from '../../protocol/runtime-deps.ts';
+import { classifyStreamError, classifyUpstreamError } from '../providers/shared/classify-upstream-error.ts';
+import { streamBroken, unreachable } from '../providers/shared/upstream-fetch.ts';
+import { fallbackPolicy, type AgentResult } from './agent-types.ts';
+import { CircuitBreaker } from './circuit-breaker.ts';
+import { OnlineAgent } from './online-agent.ts';
+import { answerEvents, drain, scriptedModel, type ScriptedBehavior } from './testing/scripted-model.ts';
+
+const request: ChatRequest = { model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'Hi' }] };
+
+function name(full: string): ModelName {
+  const parsed = parseModelName(full);
+  if (!parsed) throw new Error(full);
+  return parsed;
+}
+
+/** What the providers throw for an upstream answer with this status (their own classifier). */
+function upstream(status: number, body = '', headers: Record<string, string> = {}): GatewayError {
+  return classifyUpstreamError({ provider: 'openai', status, headers: new Headers(headers), bodyText: body }, { secrets: [], now: Date.now() });
+}
+
+const fail = (error: GatewayError): ScriptedBehavior => ({ kind: 'fail', error });
+
+function chain(primaryBehaviors: ScriptedBehavior[], options: { attemptTimeoutMs?: number; backup?: ScriptedBehavior[] } = {}) {
+  const primary = scriptedModel('openai/gpt-4o', primaryBehaviors);
+  const backup = scriptedModel('anthropic/claude-sonnet-4-5', options.backup ?? [{ kind: 'answer', events: answerEvents('From the backup') }]);
+  const models = new Map([primary, backup].map((model) => [model.modelId, model]));
+  const agent = new OnlineAgent({
+    primary: name(primary.modelId),
+    backups: [name(backup.modelId)],
+    resolveModel: (model) => {
+      const found = models.get(model.full);
+      return found && { model: found, backend: 'online', attemptTimeoutMs: options.attemptTimeoutMs ?? 10_000 };
+    },
+    deps: { ...defaultRuntimeDeps, random: () => 0.5 },
+    policy: fallbackPolicy(),
+    breaker: new CircuitBreaker(),
+  });
+  return { agent, primary, backup };
+}
+
+type Settled = { ok: true; result: AgentResult } | { ok: false; error: GatewayError };
+
+/** Runs the agent to its commit point (or failure), letting fake time pass. */
+async function settle(agent: OnlineAgent, signal = new AbortController().signal): Promise<Settled> {
+  const outcome = agent.run(request, signal).then(
+    (result): Settled => ({ ok: true, result }),
+    (error: unknown): Settled => ({ ok: false, error: error as GatewayError }),
+  );
+  await vi.runAllTimersAsync();
+  return outcome;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('fallback matrix: what the primary does before its first event', () => {
+  const rows: Array<{ failure: string; behavior: ScriptedBehavior; primaryCalls: number; backupCalls: number; status: number; code?: string }> = [
+    { failure: '429 without Retry-After', behavior: fail(upstream(429)), primaryCalls: 3, backupCalls: 1, status: 200 },
+    { failure: '429 with Retry-After: 2', behavior: fail(upstream(429, '', { 'retry-after': '2' })), primaryCalls: 3, backupCalls: 1, status: 200 },
+    { failure: '429 with a Retry-After beyond the cap', behavior: fail(upstream(429, '', { 'retry-after': '60' })), primaryCalls: 1, backupCalls: 1, status: 200 },
+    {
+      failure: '429 for an exhausted spend limit',
+      behavior: fail(upstream(429, JSON.stringify({ error: { message: 'You exceeded your current quota', type: 'insufficient_quota', code: 'insufficient_quota' } }))),
+      primaryCalls: 1,
+      backupCalls: 1,
+      status: 200,
+    },
+    { failure: '500', behavior: fail(upstream(500)), primaryCalls: 3, backupCalls: 1, status: 200 },
+    { failure: '502', behavior: fail(upstream(502)), primaryCalls: 3, backupCalls: 1, status: 200 },
+    { failure: '503', behavior: fail(upstream(503)), primaryCalls: 3, backupCalls: 1, status: 200 },
+    { failure: '529 overloaded', behavior: fail(upstream(529)), primaryCalls: 3, backupCalls: 1, status: 200 },
+    { failure: 'a connect error', behavior: fail(unreachable('openai', new TypeError('fetch failed'))), primaryCalls: 3, backupCalls: 1, status: 200 },
+    { failure: 'no first event within the per-attempt deadline', behavior: { kind: 'stall' }, primaryCalls: 3, backupCalls: 1, status: 200 },
+    { failure: 'an in-band error before the first delta', behavior: fail(classifyStreamError('openai', { type: 'server_error', message: 'boom' }, false, [])), primaryCalls: 3, backupCalls: 1, status: 200 },
+    { failure: '401 (a bad provider key)', behavior: fail(upstream(401)), primaryCalls: 1, backupCalls: 1, status: 200 },
+    { failure: '403', behavior: fail(upstream(403)), primaryCalls: 1, backupCalls: 1, status: 200 },
+    { failure: '400 (the caller\'s mistake)', behavior: fail(upstream(400, JSON.stringify({ error: { message: 'bad temperature', param: 'temperature' } }))), primaryCalls: 1, backupCalls: 0, status: 400, code: 'invalid_request' },
+    { failure: '404 (no such model upstream)', behavior: fail(upstream(404)), primaryCalls: 1, backupCalls: 0, status: 404, code: 'model_not_found' },
+    { failure: '422', behavior: fail(upstream(422)), primaryCalls: 1, backupCalls: 0, status: 422 },
+  ];
+
+  for (const row of rows) {
+    it(`${row.failure}: the primary is called ${row.primaryCalls}×, the backup ${row.backupCalls}×, the client sees ${row.status}`, async () => {
+      const { agent, primary, backup } = chain([row.behavior], { attemptTimeoutMs: 2_000 });
+      const outcome = await settle(agent);
+      expect(primary.calls).toHaveLength(row.primaryCalls);
+      expect(backup.calls).toHaveLength(row.backupCalls);
+      if (row.status === 200) {
+        if (!outcome.ok) throw outcome.error;
+        expect(outcome.result.metadata.model_id).toBe('anthropic/claude-sonnet-4-5');
+        expect(outcome.result.metadata.attempts.map((attempt) => attempt.model_id)).toEqual([
+          ...Array<string>(row.primaryCalls).fill('openai/gpt-4o'),
+          'anthropic/claude-sonnet-4-5',
+        ]);
+        expect(outcome.result.metadata.attempts.at(-1)).toMatchObject({ status: 200, error_type: null });
+        const { events, error } = await drain(outcome.result.events);
+        expect(error).toBeUndefined();
+        expect(events.map((event) => (event.type === 'text-delta' ? event.text : '')).join('')).toBe('From the backup');
+      } else {
+        expect(outcome.ok).toBe(false);
+        if (outcome.ok) return;
+        expect(outcome.error.status).toBe(row.status);
+        if (row.code) expect(outcome.error.code).toBe(row.code);
+      }
+      // Every failed attempt's upstream was released.
+      for (const call of primary.calls) expect(call.signal.aborted).toBe(true);
+    });
+  }
+
+  it('waits at least the Retry-After the provider asked for between retries', async () => {
+    const { agent, primary } = chain([fail(upstream(429, '', { 'retry-after': '2' }))]);
+    await settle(agent);
+    const [first, second, third] = primary.callTimes;
+    expect(primary.callTimes).toHaveLength(3);
+    expect(second! - first!).toBeGreaterThanOrEqual(2_000);
+    expect(third! - second!).toBeGreaterThanOrEqual(2_000);
+  });
+
+  it('succeeds on a retry of the primary without asking the backup', async () => {
+    const { agent, primary, backup } = chain([fail(upstream(503)), { kind: 'answer', events: answerEvents('Second time lucky') }]);
+    const outcome = await settle(agent);
+    if (!outcome.ok) throw outcome.error;
+    expect(primary.calls).toHaveLength(2);
+    expect(backup.calls).toHaveLength(0);
+    expect(outcome.result.metadata.attempts.map((attempt) => [attempt.status, attempt.error_type])).toEqual([
+      [503, 'upstream_error'],
+      [200, null],
+    ]);
+  });
+});
+
+describe('after the first event is committed', () => {
+  it('a stream cut after 3 deltas ends in an error from the events, and the backup is never called', async () => {
+    const cut = streamBroken('openai', true, 'broke off');
+    const { agent, primary, backup } = chain([{ kind: 'fail-after', events: answerEvents('one two three four').slice(0, 3), error: cut }]);
+    const outcome = await settle(agent);
+    if (!outcome.ok) throw outcome.error;
+    expect(outcome.result.metadata.model_id).toBe('openai/gpt-4o');
+    const { events, error } = await drain(outcome.result.events);
+    expect(events).toHaveLength(3);
+    expect(GatewayError.isInstance(error) && error.code).toBe('upstream_stream_error');
+    expect(primary.calls).toHaveLength(1);
+    expect(backup.calls).toHaveLength(0);
+    expect(primary.calls[0]?.signal.aborted).toBe(true);
+  });
+
+  it('a stream that ends without its finish event is an error, never a clean end', async () => {
+    const { agent } = chain([{ kind: 'answer', events: answerEvents('no finish').slice(0, 2) }]);
+    const outcome = await settle(agent);
+    if (!outcome.ok) throw outcome.error;
+    const { error } = await drain(outcome.result.events);
+    expect(GatewayError.isInstance(error) && error.status).toBe(502);
+  });
+});
+
+describe('when nothing can serve', () => {
+  it('answers 502 listing every attempt, with the last error code', async () => {
+    const { agent } = chain([fail(upstream(503))], { backup: [fail(upstream(401))] });
+    const outcome = await settle(agent);
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.error.status).toBe(502);
+    expect(outcome.error.code).toBe('upstream_auth_failed');
+    expect(outcome.error.message).toContain('openai/gpt-4o: 503 upstream_error; openai/gpt-4o: 503 upstream_error; openai/gpt-4o: 503 upstream_error; anthropic/claude-sonnet-4-5: 401 upstream_auth_failed');
+  });
+});

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import type { ChatRequest } from '../../protocol/chat-request.ts';
+import type { GatewayError } from '../../protocol/gateway-error.ts';
+import type { OnlineProvider } from '../../protocol/model-name.ts';
+import { readConfig } from '../config.ts';
+import type { ProviderAdapter } from '../providers/provider-model.ts';
+import { createBridgeOfflineModel } from './bridge-offline-model.ts';
+import { createAgent } from './factory.ts';
+import { LocalAgent } from './local-agent.ts';
+import { OnlineAgent } from './online-agent.ts';
+import { answerEvents, drain, scriptedModel, type ScriptedModel } from './testing/scripted-model.ts';
+
+const config = readConfig({ OPENAI_API_KEY: 'sk-test-openai-key', BRIDGE_TUNNEL: {} as DurableObjectNamespace });
+
+function adaptersServing(model: ScriptedModel): Record<OnlineProvider, ProviderAdapter> {
+  const adapter: ProviderAdapter = { createModel: () => model, listModels: async () => [] };
+  return { openai: adapter, anthropic: adapter, xai: adapter, groq: adapter };
+}
+
+function ask(model: string, extra: Partial<ChatRequest> = {}): ChatRequest {
+  return { model, messages: [{ role: 'user', content: 'Hi' }], ...extra };
+}
+
+describe('LocalAgent', () => {
+  it('answers 503 bridge_offline with a Retry-After when no bridge is connected and there are no backups', async () => {
+    const online = scriptedModel('openai/gpt-4o-mini', [{ kind: 'answer', events: answerEvents() }]);
+    const agent = createAgent(ask('local/mlx-community/Llama-3.2-3B-Instruct-4bit'), undefined, {
+      config,
+      adapters: adaptersServing(online),
+      createLocalModel: createBridgeOfflineModel,
+    });
+    expect(agent).toBeInstanceOf(LocalAgent);
+    const error = await agent.run(ask('local/mlx-community/Llama-3.2-3B-Instruct-4bit'), new AbortController().signal).then(() => { throw new Error('expected a failure'); }, (failure: unknown) => failure as GatewayError);
+    expect(error).toMatchObject({ status: 503, code: 'bridge_offline', type: 'service_unavailable' });
+    expect(error.retryAfterMs).toBeGreaterThan(0);
+    expect(error.message).toContain('No bridge is connected');
+    expect(online.calls).toHaveLength(0);
+  });
+
+  it('falls back to the backups at once when the bridge is offline, and the attempts say so', async () => {
+    const online = scriptedModel('openai/gpt-4o-mini', [{ kind: 'answer', events: answerEvents('From the cloud') }]);
+    const request = ask('local/llama', { fallback_models: ['openai/gpt-4o-mini'] });
+    const agent = createAgent(request, undefined, { config, adapters: adaptersServing(online), createLocalModel: createBridgeOfflineModel });
+    const result = await agent.run(request, new AbortController().signal);
+    expect(result.metadata).toMatchObject({ backend: 'online', provider: 'openai', model_id: 'openai/gpt-4o-mini' });
+    expect(result.metadata.attempts.map((attempt) => [attempt.model_id, attempt.status, attempt.error_type])).toEqual([
+      ['local/llama', 503, 'bridge_offline'],
+      ['openai/gpt-4o-mini', 200, null],
+    ]);
+    expect((await drain(result.events)).events.at(-1)).toMatchObject({ type: 'finish' });
+  });
+
+  it('returns exactly the OnlineAgent shape, with backend local and the runner as provider', async () => {
+    const runner = scriptedModel('mlx/llama', [{ kind: 'answer', events: [{ type: 'progress', phase: 'load', done: 3, total: 10 }, ...answerEvents('Local hello')] }]);
+    const localModel = { ...runner, provider: 'mlx', modelId: 'local/llama' };
+    const request = ask('local/llama');
+    const agent = createAgent(request, undefined, { config, adapters: adaptersServing(runner), createLocalModel: () => localModel });
+    const result = await agent.run(request, new AbortController().signal);
+    expect(Object.keys(result).sort()).toEqual(['events', 'metadata']);
+    expect(result.metadata).toMatchObject({ backend: 'local', provider: 'mlx', model_id: 'local/llama' });
+    expect(runner.calls[0]?.request.model).toBe('llama');
+    expect(runner.calls[0]?.request).not.toHaveProperty('fallback_models');
+  });
+
+  it('an online name goes to the OnlineAgent', () => {
+    const online = scriptedModel('openai/gpt-4o', []);
+    expect(createAgent(ask('openai/gpt-4o'), undefined, { config, adapters: adaptersServing(online), createLocalModel: createBridgeOfflineModel })).toBeInstanceOf(OnlineAgent);
+  });
+});

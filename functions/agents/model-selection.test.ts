@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import type { ChatRequest } from '../../protocol/chat-request.ts';
+import type { GatewayError } from '../../protocol/gateway-error.ts';
+import { readConfig, type Env } from '../config.ts';
+import { selectModels, type AgentDefaults } from './model-selection.ts';
+
+const env = { OPENAI_API_KEY: 'sk-test-openai', ANTHROPIC_API_KEY: 'sk-ant-test', BRIDGE_TUNNEL: {} } as unknown as Env;
+const config = readConfig(env);
+const localFirst = readConfig({ ...env, AGENT_DEFAULT_TRANSPORT: 'local' });
+const messages: ChatRequest['messages'] = [{ role: 'user', content: 'Hi' }];
+
+function pick(request: Partial<ChatRequest>, defaults?: AgentDefaults, gatewayConfig = config): string {
+  const selection = selectModels({ messages, ...request }, defaults, gatewayConfig);
+  return [selection.primary.full, ...selection.backups.map((backup) => backup.full)].join(' > ');
+}
+
+function refusal(request: Partial<ChatRequest>, defaults?: AgentDefaults, gatewayConfig = config): Pick<GatewayError, 'status' | 'param' | 'code'> {
+  try {
+    selectModels({ messages, ...request }, defaults, gatewayConfig);
+  } catch (error) {
+    const { status, param, code } = error as GatewayError;
+    return { status, param, code };
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('which model serves', () => {
+  it('the model the request names', () => {
+    expect(pick({ model: 'anthropic/claude-sonnet-4-5' })).toBe('anthropic/claude-sonnet-4-5');
+    expect(pick({ model: 'local/mlx-community/Llama-3.2-3B-Instruct-4bit' })).toBe('local/mlx-community/Llama-3.2-3B-Instruct-4bit');
+  });
+
+  it('a bare id with agent_type local is that model on the bridge', () => {
+    expect(pick({ model: 'llama3', agent_type: 'local' })).toBe('local/llama3');
+  });
+
+  it("without a model, the settings' preferred transport and its default model", () => {
+    const defaults: AgentDefaults = { preferred_transport: 'local', default_local_model: 'local/qwen', default_online_model: 'openai/gpt-4o' };
+    expect(pick({}, defaults)).toBe('local/qwen');
+    expect(pick({ agent_type: 'online' }, defaults)).toBe('openai/gpt-4o');
+  });
+
+  it('without a model or a preferred transport, AGENT_DEFAULT_TRANSPORT picks the default model', () => {
+    const defaults: AgentDefaults = { default_local_model: 'local/qwen', default_online_model: 'openai/gpt-4o' };
+    expect(pick({}, defaults)).toBe('openai/gpt-4o');
+    expect(pick({}, defaults, localFirst)).toBe('local/qwen');
+  });
+
+  it("backups come from fallback_models, else the settings' backup_models, keeping only providers with keys", () => {
+    const defaults: AgentDefaults = { backup_models: ['groq/llama-3.3-70b', 'anthropic/claude-haiku-4-5'] };
+    expect(pick({ model: 'openai/gpt-4o' }, defaults)).toBe('openai/gpt-4o > anthropic/claude-haiku-4-5');
+    expect(pick({ model: 'openai/gpt-4o', fallback_models: ['local/qwen', 'openai/gpt-4o', 'xai/grok-4'] }, defaults)).toBe('openai/gpt-4o > local/qwen');
+  });
+});
+
+describe('which requests are refused', () => {
+  it('an unknown provider prefix is 404 model_not_found on param model', () => {
+    expect(refusal({ model: 'gpt-4o' })).toEqual({ status: 404, param: 'model', code: 'model_not_found' });
+    expect(refusal({ model: 'mistral/large' })).toEqual({ status: 404, param: 'model', code: 'model_not_found' });
+  });
+
+  it('a provider without a key is 404 model_not_found', () => {
+    expect(refusal({ model: 'xai/grok-4' })).toEqual({ status: 404, param: 'model', code: 'model_not_found' });
+  });
+
+  it('no model and no default is 400 on param model', () => {
+    expect(refusal({})).toMatchObject({ status: 400, param: 'model' });
+  });
+
+  it('an agent_type that contradicts the model is 400 on agent_type', () => {
+    expect(refusal({ model: 'openai/gpt-4o', agent_type: 'local' })).toMatchObject({ status: 400, param: 'agent_type' });
+  });
+
+  it('a malformed fallback model is 400 naming its index', () => {
+    expect(refusal({ model: 'openai/gpt-4o', fallback_models: ['anthropic/claude-haiku-4-5', 'nope'] })).toMatchObject({ status: 400, param: 'fallback_models[1]' });
+  });
+});

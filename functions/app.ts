@@ -1,0 +1,86 @@
+/**
+ * The Worker's Hono app: middleware, routes, and the error rendering that
+ * gives every path the OpenAI error shape. `createApp` takes its collaborators
+ * as options so tests can swap the clock, the breaker or the local model.
+ */
+import { Hono } from 'hono';
+import type { ChatModel } from '../protocol/chat-model.ts';
+import type { OnlineProvider } from '../protocol/model-name.ts';
+import { defaultRuntimeDeps, type RuntimeDeps } from '../protocol/runtime-deps.ts';
+import type { FallbackPolicy } from './agents/agent-types.ts';
+import { createBridgeOfflineModel } from './agents/bridge-offline-model.ts';
+import type { CircuitBreaker } from './agents/circuit-breaker.ts';
+import type { AgentDefaults } from './agents/model-selection.ts';
+import type { Env } from './config.ts';
+import { methodNotAllowed, renderErrors, renderNotFound, type GatewayLogger } from './middleware/error-response.ts';
+import { requireGatewayKey } from './middleware/gateway-auth.ts';
+import { MAX_BODY_BYTES } from './middleware/json-body.ts';
+import { requestLog } from './middleware/request-log.ts';
+import { providerAdapters } from './providers/index.ts';
+import type { ProviderAdapter } from './providers/provider-model.ts';
+import { chatCompletions } from './routes/chat-completions.ts';
+import { health } from './routes/health.ts';
+import { listModels } from './routes/models.ts';
+import { settingsRoutes } from './routes/settings.ts';
+import { bridgeConnectRoutes, bridgeStatusRoutes } from './routes/bridge.ts';
+import type { LocalModelEntry } from './routes/models.ts';
+
+export interface AppOptions {
+  deps?: RuntimeDeps;
+  adapters?: Record<OnlineProvider, ProviderAdapter>;
+  /** A ChatModel for `local/<modelId>`; default: the bridge is offline. */
+  createLocalModel?: (env: Env, modelId: string) => ChatModel;
+  /** The bridge's models (connected or last seen) for `/v1/models`; default: none. */
+  listLocalModels?: (env: Env) => Promise<LocalModelEntry[]>;
+  /** The user's settings for agent selection; default: none (env defaults apply). */
+  loadAgentDefaults?: (env: Env) => Promise<AgentDefaults | undefined>;
+  policy?: FallbackPolicy;
+  /** Default: the isolate's shared breaker. */
+  breaker?: CircuitBreaker;
+  log?: GatewayLogger;
+  maxBodyBytes?: number;
+  keepAliveMs?: number;
+  modelsCacheTtlMs?: number;
+}
+
+export type GatewayApp = Hono<{ Bindings: Env }>;
+
+/** The app with every route; one per isolate in production. */
+export function createApp(options: AppOptions = {}): GatewayApp {
+  const deps = options.deps ?? defaultRuntimeDeps;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const adapters = options.adapters ?? providerAdapters;
+  const app: GatewayApp = new Hono<{ Bindings: Env }>();
+
+  app.use('*', requestLog(log, deps));
+  app.get('/health', health);
+  app.all('/health', methodNotAllowed(['GET', 'HEAD']));
+
+  app.use('/v1/*', requireGatewayKey());
+  app.post(
+    '/v1/chat/completions',
+    chatCompletions({
+      adapters,
+      createLocalModel: options.createLocalModel ?? ((_env, modelId) => createBridgeOfflineModel(modelId)),
+      loadAgentDefaults: options.loadAgentDefaults ?? (async () => undefined),
+      deps,
+      policy: options.policy,
+      breaker: options.breaker,
+      maxBodyBytes: options.maxBodyBytes ?? MAX_BODY_BYTES,
+      keepAliveMs: options.keepAliveMs,
+    }),
+  );
+  app.all('/v1/chat/completions', methodNotAllowed(['POST']));
+  app.get('/v1/models', listModels({ adapters, listLocalModels: options.listLocalModels, deps, log, cacheTtlMs: options.modelsCacheTtlMs }));
+  app.all('/v1/models', methodNotAllowed(['GET']));
+
+  app.route('/v1/settings', settingsRoutes);
+  // GET /v1/bridge, behind the gateway key above.
+  app.route('/', bridgeStatusRoutes);
+  // GET /bridge/connect: the bridge's own token, checked before the Durable Object is touched.
+  app.route('/', bridgeConnectRoutes);
+
+  app.notFound(renderNotFound);
+  app.onError(renderErrors(log));
+  return app;
+}

@@ -1,0 +1,99 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ChatEvent } from '../../protocol/chat-events.ts';
+import { GatewayError } from '../../protocol/gateway-error.ts';
+import { defaultRuntimeDeps } from '../../protocol/runtime-deps.ts';
+import type { AgentResult } from '../agents/agent-types.ts';
+import { collectCompletion } from './json-response.ts';
+import { sseResponse } from './sse-response.ts';
+
+const metadata: AgentResult['metadata'] = {
+  backend: 'local',
+  provider: 'mlx',
+  model_id: 'local/llama',
+  latency_ms: 12,
+  attempts: [{ provider: 'mlx', model_id: 'local/llama', status: 200, error_type: null, latency_ms: 12 }],
+};
+
+function resultOf(events: AsyncIterable<ChatEvent>): AgentResult {
+  return { metadata, events };
+}
+
+async function* play(events: ChatEvent[], failure?: GatewayError): AsyncGenerator<ChatEvent> {
+  yield* events;
+  if (failure) throw failure;
+}
+
+function respond(result: AgentResult, keepAliveMs?: number): Response {
+  return sseResponse(result, {
+    identity: { id: 'chatcmpl-test', created: 1, model: 'local/llama', includeUsage: false },
+    headers: { 'x-agent-model': 'local/llama' },
+    deps: defaultRuntimeDeps,
+    scrub: (text) => text.replaceAll('sk-secret-value', '[redacted]'),
+    keepAliveMs,
+  });
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('the SSE response', () => {
+  it('turns progress into comments and ends with [DONE]', async () => {
+    const text = await respond(
+      resultOf(play([{ type: 'progress', phase: 'load', done: 3, total: 10 }, { type: 'text-delta', text: 'Hi' }, { type: 'finish', finishReason: 'stop' }])),
+    ).text();
+    expect(text).toContain(': progress load 3/10\n\n');
+    expect(text.indexOf('"role":"assistant"')).toBeLessThan(text.indexOf('"content":"Hi"'));
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+
+  it('a failure after the first token is an error event with a scrubbed message, and no [DONE]', async () => {
+    const failure = new GatewayError({ status: 502, type: 'upstream_error', code: 'upstream_stream_error', message: 'broke with key sk-secret-value' });
+    const text = await respond(resultOf(play([{ type: 'text-delta', text: 'Hi' }], failure))).text();
+    expect(text).not.toContain('[DONE]');
+    expect(text).not.toContain('sk-secret-value');
+    expect(text.trimEnd().split('\n').at(-1)).toBe(
+      'data: {"error":{"message":"broke with key [redacted]","type":"upstream_error","param":null,"code":"upstream_stream_error"}}',
+    );
+  });
+
+  it('sends a keep-alive comment while the model is silent, without losing the event that follows', async () => {
+    vi.useFakeTimers();
+    let release: (() => void) | undefined;
+    async function* slow(): AsyncGenerator<ChatEvent> {
+      await new Promise<void>((resolve) => (release = resolve));
+      yield { type: 'text-delta', text: 'late' };
+      yield { type: 'finish', finishReason: 'stop' };
+    }
+    const reader = respond(resultOf(slow()), 15_000).body!.getReader();
+    const decoder = new TextDecoder();
+    expect(decoder.decode((await reader.read()).value)).toContain('"role":"assistant"');
+    const keepAlive = reader.read();
+    await vi.advanceTimersByTimeAsync(15_000);
+    expect(decoder.decode((await keepAlive).value)).toBe(': keep-alive\n\n');
+    release?.();
+    expect(decoder.decode((await reader.read()).value)).toContain('"content":"late"');
+  });
+});
+
+describe('the JSON completion', () => {
+  it('joins text, gathers tool calls by index and carries the agent metadata', async () => {
+    const completion = await collectCompletion(
+      resultOf(
+        play([
+          { type: 'reasoning-delta', text: 'thinking' },
+          { type: 'tool-call-delta', index: 0, id: 'call_1', name: 'search', arguments: '{"q":' },
+          { type: 'tool-call-delta', index: 0, arguments: '"x"}' },
+          { type: 'finish', finishReason: 'tool_calls', usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } },
+        ]),
+      ),
+      { id: 'chatcmpl-1', created: 1 },
+    );
+    expect(completion.choices[0]).toMatchObject({
+      message: { content: null, reasoning_content: 'thinking', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'search', arguments: '{"q":"x"}' } }] },
+      finish_reason: 'tool_calls',
+    });
+    expect(completion.agent).toBe(metadata);
+    expect(completion.model).toBe('local/llama');
+  });
+});

@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import type { ChatEvent } from '../../../protocol/chat-events.ts';
+import { chatRequestSchema } from '../../../protocol/chat-request.ts';
+import { GatewayError } from '../../../protocol/gateway-error.ts';
+import { fixtureFetch, testDeps, type FixtureAnswer } from '../../../tests/helpers/mock-provider-fixtures.ts';
+import type { ProviderConfig } from '../../config.ts';
+import { providerAdapters } from '../index.ts';
+import { mapAnthropicStopReason } from './map-anthropic-stop-reason.ts';
+
+const KEY = 'sk-ant-api03-test-key-0123456789';
+const config: ProviderConfig = { provider: 'anthropic', apiKey: KEY, baseUrl: 'https://anthropic.example', headers: {}, timeoutMs: 30_000, models: undefined };
+
+function run(answers: FixtureAnswer[], signal = new AbortController().signal) {
+  const upstream = fixtureFetch(answers);
+  const model = providerAdapters.anthropic.createModel(config, 'claude-sonnet-4-5', testDeps(upstream.fetch));
+  const request = chatRequestSchema.parse({ messages: [{ role: 'user', content: 'Hello' }] });
+  const seen: ChatEvent[] = [];
+  const done = (async () => {
+    for await (const event of model.stream({ request, signal })) seen.push(event);
+    return seen;
+  })();
+  return { upstream, done, seen };
+}
+
+async function failure(promise: Promise<unknown>): Promise<GatewayError> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  if (!GatewayError.isInstance(error)) throw new Error(`expected a GatewayError, got ${String(error)}`);
+  return error;
+}
+
+describe('Anthropic provider: streams', () => {
+  it('translates a text stream, ignoring pings, with usage that counts cached tokens as prompt tokens', async () => {
+    const { done, upstream } = run([{ fixture: 'anthropic/text.sse' }]);
+    expect(await done).toEqual([
+      { type: 'text-delta', text: 'Hello' },
+      { type: 'text-delta', text: '! How can I' },
+      { type: 'text-delta', text: ' help you today?' },
+      {
+        type: 'finish',
+        finishReason: 'stop',
+        usage: {
+          prompt_tokens: 25 + 2048 + 512,
+          completion_tokens: 12,
+          total_tokens: 25 + 2048 + 512 + 12,
+          prompt_tokens_details: { cached_tokens: 2048, cache_creation_tokens: 512 },
+        },
+      },
+    ]);
+    const [sent] = upstream.requests;
+    expect(sent?.url).toBe('https://anthropic.example/v1/messages');
+    expect(sent?.headers).toMatchObject({ 'x-api-key': KEY, 'anthropic-version': '2023-06-01' });
+    expect(sent?.headers).not.toHaveProperty('authorization');
+    expect(sent?.body).toMatchObject({ model: 'claude-sonnet-4-5', stream: true, max_tokens: 4096 });
+  });
+
+  it('turns tool_use blocks into tool-call deltas with OpenAI tool indexes, ids and names', async () => {
+    const events = await run([{ fixture: 'anthropic/tool-call.sse' }]).done;
+    const calls = events.filter((event) => event.type === 'tool-call-delta');
+    expect(calls[0]).toEqual({ type: 'tool-call-delta', index: 0, id: 'toolu_01T1x1fJ34qAmk2tNTrN7Up6', name: 'get_weather', arguments: '' });
+    const argumentsOf = (index: number): string =>
+      calls.map((event) => (event.type === 'tool-call-delta' && event.index === index ? event.arguments : '')).join('');
+    expect(JSON.parse(argumentsOf(0))).toEqual({ location: 'Paris, France', unit: 'celsius' });
+    expect(calls.find((event) => event.type === 'tool-call-delta' && event.index === 1)).toMatchObject({ id: 'toolu_01Hk8pQx3vFz2sLr7mYwNc5D', name: 'get_time' });
+    expect(JSON.parse(argumentsOf(1))).toEqual({ timezone: 'Europe/Paris' });
+    expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'tool_calls', usage: { prompt_tokens: 472, completion_tokens: 89 } });
+  });
+
+  it('turns thinking into reasoning deltas and a max_tokens stop into length', async () => {
+    const events = await run([{ fixture: 'anthropic/thinking.sse' }]).done;
+    const reasoning = events.map((event) => (event.type === 'reasoning-delta' ? event.text : '')).join('');
+    expect(reasoning).toBe('27 * 453: 27 * 400 = 10800, 27 * 53 = 1431, total 12231.');
+    expect(events.filter((event) => event.type === 'text-delta')).toEqual([{ type: 'text-delta', text: '27 * 453 = 12,231' }]);
+    expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'length', usage: { prompt_tokens: 54, completion_tokens: 61 } });
+  });
+
+  it('throws an overloaded error that arrives mid-stream, after the deltas before it', async () => {
+    const { done, seen } = run([{ fixture: 'anthropic/error-mid-stream.sse' }]);
+    const error = await failure(done);
+    expect(seen).toEqual([{ type: 'text-delta', text: 'The first' }]);
+    expect(error).toMatchObject({ status: 502, code: 'overloaded', retryable: false });
+    expect(error.message).toContain('Overloaded');
+  });
+
+  it('makes an error event before any delta retryable', async () => {
+    const body = 'event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":3}}}\n\nevent: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n';
+    expect(await failure(run([{ body }]).done)).toMatchObject({ code: 'overloaded', retryable: true });
+  });
+
+  it('reports a stream that ends before message_stop as broken off', async () => {
+    const body = 'event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":3}}}\n\nevent: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}\n\n';
+    expect(await failure(run([{ body }]).done)).toMatchObject({ status: 502, code: 'upstream_stream_error', retryable: false });
+  });
+
+  it("rethrows the signal's reason when the caller aborts", async () => {
+    const controller = new AbortController();
+    const reason = new Error('deadline');
+    controller.abort(reason);
+    await expect(run([{ fixture: 'anthropic/text.sse' }], controller.signal).done).rejects.toBe(reason);
+  });
+});
+
+describe('Anthropic provider: HTTP errors', () => {
+  it('classifies 529 overloaded_error as retryable', async () => {
+    const body = { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' }, request_id: 'req_1' };
+    expect(await failure(run([{ status: 529, body }]).done)).toMatchObject({ status: 529, code: 'overloaded', retryable: true, callerFault: false });
+  });
+
+  it('classifies the monthly spend limit 429 as not worth retrying', async () => {
+    const body = { type: 'error', error: { type: 'rate_limit_error', message: "This request would exceed your account's monthly spend limit. Please try again later." } };
+    expect(await failure(run([{ status: 429, headers: { 'retry-after': '3600' }, body }]).done)).toMatchObject({
+      status: 429,
+      code: 'spend_limit',
+      retryable: false,
+      callerFault: false,
+    });
+  });
+
+  it('keeps the upstream message of a 400 as the caller fault it is', async () => {
+    const body = { type: 'error', error: { type: 'invalid_request_error', message: 'messages.1.content: tool_use ids must be unique' } };
+    const error = await failure(run([{ status: 400, body }]).done);
+    expect(error).toMatchObject({ status: 400, callerFault: true, retryable: false, type: 'invalid_request_error' });
+    expect(error.message).toBe('anthropic: messages.1.content: tool_use ids must be unique');
+  });
+});
+
+describe('Anthropic provider: models', () => {
+  it('lists models across pages of /v1/models', async () => {
+    const upstream = fixtureFetch([
+      { body: { data: [{ id: 'claude-a', type: 'model', display_name: 'A' }], has_more: true, first_id: 'claude-a', last_id: 'claude-a' } },
+      { body: { data: [{ id: 'claude-b', type: 'model', display_name: 'B' }], has_more: false, first_id: 'claude-b', last_id: 'claude-b' } },
+    ]);
+    const ids = await providerAdapters.anthropic.listModels(config, testDeps(upstream.fetch), new AbortController().signal);
+    expect(ids).toEqual(['claude-a', 'claude-b']);
+    expect(upstream.requests.map((request) => request.url)).toEqual([
+      'https://anthropic.example/v1/models?limit=1000',
+      'https://anthropic.example/v1/models?limit=1000&after_id=claude-a',
+    ]);
+  });
+});
+
+describe('Anthropic stop reasons', () => {
+  it.each([
+    ['end_turn', 'stop'],
+    ['stop_sequence', 'stop'],
+    ['pause_turn', 'stop'],
+    ['tool_use', 'tool_calls'],
+    ['max_tokens', 'length'],
+    ['model_context_window_exceeded', 'length'],
+    ['refusal', 'content_filter'],
+    [null, 'stop'],
+  ] as const)('maps %s to %s', (stopReason, finishReason) => {
+    expect(mapAnthropicStopReason(stopReason)).toBe(finishReason);
+  });
+});

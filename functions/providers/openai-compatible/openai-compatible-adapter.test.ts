@@ -1,0 +1,245 @@
+import { describe, expect, it } from 'vitest';
+import type { ChatEvent } from '../../../protocol/chat-events.ts';
+import { chatRequestSchema, type ChatRequest } from '../../../protocol/chat-request.ts';
+import { GatewayError } from '../../../protocol/gateway-error.ts';
+import { fixtureFetch, testDeps, type FixtureAnswer } from '../../../tests/helpers/mock-provider-fixtures.ts';
+import type { ProviderConfig } from '../../config.ts';
+import { providerAdapters } from '../index.ts';
+
+type Provider = 'openai' | 'xai' | 'groq';
+
+const KEY = 'sk-test-0123456789abcdef';
+
+function configFor(provider: Provider, overrides: Partial<ProviderConfig> = {}): ProviderConfig {
+  return { provider, apiKey: KEY, baseUrl: `https://${provider}.example/v1`, headers: {}, timeoutMs: 30_000, models: undefined, ...overrides };
+}
+
+function request(body: Record<string, unknown> = {}): ChatRequest {
+  return chatRequestSchema.parse({ model: 'ignored', messages: [{ role: 'user', content: 'Hi' }], ...body });
+}
+
+async function collect(events: AsyncIterable<ChatEvent>): Promise<ChatEvent[]> {
+  const out: ChatEvent[] = [];
+  for await (const event of events) out.push(event);
+  return out;
+}
+
+function run(provider: Provider, answers: FixtureAnswer[], body: Record<string, unknown> = {}, model = 'gpt-4o-mini') {
+  const upstream = fixtureFetch(answers);
+  const chatModel = providerAdapters[provider].createModel(configFor(provider), model, testDeps(upstream.fetch));
+  const events = collect(chatModel.stream({ request: request(body), signal: new AbortController().signal }));
+  return { upstream, events, chatModel };
+}
+
+async function failure(promise: Promise<unknown>): Promise<GatewayError> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  if (!GatewayError.isInstance(error)) throw new Error(`expected a GatewayError, got ${String(error)}`);
+  return error;
+}
+
+function text(events: ChatEvent[]): string {
+  return events.map((event) => (event.type === 'text-delta' ? event.text : '')).join('');
+}
+
+describe('OpenAI-compatible providers: streams', () => {
+  it("turns OpenAI's stream into text deltas and one finish with usage, cached tokens included", async () => {
+    const { events, chatModel } = run('openai', [{ fixture: 'openai/stream-with-usage.sse' }]);
+    const result = await events;
+    expect(chatModel.modelId).toBe('openai/gpt-4o-mini');
+    expect(text(result)).toBe('The capital of France is Paris.');
+    expect(result.filter((event) => event.type === 'finish')).toHaveLength(1);
+    expect(result.at(-1)).toEqual({
+      type: 'finish',
+      finishReason: 'stop',
+      usage: {
+        prompt_tokens: 1117,
+        completion_tokens: 7,
+        total_tokens: 1124,
+        prompt_tokens_details: { cached_tokens: 1024 },
+        completion_tokens_details: { reasoning_tokens: 0 },
+      },
+    });
+  });
+
+  it('streams parallel tool calls: id and name on the first delta of each index, then argument pieces', async () => {
+    const result = await run('openai', [{ fixture: 'openai/tool-call.sse' }]).events;
+    const calls = result.filter((event) => event.type === 'tool-call-delta');
+    expect(calls[0]).toEqual({ type: 'tool-call-delta', index: 0, id: 'call_3kGq8WmZ0fRr1yP2sTn6uVb4', name: 'get_weather', arguments: '' });
+    const argumentsOf = (index: number): string =>
+      calls.map((event) => (event.type === 'tool-call-delta' && event.index === index ? event.arguments : '')).join('');
+    expect(JSON.parse(argumentsOf(0))).toEqual({ location: 'Paris' });
+    expect(JSON.parse(argumentsOf(1))).toEqual({ timezone: 'Europe/Paris' });
+    expect(calls.find((event) => event.type === 'tool-call-delta' && event.index === 1)).toMatchObject({ id: 'call_9xHd2LpQ7eWc5vA0mZr3TgNs', name: 'get_time' });
+    expect(result.at(-1)).toMatchObject({ type: 'finish', finishReason: 'tool_calls', usage: { total_tokens: 128 } });
+  });
+
+  it("reads Groq's x_groq.usage into the finish event", async () => {
+    const result = await run('groq', [{ fixture: 'groq/x-groq-usage.sse' }], {}, 'llama-3.3-70b-versatile').events;
+    expect(text(result)).toBe('Fast inference matters.');
+    expect(result.at(-1)).toEqual({ type: 'finish', finishReason: 'stop', usage: { prompt_tokens: 40, completion_tokens: 4, total_tokens: 44 } });
+  });
+
+  it('throws an in-band error after the first delta as a non-retryable stream error', async () => {
+    const upstream = fixtureFetch([{ fixture: 'openai/error-mid-stream.sse' }]);
+    const chatModel = providerAdapters.openai.createModel(configFor('openai'), 'gpt-4o-mini', testDeps(upstream.fetch));
+    const seen: ChatEvent[] = [];
+    const error = await failure(
+      (async () => {
+        for await (const event of chatModel.stream({ request: request(), signal: new AbortController().signal })) seen.push(event);
+      })(),
+    );
+    expect(text(seen)).toBe('Once upon');
+    expect(error).toMatchObject({ status: 502, code: 'upstream_stream_error', retryable: false });
+    expect(error.message).toContain('The server had an error');
+  });
+
+  it('makes an in-band error before any delta retryable', async () => {
+    const body = 'data: {"error":{"message":"overloaded","type":"server_error","param":null,"code":null}}\n\n';
+    const error = await failure(run('openai', [{ body }]).events);
+    expect(error).toMatchObject({ code: 'upstream_stream_error', retryable: true });
+  });
+
+  it('reports a stream that ends without finish_reason or [DONE] as broken off', async () => {
+    const body = 'data: {"choices":[{"index":0,"delta":{"content":"Hal"},"finish_reason":null}]}\n\n';
+    const error = await failure(run('openai', [{ body }]).events);
+    expect(error).toMatchObject({ status: 502, code: 'upstream_stream_error', retryable: false });
+  });
+});
+
+describe('OpenAI-compatible providers: requests', () => {
+  it('sends the upstream model name, always streams, asks for usage, and drops our own fields', async () => {
+    const { upstream, events } = run('openai', [{ fixture: 'openai/stream-with-usage.sse' }], {
+      agent_type: 'online',
+      fallback_models: ['groq/llama'],
+      stream: false,
+      temperature: 0.3,
+      max_tokens: null,
+      tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object' } } }],
+    });
+    await events;
+    const [sent] = upstream.requests;
+    expect(sent?.url).toBe('https://openai.example/v1/chat/completions');
+    expect(sent?.headers['authorization']).toBe(`Bearer ${KEY}`);
+    expect(sent?.body).toEqual({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Hi' }],
+      temperature: 0.3,
+      tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object' } } }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+  });
+
+  it('does not send stream_options to Groq, which reports usage in x_groq', async () => {
+    const { upstream, events } = run('groq', [{ fixture: 'groq/x-groq-usage.sse' }], {}, 'llama-3.3-70b-versatile');
+    await events;
+    expect(upstream.requests[0]?.body).not.toHaveProperty('stream_options');
+  });
+
+  it.each([
+    ['groq', { logprobs: true }, 'logprobs'],
+    ['groq', { top_logprobs: 2 }, 'top_logprobs'],
+    ['groq', { logit_bias: { '50256': -100 } }, 'logit_bias'],
+    ['groq', { messages: [{ role: 'system', content: 'Be brief' }, { role: 'user', content: 'Hi', name: 'ann' }] }, 'messages[1].name'],
+    ['openai', { top_k: 40 }, 'top_k'],
+    ['xai', { min_p: 0.1 }, 'min_p'],
+    ['groq', { repetition_penalty: 1.1 }, 'repetition_penalty'],
+  ] as const)('%s refuses %j with a 400 naming %s, before any upstream call', async (provider, body, param) => {
+    const { upstream, events } = run(provider, [{ fixture: 'openai/stream-with-usage.sse' }], body);
+    const error = await failure(events);
+    expect(error).toMatchObject({ status: 400, type: 'invalid_request_error', param, callerFault: true });
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it("refuses penalties for xAI's reasoning models but passes them to the others", async () => {
+    const refused = run('xai', [{ fixture: 'openai/stream-with-usage.sse' }], { frequency_penalty: 0.5 }, 'grok-4');
+    expect(await failure(refused.events)).toMatchObject({ status: 400, param: 'frequency_penalty' });
+    const passed = run('xai', [{ fixture: 'openai/stream-with-usage.sse' }], { frequency_penalty: 0.5 }, 'grok-3');
+    await passed.events;
+    expect(passed.upstream.requests[0]?.body).toMatchObject({ model: 'grok-3', frequency_penalty: 0.5 });
+  });
+
+  it('drops a refused field set to its neutral value instead of refusing it', async () => {
+    const { upstream, events } = run('groq', [{ fixture: 'groq/x-groq-usage.sse' }], { logprobs: false, n: 1 });
+    await events;
+    expect(upstream.requests[0]?.body).not.toHaveProperty('logprobs');
+    expect(upstream.requests[0]?.body).not.toHaveProperty('n');
+  });
+
+  it('lets configured headers add to or override the defaults', async () => {
+    const upstream = fixtureFetch([{ fixture: 'openai/stream-with-usage.sse' }]);
+    const chatModel = providerAdapters.openai.createModel(configFor('openai', { headers: { 'OpenAI-Organization': 'org-1' } }), 'gpt-4o', testDeps(upstream.fetch));
+    await collect(chatModel.stream({ request: request(), signal: new AbortController().signal }));
+    expect(upstream.requests[0]?.headers['openai-organization']).toBe('org-1');
+  });
+});
+
+describe('OpenAI-compatible providers: failures', () => {
+  it('classifies a 429 with retry-after as retryable and says how long to wait', async () => {
+    const error = await failure(
+      run('openai', [{ status: 429, headers: { 'retry-after': '7' }, body: { error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' } } }]).events,
+    );
+    expect(error).toMatchObject({ status: 429, code: 'rate_limited', retryable: true, callerFault: false, retryAfterMs: 7000 });
+  });
+
+  it("handles xAI's string error body and scrubs the key out of the message", async () => {
+    const body = { code: 'Client specified an invalid argument', error: `Incorrect API key provided: ${KEY}. Also xai-AbCdEf123456 is wrong.` };
+    const error = await failure(run('xai', [{ status: 400, body }], {}, 'grok-3').events);
+    expect(error).toMatchObject({ status: 400, callerFault: true, code: 'invalid_request' });
+    expect(error.message).toContain('xai: Incorrect API key provided: [redacted]');
+    expect(error.message).not.toContain(KEY);
+    expect(error.message).not.toContain('xai-AbCdEf');
+  });
+
+  it('cancels a long error body instead of reading all of it', async () => {
+    const { upstream, events } = run('openai', [{ status: 503, body: 'x'.repeat(100_000), chunkSize: 1024 }]);
+    expect(await failure(events)).toMatchObject({ status: 503, retryable: true });
+    expect(upstream.cancelled()).toBe(1);
+  });
+
+  it('turns a connect error into a retryable 502', async () => {
+    const connectError = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    const error = await failure(run('openai', [{ connectError }]).events);
+    expect(error).toMatchObject({ status: 502, code: 'upstream_unreachable', retryable: true });
+  });
+
+  it("rethrows the signal's reason when the caller aborts mid-stream, and the body is released", async () => {
+    const upstream = fixtureFetch([{ fixture: 'openai/stream-with-usage.sse' }]);
+    const chatModel = providerAdapters.openai.createModel(configFor('openai'), 'gpt-4o-mini', testDeps(upstream.fetch));
+    const controller = new AbortController();
+    const reason = new Error('client went away');
+    const iterator = chatModel.stream({ request: request(), signal: controller.signal })[Symbol.asyncIterator]();
+    expect((await iterator.next()).value).toEqual({ type: 'text-delta', text: 'The' });
+    controller.abort(reason);
+    await expect(iterator.next()).rejects.toBe(reason);
+  });
+
+  it('stops reading the upstream when the consumer returns early', async () => {
+    const upstream = fixtureFetch([{ fixture: 'openai/stream-with-usage.sse' }]);
+    const chatModel = providerAdapters.openai.createModel(configFor('openai'), 'gpt-4o-mini', testDeps(upstream.fetch));
+    for await (const event of chatModel.stream({ request: request(), signal: new AbortController().signal })) {
+      expect(event.type).toBe('text-delta');
+      break;
+    }
+    expect(upstream.cancelled()).toBe(1);
+  });
+});
+
+describe('OpenAI-compatible providers: models', () => {
+  it("lists the ids the provider's models endpoint reports", async () => {
+    const upstream = fixtureFetch([{ body: { object: 'list', data: [{ id: 'gpt-4o', object: 'model', owned_by: 'system' }, { id: 'gpt-4o-mini', object: 'model', owned_by: 'system' }] } }]);
+    const ids = await providerAdapters.openai.listModels(configFor('openai'), testDeps(upstream.fetch), new AbortController().signal);
+    expect(ids).toEqual(['gpt-4o', 'gpt-4o-mini']);
+    expect(upstream.requests[0]).toMatchObject({ url: 'https://openai.example/v1/models', method: 'GET' });
+  });
+
+  it('answers from the configured model list without asking', async () => {
+    const upstream = fixtureFetch([]);
+    const ids = await providerAdapters.groq.listModels(configFor('groq', { models: ['llama-a'] }), testDeps(upstream.fetch), new AbortController().signal);
+    expect(ids).toEqual(['llama-a']);
+    expect(upstream.requests).toHaveLength(0);
+  });
+});

@@ -1,0 +1,66 @@
+/**
+ * The parts of the OpenAI chat completions wire format we read, as lenient zod
+ * schemas (`.nullish()` everywhere: xAI and Groq leave out or null what OpenAI
+ * sends, and all of them add fields over time).
+ */
+import * as z from 'zod';
+import type { Usage } from '../../../protocol/chat-events.ts';
+
+const count = z.number().nullish();
+
+export const openaiUsageSchema = z.object({
+  prompt_tokens: count,
+  completion_tokens: count,
+  total_tokens: count,
+  prompt_tokens_details: z.object({ cached_tokens: count }).nullish(),
+  completion_tokens_details: z.object({ reasoning_tokens: count }).nullish(),
+});
+export type OpenAIUsage = z.infer<typeof openaiUsageSchema>;
+
+const toolCallDeltaSchema = z.object({
+  index: z.number().nullish(),
+  id: z.string().nullish(),
+  function: z.object({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
+});
+
+export const openaiChunkSchema = z.object({
+  choices: z
+    .array(
+      z.object({
+        index: z.number().nullish(),
+        delta: z
+          .object({
+            content: z.string().nullish(),
+            // xAI and DeepSeek-style reasoning; Groq calls it `reasoning`.
+            reasoning_content: z.string().nullish(),
+            reasoning: z.string().nullish(),
+            refusal: z.string().nullish(),
+            tool_calls: z.array(toolCallDeltaSchema).nullish(),
+          })
+          .nullish(),
+        finish_reason: z.string().nullish(),
+      }),
+    )
+    .nullish(),
+  usage: openaiUsageSchema.nullish(),
+  x_groq: z.object({ usage: openaiUsageSchema.nullish() }).nullish(),
+  // An in-band error: OpenAI `{"error": {…}}`, xAI `{"error": "<string>"}`.
+  error: z.unknown().optional(),
+});
+export type OpenAIChunk = z.infer<typeof openaiChunkSchema>;
+
+export const openaiModelListSchema = z.object({
+  data: z.array(z.object({ id: z.string() })),
+});
+
+/** OpenAI usage in our shape; missing totals are computed. */
+export function normalizeOpenAIUsage(usage: OpenAIUsage): Usage {
+  const prompt = usage.prompt_tokens ?? 0;
+  const completion = usage.completion_tokens ?? 0;
+  const normalized: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: usage.total_tokens ?? prompt + completion };
+  const cached = usage.prompt_tokens_details?.cached_tokens;
+  if (cached != null) normalized.prompt_tokens_details = { cached_tokens: cached };
+  const reasoning = usage.completion_tokens_details?.reasoning_tokens;
+  if (reasoning != null) normalized.completion_tokens_details = { reasoning_tokens: reasoning };
+  return normalized;
+}

@@ -1,0 +1,81 @@
+/**
+ * OpenAI-compatible SSE chunks (OpenAI, xAI, Groq) to normalized ChatEvents:
+ * text, reasoning and tool-call deltas, then one `finish` carrying the
+ * finish_reason and the usage (OpenAI's usage chunk, or Groq's `x_groq.usage`).
+ */
+import type { ChatEvent, FinishReason, Usage } from '../../../protocol/chat-events.ts';
+import type { SseEvent } from '../../../protocol/sse.ts';
+import { safeParseJson } from '../../../protocol/validate.ts';
+import { classifyStreamError } from '../shared/classify-upstream-error.ts';
+import { parseUpstreamErrorBody } from '../shared/upstream-error-body.ts';
+import { streamBroken } from '../shared/upstream-fetch.ts';
+import { normalizeOpenAIUsage, openaiChunkSchema, type OpenAIChunk } from './openai-compatible-api.ts';
+import { mapOpenAIFinishReason } from './map-openai-finish-reason.ts';
+
+export interface StreamState {
+  /** A delta has been yielded: from here on a failure is visible to the client. */
+  sawContent: boolean;
+}
+
+export interface TranslateContext {
+  provider: string;
+  secrets: readonly string[];
+  state: StreamState;
+}
+
+function* deltaEvents(chunk: OpenAIChunk): Generator<ChatEvent> {
+  for (const choice of chunk.choices ?? []) {
+    if ((choice.index ?? 0) !== 0) continue; // we ask for one choice
+    const delta = choice.delta;
+    if (!delta) continue;
+    const reasoning = delta.reasoning_content ?? delta.reasoning;
+    if (reasoning) yield { type: 'reasoning-delta', text: reasoning };
+    if (delta.content) yield { type: 'text-delta', text: delta.content };
+    // A structured-output refusal is what the model said: the client should see it.
+    if (delta.refusal) yield { type: 'text-delta', text: delta.refusal };
+    for (const [position, call] of (delta.tool_calls ?? []).entries()) {
+      const event: ChatEvent = { type: 'tool-call-delta', index: call.index ?? position, arguments: call.function?.arguments ?? '' };
+      if (call.id) event.id = call.id;
+      if (call.function?.name) event.name = call.function.name;
+      yield event;
+    }
+  }
+}
+
+/** Translates an OpenAI-compatible event stream; throws GatewayErrors for in-band errors and early ends. */
+export async function* translateOpenAICompatibleStream(events: AsyncIterable<SseEvent>, context: TranslateContext): AsyncGenerator<ChatEvent, void, undefined> {
+  const { provider, state } = context;
+  let finishReason: FinishReason | undefined;
+  let usage: Usage | undefined;
+  let done = false;
+
+  for await (const event of events) {
+    if (event.data === '[DONE]') {
+      done = true;
+      break;
+    }
+    const json = safeParseJson(event.data);
+    if (!json.ok) throw streamBroken(provider, state.sawContent, 'sent a malformed chunk');
+    const parsed = openaiChunkSchema.safeParse(json.value);
+    if (!parsed.success) throw streamBroken(provider, state.sawContent, 'sent a chunk of an unexpected shape');
+    const chunk = parsed.data;
+    if (event.event === 'error' || (chunk.error !== undefined && chunk.error !== null)) {
+      throw classifyStreamError(provider, parseUpstreamErrorBody(event.data), state.sawContent, context.secrets);
+    }
+    if (chunk.usage) usage = normalizeOpenAIUsage(chunk.usage);
+    else if (chunk.x_groq?.usage && !usage) usage = normalizeOpenAIUsage(chunk.x_groq.usage);
+    for (const delta of deltaEvents(chunk)) {
+      state.sawContent = true;
+      yield delta;
+    }
+    for (const choice of chunk.choices ?? []) {
+      if ((choice.index ?? 0) === 0 && choice.finish_reason) finishReason = mapOpenAIFinishReason(choice.finish_reason);
+    }
+  }
+
+  // Without [DONE] a finish_reason still marks a complete answer; without either the stream was cut.
+  if (!done && finishReason === undefined) throw streamBroken(provider, state.sawContent, 'ended before the answer was complete');
+  const finish: ChatEvent = { type: 'finish', finishReason: finishReason ?? 'stop' };
+  if (usage) finish.usage = usage;
+  yield finish;
+}

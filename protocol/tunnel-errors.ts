@@ -1,0 +1,94 @@
+/**
+ * Tunnel `err` frames ↔ GatewayError. The bridge turns whatever its runner threw
+ * into a frame; the Worker turns the frame back into the GatewayError that
+ * agents understand (status, retryable, Retry-After). Both directions live here
+ * so the table is written once. Documented in docs/tunnel-protocol.md.
+ */
+import { GatewayError, type GatewayErrorType } from './gateway-error.ts';
+import { TUNNEL_ERROR_CODES, type TunnelErrorCode } from './tunnel-frames.ts';
+
+/** What an `err` frame carries, minus `v`, `t` and `id`. */
+export interface TunnelErrorInfo {
+  code: TunnelErrorCode;
+  message: string;
+  retryable: boolean;
+  retryAfterMs?: number;
+}
+
+/** How long a client should wait before trying again while no bridge is connected. */
+export const BRIDGE_OFFLINE_RETRY_AFTER_MS = 5_000;
+/** Default wait suggested when the bridge's queue is full. */
+export const BUSY_RETRY_AFTER_MS = 2_000;
+
+interface Mapping {
+  status: number;
+  type: GatewayErrorType;
+  callerFault?: boolean;
+  defaultRetryAfterMs?: number;
+}
+
+// `retryable` means a retry or a backup model may succeed (the agents fall back on it).
+const MAPPINGS: Record<TunnelErrorCode, Mapping> = {
+  bad_request: { status: 400, type: 'invalid_request_error', callerFault: true },
+  model_not_found: { status: 404, type: 'not_found_error', callerFault: true },
+  busy: { status: 429, type: 'rate_limit_error', defaultRetryAfterMs: BUSY_RETRY_AFTER_MS },
+  // 503, not WebDAV's 507: OpenAI clients know 503, and a backup model can fix it.
+  insufficient_memory: { status: 503, type: 'service_unavailable' },
+  load_failed: { status: 502, type: 'upstream_error' },
+  runner_crashed: { status: 502, type: 'upstream_error' },
+  bridge_offline: { status: 503, type: 'service_unavailable', defaultRetryAfterMs: BRIDGE_OFFLINE_RETRY_AFTER_MS },
+  protocol: { status: 502, type: 'upstream_error' },
+  // nginx's "client closed request": only ever seen by logs, the client is gone.
+  cancelled: { status: 499, type: 'server_error' },
+  timeout: { status: 504, type: 'timeout_error' },
+  internal: { status: 500, type: 'server_error' },
+};
+
+/** The GatewayError an `err` frame stands for. */
+export function gatewayErrorFromTunnel(info: TunnelErrorInfo, cause?: unknown): GatewayError {
+  const mapping = MAPPINGS[info.code];
+  return new GatewayError({
+    status: mapping.status,
+    type: mapping.type,
+    code: info.code,
+    message: info.message,
+    retryable: info.retryable,
+    retryAfterMs: info.retryAfterMs ?? (info.retryable ? mapping.defaultRetryAfterMs : undefined),
+    callerFault: mapping.callerFault ?? false,
+    cause,
+  });
+}
+
+/** A ready-made error of one code, with the default retry policy for that code. */
+export function tunnelError(code: TunnelErrorCode, message: string, retryAfterMs?: number, cause?: unknown): GatewayError {
+  const retryable = !MAPPINGS[code].callerFault && code !== 'cancelled';
+  return gatewayErrorFromTunnel({ code, message, retryable, retryAfterMs }, cause);
+}
+
+function isTunnelErrorCode(value: string | null): value is TunnelErrorCode {
+  return value !== null && (TUNNEL_ERROR_CODES as readonly string[]).includes(value);
+}
+
+function codeForStatus(status: number): TunnelErrorCode {
+  if (status === 400 || status === 413 || status === 422) return 'bad_request';
+  if (status === 404) return 'model_not_found';
+  if (status === 429) return 'busy';
+  if (status === 507) return 'insufficient_memory';
+  if (status === 504 || status === 408) return 'timeout';
+  return 'internal';
+}
+
+/**
+ * What the bridge sends for a thrown value. A GatewayError keeps its code and
+ * message; anything else becomes a generic `internal` error that leaks nothing
+ * (the bridge logs the details locally).
+ */
+export function tunnelErrorFromThrown(error: unknown): TunnelErrorInfo {
+  if (!GatewayError.isInstance(error)) {
+    return { code: 'internal', message: 'The bridge failed to run the request', retryable: true };
+  }
+  const code = isTunnelErrorCode(error.code) ? error.code : codeForStatus(error.status);
+  const info: TunnelErrorInfo = { code, message: error.message, retryable: error.retryable };
+  if (error.retryAfterMs !== undefined) info.retryAfterMs = Math.max(0, Math.round(error.retryAfterMs));
+  return info;
+}

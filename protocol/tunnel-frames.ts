@@ -1,0 +1,268 @@
+/**
+ * The tunnel's wire protocol, shared by the BridgeTunnel Durable Object (D) and
+ * the bridge daemon (B): versioned JSON text frames `{v:1, t, id?, …}`, one per
+ * WebSocket message. Documented in docs/tunnel-protocol.md.
+ *
+ * Objects are parsed leniently (unknown keys are dropped, not refused) so a peer
+ * one minor revision ahead still talks to us; `v` changes only on a breaking change.
+ */
+import * as z from 'zod';
+import { chatRequestSchema } from './chat-request.ts';
+import { safeParseJson } from './validate.ts';
+
+export const TUNNEL_PROTOCOL_VERSION = 1;
+/** Offered in `Sec-WebSocket-Protocol` by the bridge and echoed by the gateway. */
+export const TUNNEL_SUBPROTOCOL = 'localagent.v1';
+/** Largest frame either side sends or accepts (bytes of UTF-8). */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+/**
+ * The heartbeat, byte for byte: the Durable Object answers it with
+ * `setWebSocketAutoResponse`, so an idle bridge never wakes the object.
+ */
+export const PING_FRAME = '{"t":"ping"}';
+export const PONG_FRAME = '{"t":"pong"}';
+
+/** WebSocket close codes the tunnel uses. */
+export const TUNNEL_CLOSE = {
+  normal: 1000,
+  goingAway: 1001,
+  /** Auth failure or a policy violation (too many malformed frames). */
+  policy: 1008,
+  tooBig: 1009,
+  /** A newer bridge connected with the same token; last connection wins. */
+  superseded: 4001,
+  unsupportedVersion: 4002,
+  /** The bridge's heartbeat went silent. */
+  heartbeatTimeout: 4004,
+} as const;
+
+export const TUNNEL_ERROR_CODES = [
+  'bad_request',
+  'model_not_found',
+  'busy',
+  'insufficient_memory',
+  'load_failed',
+  'runner_crashed',
+  'bridge_offline',
+  'protocol',
+  'cancelled',
+  'timeout',
+  'internal',
+] as const;
+export type TunnelErrorCode = (typeof TUNNEL_ERROR_CODES)[number];
+
+const version = z.literal(TUNNEL_PROTOCOL_VERSION);
+const requestId = z.string().min(1).max(128);
+const count = z.number().int().min(0);
+
+export const usageSchema = z.object({
+  prompt_tokens: count,
+  completion_tokens: count,
+  total_tokens: count,
+  prompt_tokens_details: z.object({ cached_tokens: count.optional(), cache_creation_tokens: count.optional() }).optional(),
+  completion_tokens_details: z.object({ reasoning_tokens: count.optional() }).optional(),
+});
+
+export const statsSchema = z.object({
+  ttft_ms: z.number().min(0).optional(),
+  queue_ms: z.number().min(0).optional(),
+  load_ms: z.number().min(0).optional(),
+  prompt_tps: z.number().min(0).optional(),
+  generation_tps: z.number().min(0).optional(),
+  peak_memory_bytes: z.number().min(0).optional(),
+});
+
+/** The content events a `delta` frame batches, in order (same shapes as ChatEvent). */
+export const deltaEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text-delta'), text: z.string() }),
+  z.object({ type: z.literal('reasoning-delta'), text: z.string() }),
+  z.object({
+    type: z.literal('tool-call-delta'),
+    index: z.number().int().min(0).max(1023),
+    id: z.string().max(256).optional(),
+    name: z.string().max(256).optional(),
+    arguments: z.string(),
+  }),
+]);
+export type DeltaEvent = z.infer<typeof deltaEventSchema>;
+
+export const bridgeModelSchema = z.object({
+  /** The id after `local/`. */
+  id: z.string().min(1).max(256),
+  state: z.string().min(1).max(32),
+  runner: z.string().min(1).max(64),
+  bytes: z.number().min(0).optional(),
+  ctx: z.number().int().min(0).optional(),
+});
+export type BridgeModel = z.infer<typeof bridgeModelSchema>;
+
+const capacitySchema = z.object({ maxConcurrent: z.number().int().min(1), maxQueue: z.number().int().min(0) });
+
+const helloFrame = z.object({
+  v: version,
+  t: z.literal('hello'),
+  bridgeId: z.string().min(1).max(128),
+  version: z.string().max(64),
+  protocols: z.array(z.number().int()).min(1).max(16),
+  runners: z.array(z.string().min(1).max(64)).max(64),
+  models: z.array(bridgeModelSchema).max(4096),
+  capacity: capacitySchema,
+  device: z
+    .object({ chip: z.string().max(128).optional(), memBytes: z.number().optional(), recommendedWorkingSetBytes: z.number().optional() })
+    .optional(),
+});
+
+const welcomeFrame = z.object({
+  v: version,
+  t: z.literal('welcome'),
+  sessionId: z.string().min(1).max(128),
+  heartbeatSec: z.number().int().min(1).max(3600),
+  maxFrameBytes: z.number().int().min(1024),
+});
+
+const requestFrame = z.object({
+  v: version,
+  t: z.literal('req'),
+  id: requestId,
+  op: z.literal('chat.completions'),
+  /** The model id after `local/`. */
+  model: z.string().min(1).max(256),
+  body: chatRequestSchema,
+  /** How long, from receipt, the bridge may work on this request. */
+  deadlineMs: z.number().int().min(1),
+});
+
+const ackFrame = z.object({
+  v: version,
+  t: z.literal('ack'),
+  id: requestId,
+  state: z.enum(['queued', 'running']),
+  queuePos: z.number().int().min(0).optional(),
+  /** The runner that serves the request (`mlx`, `vllm`), the `x-agent-provider`. */
+  runner: z.string().min(1).max(64).optional(),
+});
+
+const progressFrame = z.object({
+  v: version,
+  t: z.literal('progress'),
+  id: requestId,
+  phase: z.enum(['load', 'prefill', 'queued']),
+  done: z.number().min(0).optional(),
+  total: z.number().min(0).optional(),
+});
+
+const deltaFrame = z.object({
+  v: version,
+  t: z.literal('delta'),
+  id: requestId,
+  /** 0, 1, 2, … per request: a gap or repeat is a protocol error. */
+  seq: z.number().int().min(0),
+  events: z.array(deltaEventSchema).min(1).max(100_000),
+});
+
+const endFrame = z.object({
+  v: version,
+  t: z.literal('end'),
+  id: requestId,
+  finish_reason: z.enum(['stop', 'length', 'tool_calls', 'content_filter', 'cancelled', 'error']),
+  usage: usageSchema.optional(),
+  stats: statsSchema.optional(),
+});
+
+const errorFrame = z.object({
+  v: version,
+  t: z.literal('err'),
+  id: requestId.optional(),
+  code: z.enum(TUNNEL_ERROR_CODES),
+  message: z.string().max(4096),
+  retryable: z.boolean(),
+  retryAfterMs: z.number().int().min(0).optional(),
+});
+
+const cancelFrame = z.object({
+  v: version,
+  t: z.literal('cancel'),
+  id: requestId,
+  reason: z.enum(['client_abort', 'deadline', 'shutdown', 'buffer_overflow', 'protocol_error']),
+});
+
+const modelsFrame = z.object({
+  v: version,
+  t: z.literal('models'),
+  runners: z.array(z.string().min(1).max(64)).max(64).optional(),
+  models: z.array(bridgeModelSchema).max(4096),
+});
+
+const goawayFrame = z.object({
+  v: version,
+  t: z.literal('goaway'),
+  reason: z.string().max(256),
+  drainMs: z.number().int().min(0),
+});
+
+// Heartbeats carry no version so that the exact string PING_FRAME is a valid frame.
+const pingFrame = z.object({ v: version.optional(), t: z.literal('ping') });
+const pongFrame = z.object({ v: version.optional(), t: z.literal('pong') });
+
+export const tunnelFrameSchema = z.discriminatedUnion('t', [
+  helloFrame,
+  welcomeFrame,
+  requestFrame,
+  ackFrame,
+  progressFrame,
+  deltaFrame,
+  endFrame,
+  errorFrame,
+  cancelFrame,
+  modelsFrame,
+  goawayFrame,
+  pingFrame,
+  pongFrame,
+]);
+
+export type TunnelFrame = z.infer<typeof tunnelFrameSchema>;
+export type TunnelFrameType = TunnelFrame['t'];
+/** One frame type by its `t`: `FrameOf<'delta'>`. */
+export type FrameOf<T extends TunnelFrameType> = Extract<TunnelFrame, { t: T }>;
+/** A frame as a sender writes it: `v` is filled in by `encodeTunnelFrame`. */
+export type OutgoingFrame<T extends TunnelFrameType = TunnelFrameType> = T extends TunnelFrameType
+  ? Omit<FrameOf<T>, 'v'>
+  : never;
+
+export type FrameParseResult =
+  | { ok: true; frame: TunnelFrame }
+  | { ok: false; kind: 'json' | 'shape' | 'version'; message: string };
+
+/** Parses one text message; never throws. `kind: 'version'` means a peer speaking another major version. */
+export function parseTunnelFrame(text: string): FrameParseResult {
+  const json = safeParseJson(text);
+  if (!json.ok) return { ok: false, kind: 'json', message: 'frame is not JSON' };
+  const value = json.value;
+  if (typeof value === 'object' && value !== null && 'v' in value && value.v !== TUNNEL_PROTOCOL_VERSION) {
+    return { ok: false, kind: 'version', message: `unsupported protocol version ${JSON.stringify(value.v)}` };
+  }
+  const parsed = tunnelFrameSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
+    return { ok: false, kind: 'shape', message: `invalid frame${where}: ${issue?.message ?? 'bad value'}` };
+  }
+  return { ok: true, frame: parsed.data };
+}
+
+/** Serializes a frame with the protocol version stamped on (ping/pong stay the exact heartbeat strings). */
+export function encodeTunnelFrame(frame: OutgoingFrame): string {
+  if (frame.t === 'ping') return PING_FRAME;
+  if (frame.t === 'pong') return PONG_FRAME;
+  return JSON.stringify({ v: TUNNEL_PROTOCOL_VERSION, ...frame });
+}
+
+const encoder = new TextEncoder();
+
+/** True when a text frame is over MAX_FRAME_BYTES of UTF-8 (cheap for the common small frame). */
+export function exceedsFrameLimit(text: string): boolean {
+  // Each UTF-16 unit is 1 to 3 bytes of UTF-8: only the middle ground needs encoding.
+  if (text.length * 3 <= MAX_FRAME_BYTES) return false;
+  if (text.length > MAX_FRAME_BYTES) return true;
+  return encoder.encode(text).byteLength > MAX_FRAME_BYTES;
+}

@@ -1,0 +1,203 @@
+/**
+ * `npm start`: the whole edge stack on this machine, offline.
+ *
+ *   1. `.dev.vars` created with fresh GATEWAY_API_KEY and BRIDGE_TOKEN when missing
+ *   2. sqld on 127.0.0.1:${LIBSQL_PORT:-8080}, data under .data/
+ *   3. pending migrations from drizzle/ applied to it
+ *   4. `wrangler dev` on 127.0.0.1:${PORT:-8787}, TURSO_DATABASE_URL pointing at that sqld
+ *
+ * Ctrl-C, or SIGTERM to the process group (or to this process alone), stops
+ * the Worker, then sqld, and exits once both are gone.
+ *
+ * For tests and side-by-side checkouts: GATEWAY_DEV_VARS (path of the secrets
+ * file, default ./.dev.vars) and GATEWAY_DATA_DIR (default ./.data) move the
+ * files this command touches.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { applyMigrations } from '../db/apply-migrations.ts';
+import { createDevVars, formatDevVars, PROVIDER_KEY_VARIABLES, readDevVars } from './dev-vars.ts';
+import { isPortFree, REPO_ROOT, startSqld, stopProcess, type SqldServer } from './sqld.ts';
+import { descendantsOf, waitUntilGone } from './process-tree.ts';
+
+const HOST = '127.0.0.1';
+const WORKER_READY_TIMEOUT_MS = 120_000;
+const WORKER_STOP_GRACE_MS = 10_000;
+
+function fail(message: string): never {
+  console.error(`\n✖ ${message}\n`);
+  process.exit(1);
+}
+
+function portFromEnv(variable: string, fallback: number): number {
+  const raw = process.env[variable]?.trim();
+  if (!raw) return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) fail(`${variable} must be a port number (1-65535), got '${raw}'`);
+  return port;
+}
+
+const workerPort = portFromEnv('PORT', 8787);
+const libsqlPort = portFromEnv('LIBSQL_PORT', 8080);
+const devVarsPath = resolve(process.env.GATEWAY_DEV_VARS?.trim() || join(REPO_ROOT, '.dev.vars'));
+const dataDir = resolve(process.env.GATEWAY_DATA_DIR?.trim() || join(REPO_ROOT, '.data'));
+// Provider keys set in this shell reach the Worker through this file (wrangler reads
+// only env files); .dev.vars is loaded after it and wins.
+const forwardedVarsPath = join(dataDir, 'shell-env.vars');
+
+let sqld: SqldServer | undefined;
+let sqldStarting: Promise<SqldServer> | undefined;
+let worker: ChildProcess | undefined;
+let workerExited: Promise<unknown> = Promise.resolve();
+let stopping: Promise<void> | undefined;
+
+/** Stops the Worker first (it may be mid-request), then sqld; idempotent. */
+function stopAll(exitCode: number): Promise<void> {
+  stopping ??= (async () => {
+    if (worker) {
+      // wrangler exits before the workerd processes it started are gone: wait for those too.
+      const workerTree = worker.pid !== undefined && worker.exitCode === null ? descendantsOf(worker.pid).map((entry) => entry.pid) : [];
+      await stopProcess(worker, workerExited, WORKER_STOP_GRACE_MS);
+      await waitUntilGone(workerTree, WORKER_STOP_GRACE_MS);
+    }
+    // A signal during start-up: let sqld finish starting, then stop it, rather than orphan it.
+    const database = sqld ?? (await sqldStarting?.catch(() => undefined));
+    if (database) await database.stop();
+    rmSync(forwardedVarsPath, { force: true });
+    process.exit(exitCode);
+  })();
+  return stopping;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    console.log(`\n${signal}: stopping the Worker and sqld…`);
+    void stopAll(0);
+  });
+}
+
+async function ensurePortFree(port: number, variable: string, what: string): Promise<void> {
+  if (await isPortFree(port)) return;
+  fail(
+    `${HOST}:${port} (${variable}) is already in use, so ${what} cannot listen there.\n` +
+      `  Is another \`npm start\` running? Stop it, or pick another port: ${variable}=${port + 1} npm start`,
+  );
+}
+
+function prepareDevVars(): Record<string, string> {
+  if (!existsSync(devVarsPath)) {
+    const created = createDevVars(devVarsPath);
+    console.log(`Created ${devVarsPath} with fresh secrets (keep them private):`);
+    console.log(`  GATEWAY_API_KEY=${created.gatewayApiKey}`);
+    console.log(`  BRIDGE_TOKEN=${created.bridgeToken}\n`);
+  }
+  return readDevVars(devVarsPath);
+}
+
+function writeForwardedVars(devVars: Record<string, string>): string[] {
+  const forwarded: Record<string, string> = {};
+  for (const variable of Object.values(PROVIDER_KEY_VARIABLES)) {
+    const value = process.env[variable]?.trim();
+    if (value && !devVars[variable]) forwarded[variable] = value;
+  }
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(forwardedVarsPath, `${formatDevVars(forwarded)}\n`, { mode: 0o600 });
+  return Object.keys(forwarded);
+}
+
+async function waitForWorker(url: string): Promise<void> {
+  let gone = false;
+  void workerExited.then(() => (gone = true));
+  const deadline = Date.now() + WORKER_READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (gone) throw new Error('wrangler dev exited before the Worker was ready (its output is above)');
+    try {
+      if ((await fetch(`${url}/health`)).ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`the Worker did not answer on ${url}/health within ${WORKER_READY_TIMEOUT_MS / 1000} s`);
+}
+
+function startWorker(databaseUrl: string): void {
+  const wrangler = join(REPO_ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+  if (!existsSync(wrangler)) fail('wrangler is not installed: run `npm install`');
+  const args = [
+    wrangler,
+    'dev',
+    '--ip', HOST,
+    '--port', String(workerPort),
+    '--var', `TURSO_DATABASE_URL:${databaseUrl}`,
+    '--env-file', forwardedVarsPath,
+    '--env-file', devVarsPath,
+    '--persist-to', join(dataDir, 'wrangler'),
+    '--show-interactive-dev-session=false',
+  ];
+  // Same process group as this one, so a Ctrl-C in the terminal reaches it directly;
+  // stdin ignored so wrangler never puts the terminal in raw mode and swallows Ctrl-C.
+  const child = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+  });
+  worker = child;
+  workerExited = new Promise((resolve) => child.once('exit', resolve));
+  void workerExited.then(() => {
+    if (!stopping) {
+      console.error('\n✖ wrangler dev exited; stopping sqld.');
+      void stopAll(1);
+    }
+  });
+}
+
+function printUsage(url: string, devVars: Record<string, string>, forwarded: string[]): void {
+  const key = devVars.GATEWAY_API_KEY;
+  console.log(`\n✔ agent-gateway is up on ${url} (database: sqld on ${HOST}:${libsqlPort}, data in ${dataDir})\n`);
+  console.log('Try it:');
+  console.log(`  curl ${url}/health`);
+  console.log(`  curl -H "Authorization: Bearer ${key ?? '<GATEWAY_API_KEY>'}" ${url}/v1/settings`);
+  if (!key) console.log(`  (GATEWAY_API_KEY is not set in ${devVarsPath}: every /v1 request will fail until it is)`);
+  if (forwarded.length > 0) console.log(`\nFrom your shell: ${forwarded.join(', ')}`);
+  const missing = Object.entries(PROVIDER_KEY_VARIABLES).filter(([, variable]) => !devVars[variable] && !forwarded.includes(variable));
+  if (missing.length > 0) {
+    console.log(`\nNot configured (no key in ${devVarsPath} or your shell): ${missing.map(([provider, variable]) => `${provider} (${variable})`).join(', ')}`);
+  }
+  console.log('\nCtrl-C stops everything.\n');
+}
+
+async function main(): Promise<void> {
+  await ensurePortFree(libsqlPort, 'LIBSQL_PORT', 'sqld');
+  await ensurePortFree(workerPort, 'PORT', 'the Worker');
+  const devVars = prepareDevVars();
+  const forwarded = writeForwardedVars(devVars);
+  if (devVars.TURSO_DATABASE_URL) {
+    console.log(`Note: TURSO_DATABASE_URL in ${devVarsPath} wins over the local sqld: the Worker will use that database.`);
+  }
+
+  sqldStarting = startSqld({ dataDir, port: libsqlPort, onOutput: (line) => console.log(`[sqld] ${line}`) });
+  sqld = await sqldStarting;
+  void sqld.exited.then(() => {
+    if (!stopping) {
+      console.error('\n✖ sqld exited; stopping the Worker.');
+      void stopAll(1);
+    }
+  });
+  console.log(`sqld listening on ${sqld.url}, data in ${join(dataDir, 'sqld')}`);
+
+  const { applied, total } = await applyMigrations({ url: sqld.url, authToken: undefined });
+  console.log(applied > 0 ? `Applied ${applied} migration(s) (${total} in all)` : `Database schema up to date (${total} migrations)`);
+
+  if (stopping) return;
+  startWorker(sqld.url);
+  const url = `http://${HOST}:${workerPort}`;
+  await waitForWorker(url);
+  printUsage(url, devVars, forwarded);
+}
+
+main().catch((error: unknown) => {
+  console.error(`\n✖ npm start failed: ${error instanceof Error ? error.message : String(error)}`);
+  void stopAll(1);
+});

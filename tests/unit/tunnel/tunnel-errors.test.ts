@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { GatewayError } from '../../../protocol/gateway-error.ts';
+import { gatewayErrorFromTunnel, tunnelErrorFromThrown } from '../../../protocol/tunnel-errors.ts';
+
+describe('tunnel errors', () => {
+  it.each([
+    ['bridge_offline', 503, true, 5000],
+    ['busy', 429, true, 2000],
+    ['model_not_found', 404, false, undefined],
+    ['insufficient_memory', 503, true, undefined],
+    ['runner_crashed', 502, true, undefined],
+    ['timeout', 504, true, undefined],
+  ] as const)('maps err %s to HTTP %i', (code, status, retryable, retryAfterMs) => {
+    const error = gatewayErrorFromTunnel({ code, message: 'm', retryable });
+    expect(error).toMatchObject({ status, code, retryable, retryAfterMs });
+    expect(error.callerFault).toBe(code === 'model_not_found');
+  });
+
+  it('keeps the retry-after the bridge asked for', () => {
+    expect(gatewayErrorFromTunnel({ code: 'busy', message: 'm', retryable: true, retryAfterMs: 750 }).retryAfterMs).toBe(750);
+  });
+
+  it('sends a runner GatewayError over the tunnel with its code, message and retry policy', () => {
+    const thrown = new GatewayError({ status: 507, type: 'server_error', message: 'Needs 40 GB', retryable: true, retryAfterMs: 10.4 });
+    expect(tunnelErrorFromThrown(thrown)).toEqual({ code: 'insufficient_memory', message: 'Needs 40 GB', retryable: true, retryAfterMs: 10 });
+  });
+
+  it('never sends the details of an unexpected exception', () => {
+    const info = tunnelErrorFromThrown(new Error('ENOENT /Users/me/secret-path'));
+    expect(info.code).toBe('internal');
+    expect(info.message).not.toContain('secret-path');
+  });
+});

@@ -1,0 +1,92 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { chatInit, hello, PROVIDER_KEYS, readSse, suiteMocks, testGateway, type TestGateway } from './chat-gateway-fixture.ts';
+
+const mocks = suiteMocks('chat-fallback');
+let gateway: TestGateway;
+const withBackup = { model: 'openai/gpt-4o', messages: hello, fallback_models: ['anthropic/claude-sonnet-4-5'] };
+
+// A fresh app per test: its own circuit breaker, so one test's failures never skip a provider in the next.
+beforeEach(async () => {
+  gateway = testGateway(mocks.origins);
+  await mocks.resetAll();
+});
+
+describe('fallback through real provider adapters', () => {
+  it('retries a 503 twice, then the Anthropic backup serves; headers and attempts say so', async () => {
+    await mocks.openai.setDefault({ kind: 'status', status: 503 });
+    await mocks.anthropic.script([{ kind: 'reply', content: 'Claude here' }]);
+    const response = await gateway.fetch('/v1/chat/completions', chatInit({ ...withBackup, stream: true }));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-agent-model')).toBe('anthropic/claude-sonnet-4-5');
+    expect(response.headers.get('x-agent-attempts')).toBe('4');
+    const { data } = await readSse(response);
+    expect(data.at(-1)).toBe('[DONE]');
+    expect(await mocks.openai.calls()).toHaveLength(3);
+    expect(await mocks.anthropic.calls()).toHaveLength(1);
+  });
+
+  it('an Anthropic 529 overloaded is retried before moving on', async () => {
+    await mocks.anthropic.setDefault({ kind: 'status', status: 529 });
+    const response = await gateway.fetch('/v1/chat/completions', chatInit({ model: 'anthropic/claude-sonnet-4-5', messages: hello, fallback_models: ['groq/llama-3.3-70b-versatile'] }));
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { agent: { attempts: Array<{ status: number; error_type: string | null }> } };
+    expect(body.agent.attempts.map((attempt) => [attempt.status, attempt.error_type])).toEqual([
+      [529, 'overloaded'],
+      [529, 'overloaded'],
+      [529, 'overloaded'],
+      [200, null],
+    ]);
+  });
+
+  it('a 401 from the primary moves straight to the backup', async () => {
+    await mocks.openai.script([{ kind: 'status', status: 401 }]);
+    const response = await gateway.fetch('/v1/chat/completions', chatInit(withBackup));
+    expect(response.status).toBe(200);
+    expect(await mocks.openai.calls()).toHaveLength(1);
+    expect(await mocks.anthropic.calls()).toHaveLength(1);
+  });
+
+  it('a 429 with a Retry-After beyond the cap goes straight to the backup', async () => {
+    await mocks.openai.script([{ kind: 'status', status: 429, headers: { 'retry-after': '120' } }]);
+    const response = await gateway.fetch('/v1/chat/completions', chatInit(withBackup));
+    expect(response.status).toBe(200);
+    expect(await mocks.openai.calls()).toHaveLength(1);
+  });
+
+  it("a 400 is the caller's mistake: returned at once with the upstream's param, the backup never asked", async () => {
+    await mocks.openai.script([{ kind: 'status', status: 400, body: { error: { message: 'Invalid value for seed', type: 'invalid_request_error', param: 'seed', code: null } } }]);
+    const response = await gateway.fetch('/v1/chat/completions', chatInit(withBackup));
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { param: 'seed', type: 'invalid_request_error' } });
+    expect(await mocks.anthropic.calls()).toHaveLength(0);
+  });
+
+  it('when every provider fails: 502 listing the attempts, without any key in the body', async () => {
+    await mocks.openai.setDefault({ kind: 'status', status: 500 });
+    await mocks.anthropic.setDefault({ kind: 'status', status: 401, body: { type: 'error', error: { type: 'authentication_error', message: `invalid x-api-key ${PROVIDER_KEYS.ANTHROPIC_API_KEY}` } } });
+    const response = await gateway.fetch('/v1/chat/completions', chatInit(withBackup));
+    expect(response.status).toBe(502);
+    const text = await response.text();
+    for (const key of Object.values(PROVIDER_KEYS)) expect(text).not.toContain(key);
+    const body = JSON.parse(text) as { error: { message: string; type: string } };
+    expect(body.error.type).toBe('upstream_error');
+    expect(body.error.message).toContain('openai/gpt-4o: 500');
+    expect(body.error.message).toContain('anthropic/claude-sonnet-4-5: 401 upstream_auth_failed');
+    for (const line of gateway.logs) for (const key of Object.values(PROVIDER_KEYS)) expect(line).not.toContain(key);
+  });
+
+  it('a stream that stalls before its first delta hits the per-attempt deadline and the backup serves', async () => {
+    await mocks.openai.setDefault({ kind: 'stall' });
+    const response = await gateway.fetch(
+      '/v1/chat/completions',
+      chatInit({ ...withBackup, stream: true }),
+      { AGENT_ONLINE_ENDPOINTS: JSON.stringify({ openai: { base_url: `${mocks.origins.openai}/v1`, timeout_ms: 200 }, anthropic: { base_url: mocks.origins.anthropic } }) },
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-agent-model')).toBe('anthropic/claude-sonnet-4-5');
+    await readSse(response);
+    // Every stalled attempt was aborted, which the mock sees as the client closing.
+    const calls = await mocks.openai.waitForCalls({ count: 3, aborted: 3 });
+    expect(calls.filter((call) => call.aborted)).toHaveLength(3);
+  });
+});

@@ -1,0 +1,121 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { chatInit, GATEWAY_KEY, hello, suiteMocks, testGateway, type TestGateway } from './chat-gateway-fixture.ts';
+
+const mocks = suiteMocks('errors');
+let gateway: TestGateway;
+
+beforeEach(async () => {
+  gateway = testGateway(mocks.origins, { maxBodyBytes: 64 * 1024 });
+  await mocks.resetAll();
+});
+
+interface ErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+async function errorOf(response: Response): Promise<ErrorBody['error']> {
+  const body = (await response.json()) as ErrorBody;
+  expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
+  expect(body.error.message).not.toMatch(/\n\s+at /); // no stack traces
+  return body.error;
+}
+
+describe('request validation', () => {
+  const table: Array<[string, unknown, string | null]> = [
+    ['no messages', { model: 'openai/gpt-4o' }, 'messages'],
+    ['empty messages', { model: 'openai/gpt-4o', messages: [] }, 'messages'],
+    ['a bad role', { model: 'openai/gpt-4o', messages: [{ role: 'wizard', content: 'hi' }] }, 'messages[0].role'],
+    ['temperature 3', { model: 'openai/gpt-4o', messages: hello, temperature: 3 }, 'temperature'],
+    ['max_tokens -1', { model: 'openai/gpt-4o', messages: hello, max_tokens: -1 }, 'max_tokens'],
+    ['n = 2', { model: 'openai/gpt-4o', messages: hello, n: 2 }, 'n'],
+    ['an unknown field', { model: 'openai/gpt-4o', messages: hello, temperatur: 1 }, 'temperatur'],
+    ['stream not a boolean', { model: 'openai/gpt-4o', messages: hello, stream: 'yes' }, 'stream'],
+    ['a bad agent_type', { model: 'openai/gpt-4o', messages: hello, agent_type: 'cloud' }, 'agent_type'],
+    ['stream_options without stream', { model: 'openai/gpt-4o', messages: hello, stream_options: { include_usage: true } }, 'stream_options'],
+    ['a malformed fallback model', { model: 'openai/gpt-4o', messages: hello, fallback_models: ['nope'] }, 'fallback_models[0]'],
+    ['no model and no default', { messages: hello }, 'model'],
+  ];
+  for (const [what, body, param] of table) {
+    it(`${what} is 400 with param ${String(param)}, and no provider is called`, async () => {
+      const response = await gateway.fetch('/v1/chat/completions', chatInit(body));
+      expect(response.status).toBe(400);
+      expect(await errorOf(response)).toMatchObject({ type: 'invalid_request_error', param });
+      expect(await mocks.openai.calls()).toHaveLength(0);
+    });
+  }
+
+  it('malformed JSON is 400', async () => {
+    const response = await gateway.fetch('/v1/chat/completions', chatInit('{"model": "openai/gpt-4o", '));
+    expect(response.status).toBe(400);
+    expect(await errorOf(response)).toMatchObject({ type: 'invalid_request_error', code: 'invalid_json' });
+  });
+
+  it('a body that is not JSON by its content type is 400', async () => {
+    const response = await gateway.fetch('/v1/chat/completions', chatInit(JSON.stringify({ model: 'openai/gpt-4o', messages: hello }), { 'content-type': 'text/plain' }));
+    expect(response.status).toBe(400);
+    expect(await errorOf(response)).toMatchObject({ code: 'unsupported_content_type' });
+  });
+
+  it('an unknown provider prefix is 404 model_not_found on param model', async () => {
+    const response = await gateway.fetch('/v1/chat/completions', chatInit({ model: 'mistral/large', messages: hello }));
+    expect(response.status).toBe(404);
+    expect(await errorOf(response)).toMatchObject({ code: 'model_not_found', param: 'model' });
+  });
+
+  it('a provider without a key is 404 model_not_found', async () => {
+    const response = await gateway.fetch('/v1/chat/completions', chatInit({ model: 'xai/grok-4', messages: hello }));
+    expect(response.status).toBe(404);
+    expect(await errorOf(response)).toMatchObject({ code: 'model_not_found', param: 'model' });
+  });
+});
+
+describe('body size limit', () => {
+  const big = JSON.stringify({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'x'.repeat(70 * 1024) }] });
+
+  it('refuses a body whose Content-Length is over the limit with 413 naming the limit', async () => {
+    const response = await gateway.fetch('/v1/chat/completions', chatInit(big, { 'content-length': String(big.length) }));
+    expect(response.status).toBe(413);
+    expect(await errorOf(response)).toMatchObject({ code: 'request_too_large' });
+  });
+
+  it('refuses a chunked body (no Content-Length) once it passes the limit', async () => {
+    const bytes = new TextEncoder().encode(big);
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let offset = 0; offset < bytes.length; offset += 8 * 1024) controller.enqueue(bytes.slice(offset, offset + 8 * 1024));
+        controller.close();
+      },
+    });
+    const response = await gateway.fetch('/v1/chat/completions', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${GATEWAY_KEY}`, 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(response.status).toBe(413);
+    expect((await errorOf(response)).message).toContain('65536 bytes');
+  });
+});
+
+describe('routes that do not exist', () => {
+  it('an unknown path is 404 in the OpenAI shape', async () => {
+    const response = await gateway.fetch('/nope');
+    expect(response.status).toBe(404);
+    expect(await errorOf(response)).toMatchObject({ type: 'invalid_request_error', message: 'Invalid URL (GET /nope)' });
+  });
+
+  it('a wrong method is 405 with Allow, in the OpenAI shape', async () => {
+    const response = await gateway.fetch('/v1/chat/completions', { headers: { authorization: `Bearer ${GATEWAY_KEY}` } });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
+    expect(await errorOf(response)).toMatchObject({ code: 'method_not_allowed' });
+    const models = await gateway.fetch('/v1/models', { method: 'DELETE', headers: { authorization: `Bearer ${GATEWAY_KEY}` } });
+    expect(models.status).toBe(405);
+  });
+
+  it('a bad AGENT_ONLINE_ENDPOINTS is a 500 naming the variable, not a crash', async () => {
+    const response = await gateway.fetch('/v1/chat/completions', chatInit({ model: 'openai/gpt-4o', messages: hello }), { AGENT_ONLINE_ENDPOINTS: '{not json' });
+    expect(response.status).toBe(500);
+    expect((await errorOf(response)).message).toContain('AGENT_ONLINE_ENDPOINTS');
+  });
+});
