@@ -7,3 +7,4 @@ export { selectModels, type AgentDefaults, type ModelSelection } from './model-s
 export { fallbackPolicy, DEFAULT_FALLBACK_POLICY, type AgentResult, type AgentCandidate, type FallbackPolicy } from './agent-types.ts';
 export { CircuitBreaker, isolateCircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.ts';
 export { createBridgeOfflineModel, bridgeOffline, BRIDGE_OFFLINE_RETRY_AFTER_MS } from './bridge-offline-model.ts';
+export { LlamaAgent, Gpt4Agent, LEGACY_LLAMA_MODEL, LEGACY_GPT4_MODEL, type LegacyAgentRequest } from './legacy-agents.ts';

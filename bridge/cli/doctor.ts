@@ -1,0 +1,203 @@
+/**
+ * `bridge doctor`: checks what the bridge needs and, for each failure, says
+ * exactly what to fix. Exit code 1 when any check fails. Never prints the token.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import * as z from 'zod';
+import { safeParseJson } from '../../protocol/validate.ts';
+import type { BridgeConfig } from '../config.ts';
+import { MLX_WORKER_SCRIPT } from '../runners/mlx/worker-process.ts';
+import { VllmRunner } from '../runners/vllm/vllm-runner.ts';
+
+export interface DoctorCheck {
+  name: string;
+  ok: boolean;
+  /** What was found. */
+  detail: string;
+  /** What to do about a failure. */
+  fix?: string;
+  /** A problem that does not stop the bridge (printed, does not fail the run). */
+  warning?: boolean;
+}
+
+export interface DoctorDeps {
+  fetch: typeof fetch;
+  nodeVersion: string;
+  platform: string;
+  arch: string;
+  timeoutMs?: number;
+}
+
+const MIN_NODE = [22, 12];
+const PYTHON_TIMEOUT_MS = 30_000;
+
+const selfTestSchema = z.object({
+  event: z.literal('self_test'),
+  python: z.string(),
+  mlx: z.object({ ok: z.boolean(), version: z.string().optional(), error: z.string().optional() }),
+  mlx_lm: z.object({ ok: z.boolean(), version: z.string().optional(), error: z.string().optional() }),
+});
+type SelfTest = z.infer<typeof selfTestSchema>;
+
+function nodeCheck(version: string): DoctorCheck {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  const ok = major > (MIN_NODE[0] ?? 0) || (major === MIN_NODE[0] && minor >= (MIN_NODE[1] ?? 0));
+  return ok
+    ? { name: 'Node', ok, detail: `Node ${version}` }
+    : { name: 'Node', ok, detail: `Node ${version} is too old`, fix: 'run the bridge with `npm run bridge` (it uses the project\'s Node 24) or install Node 22.12 or newer' };
+}
+
+/** Runs the worker's `--self-test` with BRIDGE_PYTHON: one spawn answers Python, mlx and mlx_lm. */
+function runSelfTest(config: BridgeConfig): Promise<{ report?: SelfTest; error?: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(config.python, [MLX_WORKER_SCRIPT, '--self-test'], { env: config.childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), PYTHON_TIMEOUT_MS);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve({ error: error.code === 'ENOENT' ? 'not found' : error.message });
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      for (const line of stdout.split('\n')) {
+        const json = safeParseJson(line);
+        const parsed = json.ok ? selfTestSchema.safeParse(json.value) : undefined;
+        if (parsed?.success) return resolve({ report: parsed.data });
+      }
+      const last = stderr.trim().split('\n').at(-1) ?? '';
+      resolve({ error: `exited with code ${code}${last ? `: ${last}` : ''}` });
+    });
+  });
+}
+
+function pythonChecks(config: BridgeConfig, result: { report?: SelfTest; error?: string }, deps: DoctorDeps): DoctorCheck[] {
+  const python = `BRIDGE_PYTHON=${config.python}`;
+  if (!result.report) {
+    return [
+      {
+        name: 'Python',
+        ok: false,
+        detail: `${python}: ${result.error ?? 'did not run'}`,
+        fix: 'install Python 3.10 or newer (e.g. `brew install python@3.12`) and set BRIDGE_PYTHON (or --python) to the interpreter that has mlx-lm, e.g. ~/.venvs/mlx/bin/python',
+      },
+    ];
+  }
+  const report = result.report;
+  const appleSilicon = deps.platform === 'darwin' && deps.arch === 'arm64';
+  const checks: DoctorCheck[] = [{ name: 'Python', ok: true, detail: `${python} (Python ${report.python})` }];
+  checks.push(
+    report.mlx.ok
+      ? { name: 'mlx', ok: true, detail: `mlx ${report.mlx.version ?? ''}`.trim() }
+      : {
+          name: 'mlx',
+          ok: false,
+          detail: `cannot import mlx.core: ${report.mlx.error ?? 'unknown error'}`,
+          fix: appleSilicon
+            ? `${config.python} -m pip install -U mlx-lm   (installs mlx too)`
+            : 'MLX runs only on Apple Silicon Macs (macOS, arm64); on this machine use the vLLM runner (VLLM_BASE_URL)',
+        },
+  );
+  checks.push(
+    report.mlx_lm.ok
+      ? { name: 'mlx-lm', ok: true, detail: `mlx-lm ${report.mlx_lm.version ?? ''}`.trim() }
+      : {
+          name: 'mlx-lm',
+          ok: false,
+          detail: `cannot import mlx_lm: ${report.mlx_lm.error ?? 'unknown error'}`,
+          fix: `${config.python} -m pip install -U mlx-lm   (or point BRIDGE_PYTHON at the Python where it is installed)`,
+        },
+  );
+  return checks;
+}
+
+function urlCheck(config: BridgeConfig): { check: DoctorCheck; url?: URL } {
+  if (!config.url) {
+    return { check: { name: 'Gateway URL', ok: false, detail: 'not set', fix: 'pass --url https://<your-gateway> or set BRIDGE_URL (locally: http://127.0.0.1:8787)' } };
+  }
+  let url: URL;
+  try {
+    url = new URL(config.url);
+  } catch {
+    return { check: { name: 'Gateway URL', ok: false, detail: `not a URL: ${config.url}`, fix: 'use the gateway\'s base URL, e.g. https://agents.example.workers.dev' } };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return { check: { name: 'Gateway URL', ok: false, detail: `${config.url} is not http(s)`, fix: 'use the http(s) base URL; the bridge derives ws(s)://…/bridge/connect itself' } };
+  }
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  if (url.protocol === 'http:' && !loopback) {
+    return {
+      url,
+      check: { name: 'Gateway URL', ok: true, warning: true, detail: `${url.origin} (plain http: the token would cross the network unencrypted)`, fix: 'use https:// for a remote gateway' },
+    };
+  }
+  return { url, check: { name: 'Gateway URL', ok: true, detail: url.origin } };
+}
+
+function tokenCheck(config: BridgeConfig): DoctorCheck {
+  const token = config.token;
+  if (!token) {
+    return { name: 'Bridge token', ok: false, detail: 'not set', fix: 'pass --token or set BRIDGE_TOKEN to the gateway\'s BRIDGE_TOKEN secret (`npm start` prints it locally; `wrangler secret put BRIDGE_TOKEN` in production)' };
+  }
+  if (/\s/.test(token)) return { name: 'Bridge token', ok: false, detail: 'contains whitespace', fix: 'copy the token again without spaces or line breaks' };
+  if (token.length < 16) return { name: 'Bridge token', ok: false, detail: `too short (${token.length} characters)`, fix: 'use the gateway\'s BRIDGE_TOKEN; generate a long random one with `openssl rand -hex 32`' };
+  return { name: 'Bridge token', ok: true, detail: `set (${token.length} characters)` };
+}
+
+async function reachabilityCheck(url: URL, deps: DoctorDeps): Promise<DoctorCheck> {
+  const health = new URL('health', url.href.endsWith('/') ? url.href : `${url.href}/`).href;
+  try {
+    const response = await deps.fetch(health, { signal: AbortSignal.timeout(deps.timeoutMs ?? 5_000) });
+    if (response.ok) return { name: 'Gateway reachable', ok: true, detail: `GET ${health} → ${response.status}` };
+    return { name: 'Gateway reachable', ok: false, detail: `GET ${health} → ${response.status}`, fix: 'check that the URL is the gateway\'s base URL (no path) and that the gateway is deployed' };
+  } catch (error) {
+    const reason = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+    return { name: 'Gateway reachable', ok: false, detail: `GET ${health} failed: ${reason}`, fix: 'start the gateway (`npm start` locally) or check the URL, DNS and your network' };
+  }
+}
+
+function modelPathChecks(config: BridgeConfig): DoctorCheck[] {
+  return Object.entries(config.modelPaths).map(([id, folder]) =>
+    existsSync(path.join(folder, 'config.json'))
+      ? { name: `Model ${id}`, ok: true, detail: folder }
+      : { name: `Model ${id}`, ok: false, detail: `${folder} has no config.json`, fix: 'point LOCAL_MODEL_PATHS at an MLX model folder (config.json + *.safetensors), e.g. one made by `mlx_lm.convert`' },
+  );
+}
+
+async function vllmCheck(config: BridgeConfig, deps: DoctorDeps): Promise<DoctorCheck[]> {
+  if (!config.vllmBaseUrl) return [];
+  const runner = new VllmRunner({ baseUrl: config.vllmBaseUrl, apiKey: config.vllmApiKey, fetch: deps.fetch, log: () => undefined });
+  return (await runner.health())
+    ? [{ name: 'vLLM', ok: true, detail: `${config.vllmBaseUrl} is healthy` }]
+    : [{ name: 'vLLM', ok: false, detail: `${config.vllmBaseUrl}/health did not answer 200`, fix: 'start `vllm serve <model>` or fix VLLM_BASE_URL' }];
+}
+
+/** Runs every check; independent ones run side by side. */
+export async function runDoctorChecks(config: BridgeConfig, deps: DoctorDeps): Promise<DoctorCheck[]> {
+  const { check: urlResult, url } = urlCheck(config);
+  const [selfTest, reachability, vllm] = await Promise.all([
+    runSelfTest(config),
+    url ? reachabilityCheck(url, deps) : Promise.resolve(undefined),
+    vllmCheck(config, deps),
+  ]);
+  const checks = [nodeCheck(deps.nodeVersion), ...pythonChecks(config, selfTest, deps), urlResult, tokenCheck(config)];
+  if (reachability) checks.push(reachability);
+  return [...checks, ...modelPathChecks(config), ...vllm];
+}
+
+/** The report as lines: `✓ name: detail`, `✗ name: detail` + `  fix: …`. */
+export function formatDoctorReport(checks: DoctorCheck[]): string[] {
+  const lines: string[] = [];
+  for (const check of checks) {
+    const mark = !check.ok ? '✗' : check.warning ? '!' : '✓';
+    lines.push(`${mark} ${check.name}: ${check.detail}`);
+    if (check.fix && (!check.ok || check.warning)) lines.push(`    fix: ${check.fix}`);
+  }
+  const failed = checks.filter((check) => !check.ok).length;
+  lines.push(failed === 0 ? 'All checks passed.' : `${failed} check${failed === 1 ? '' : 's'} failed.`);
+  return lines;
+}

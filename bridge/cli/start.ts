@@ -1,0 +1,116 @@
+/**
+ * `bridge start`: the daemon in the foreground. Connects the registry's
+ * handler to the gateway through BridgeClient, prints status lines
+ * (connection, models, each request, model loading with a progress line),
+ * records what it serves for `bridge models`, and on SIGTERM/SIGINT drains,
+ * unloads the models and exits.
+ */
+import { defaultRuntimeDeps } from '../../protocol/runtime-deps.ts';
+import type { BridgeConfig } from '../config.ts';
+import { BridgeClient, type BridgeClientStatus } from '../connection/bridge-client.ts';
+import { RegistryHandler } from '../registry-handler.ts';
+import '../runners/builtin-runners.ts';
+import type { MlxStatus } from '../runners/mlx/mlx-runner.ts';
+import { RunnerRegistry } from '../runners/registry.ts';
+import { removeBridgeState, writeBridgeState } from './bridge-state.ts';
+import { clock, formatDuration } from './format.ts';
+import { RequestLog } from './request-log.ts';
+import { describeClientStatus, describeMlxStatus } from './status-lines.ts';
+
+export interface StartIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  /** Resolves with the signal name when the process is asked to stop. */
+  stopRequested: Promise<string>;
+  version: string;
+}
+
+const DRAIN_MS = 10_000;
+const LOAD_PROGRESS_EVERY_MS = 5_000;
+const GAVE_UP: ReadonlySet<BridgeClientStatus['state']> = new Set(['auth_failed', 'superseded', 'rejected']);
+
+/** Runs until stopped; resolves with the process exit code. */
+export async function runStart(config: BridgeConfig, io: StartIo): Promise<number> {
+  if (!config.url || !config.token) {
+    io.err(`missing ${!config.url ? '--url (or BRIDGE_URL)' : '--token (or BRIDGE_TOKEN)'}; run \`npm run bridge -- doctor\` for help`);
+    return 2;
+  }
+  const say = (line: string): void => io.out(`${clock()} ${line}`);
+  const loadingSince = new Map<string, number>();
+  const loadTicker = setInterval(() => {
+    for (const [modelId, since] of loadingSince) say(`mlx: still loading ${modelId}… ${formatDuration(Date.now() - since)}`);
+  }, LOAD_PROGRESS_EVERY_MS);
+  loadTicker.unref();
+
+  const onMlxStatus = (status: MlxStatus): void => {
+    if (status.kind === 'loading') loadingSince.set(status.modelId, Date.now());
+    if (status.kind === 'loaded') loadingSince.delete(status.modelId);
+    if (status.kind === 'worker-exited') loadingSince.clear();
+    const line = describeMlxStatus(status);
+    if (line) say(line);
+    if (status.kind === 'loaded' || status.kind === 'unloaded') void recordState();
+  };
+  const registry = new RunnerRegistry({ config, deps: defaultRuntimeDeps, log: (line) => io.err(line), onMlxStatus });
+  const handler = new RegistryHandler(registry);
+  const url = config.url;
+  let connected = false;
+  let finished = false;
+  // Writes are chained so that the last one wins and shutdown can wait for them.
+  let recording = Promise.resolve();
+  function recordState(): Promise<void> {
+    recording = recording.then(async () => {
+      try {
+        const models = await handler.listModels();
+        if (finished) return;
+        writeBridgeState(config.stateFile, { pid: process.pid, url, connected, updated_at: new Date().toISOString(), models });
+      } catch (error) {
+        io.err(`could not record the bridge state in ${config.stateFile}: ${String(error)}`);
+      }
+    });
+    return recording;
+  }
+
+  const models = await handler.listModels();
+  say(`agent-gateway bridge ${io.version}: runners ${handler.runners().join(', ')}; ${models.length} model(s) known`);
+  for (const model of models) say(`  ${model.id} (${model.runner}, ${model.state})`);
+  if (models.length === 0) say('  no local models configured yet: set LOCAL_MODEL_PATHS, or request any mlx-community/… Hub id');
+
+  let gaveUp: BridgeClientStatus['state'] | undefined;
+  let resolveGaveUp!: () => void;
+  const gaveUpPromise = new Promise<void>((resolve) => (resolveGaveUp = resolve));
+  let lastState: string | undefined;
+  const client = new BridgeClient({
+    url: config.url,
+    token: config.token,
+    handler: new RequestLog(handler, say),
+    maxConcurrent: config.maxConcurrent,
+    maxQueue: config.maxQueue,
+    version: io.version,
+    log: (line) => io.err(`${clock()} tunnel: ${line}`),
+    onStatus: (status) => {
+      if (status.state === lastState) return;
+      lastState = status.state;
+      connected = status.state === 'connected';
+      if (status.state !== 'stopping' && status.state !== 'stopped' && status.state !== 'idle') say(describeClientStatus(status));
+      void recordState();
+      if (GAVE_UP.has(status.state)) {
+        gaveUp = status.state;
+        resolveGaveUp();
+      }
+    },
+  });
+  say(`connecting to ${new URL(config.url).origin}`);
+  client.start();
+
+  const signal = await Promise.race([io.stopRequested, gaveUpPromise.then(() => undefined)]);
+  if (signal) say(`${signal}: stopping (running requests get ${formatDuration(DRAIN_MS)} to finish)`);
+  await client.stop({ drainMs: DRAIN_MS });
+  await handler.close();
+  clearInterval(loadTicker);
+  finished = true;
+  await recording;
+  removeBridgeState(config.stateFile);
+  say('stopped');
+  if (gaveUp === 'superseded') return 0;
+  return gaveUp ? 1 : 0;
+}

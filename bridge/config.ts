@@ -1,0 +1,196 @@
+/**
+ * The bridge's configuration, and the ONLY bridge module that reads
+ * `process.env`. Precedence: command-line flags, then the environment, then
+ * an optional JSON config file (`--config`, BRIDGE_CONFIG, or
+ * ~/.config/agent-gateway/bridge.json). A bad value is an error naming the
+ * flag, variable or file key, raised before anything starts.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as z from 'zod';
+import { GatewayError } from '../protocol/gateway-error.ts';
+import { safeParseJson } from '../protocol/validate.ts';
+
+export interface BridgeModelConfig {
+  /** Registry name of the runner that serves this model (`mlx`, `vllm`). */
+  runner?: string;
+  /** Weights folder (MLX). */
+  path?: string;
+}
+
+export interface BridgeConfig {
+  url?: string;
+  token?: string;
+  /** BRIDGE_PYTHON: the interpreter that has mlx-lm. */
+  python: string;
+  /** LOCAL_MODEL_PATHS merged with the config file's `local_model_paths` and `models[*].path`. */
+  modelPaths: Record<string, string>;
+  /** Per-model settings from the config file. */
+  models: Record<string, BridgeModelConfig>;
+  /** The runner for a model nothing else names. */
+  defaultRunner: string;
+  vllmBaseUrl?: string;
+  vllmApiKey?: string;
+  idleUnloadSec: number;
+  maxConcurrent: number;
+  maxQueue: number;
+  /** Watchdog: a worker silent this long is restarted. */
+  silenceTimeoutSec: number;
+  /** Watchdog: a worker generating without progress this long is restarted. */
+  stallTimeoutSec: number;
+  /** The Hugging Face hub cache (downloaded models are listed from it). */
+  hfCacheDir: string;
+  homeDir: string;
+  /** The config file that was read, if any. */
+  configFile?: string;
+  /** Where a running bridge records what it serves, for `bridge models`. */
+  stateFile: string;
+  /** The environment handed to child processes (the Python worker). */
+  childEnv: Record<string, string | undefined>;
+}
+
+/** Command-line flags that override env and file. */
+export interface BridgeFlags {
+  url?: string;
+  token?: string;
+  python?: string;
+  config?: string;
+  vllmUrl?: string;
+  idleUnloadSec?: string;
+  maxConcurrent?: string;
+  maxQueue?: string;
+  /** `id=/path/to/weights`, repeatable. */
+  modelPath?: string[];
+}
+
+const positiveNumber = z.coerce.number().positive();
+const positiveInt = z.coerce.number().int().min(1);
+const modelPathsSchema = z.record(z.string().min(1), z.string().min(1));
+
+const fileSchema = z.strictObject({
+  url: z.string().optional(),
+  token: z.string().optional(),
+  python: z.string().min(1).optional(),
+  local_model_paths: modelPathsSchema.optional(),
+  models: z.record(z.string().min(1), z.strictObject({ runner: z.string().min(1).optional(), path: z.string().min(1).optional() })).optional(),
+  default_runner: z.string().min(1).optional(),
+  vllm_base_url: z.string().optional(),
+  vllm_api_key: z.string().optional(),
+  idle_unload_sec: positiveNumber.optional(),
+  max_concurrent: positiveInt.optional(),
+  max_queue: z.coerce.number().int().min(0).optional(),
+  watchdog_silence_sec: positiveNumber.optional(),
+  watchdog_stall_sec: positiveNumber.optional(),
+});
+type BridgeFile = z.infer<typeof fileSchema>;
+
+const DEFAULTS = {
+  python: 'python3',
+  defaultRunner: 'mlx',
+  idleUnloadSec: 600,
+  maxConcurrent: 2,
+  maxQueue: 16,
+  silenceTimeoutSec: 30,
+  stallTimeoutSec: 120,
+};
+
+/** A configuration error: names what to fix. */
+export function configError(source: string, message: string): GatewayError {
+  return new GatewayError({ status: 400, type: 'invalid_request_error', code: 'bad_config', param: source, message: `${source}: ${message}` });
+}
+
+function parseWith<S extends z.ZodType>(schema: S, value: unknown, source: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
+  throw configError(source, `invalid value${where}: ${issue?.message ?? 'bad value'}`);
+}
+
+function parseJsonObject(text: string, source: string): unknown {
+  const json = safeParseJson(text);
+  if (!json.ok) throw configError(source, 'is not valid JSON');
+  return json.value;
+}
+
+function readConfigFile(file: string, required: boolean): BridgeFile {
+  if (!existsSync(file)) {
+    if (required) throw configError(file, 'config file not found');
+    return {};
+  }
+  return parseWith(fileSchema, parseJsonObject(readFileSync(file, 'utf8'), file), file);
+}
+
+function parseModelPathFlags(values: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const value of values ?? []) {
+    const equals = value.indexOf('=');
+    if (equals <= 0 || equals === value.length - 1) throw configError('--model-path', `expected id=/path/to/weights, got ${JSON.stringify(value)}`);
+    out[value.slice(0, equals)] = value.slice(equals + 1);
+  }
+  return out;
+}
+
+function pick<T>(...values: Array<T | undefined>): T | undefined {
+  return values.find((value) => value !== undefined && value !== '');
+}
+
+function numberSetting<S extends z.ZodType<number>>(schema: S, flag: string | undefined, flagName: string, envValue: string | undefined, envName: string): number | undefined {
+  if (flag !== undefined) return parseWith(schema, flag, flagName);
+  if (envValue !== undefined && envValue !== '') return parseWith(schema, envValue, envName);
+  return undefined;
+}
+
+/** The default config file location (XDG). */
+export function defaultConfigFile(env: Record<string, string | undefined>, homeDir: string): string {
+  return path.join(env.XDG_CONFIG_HOME || path.join(homeDir, '.config'), 'agent-gateway', 'bridge.json');
+}
+
+/** Resolves flags > env > config file > defaults. `env` defaults to the real process environment. */
+export function loadBridgeConfig(flags: BridgeFlags = {}, env: Record<string, string | undefined> = process.env): BridgeConfig {
+  const homeDir = env.HOME || os.homedir();
+  const explicitFile = pick(flags.config, env.BRIDGE_CONFIG);
+  const configFile = explicitFile ?? defaultConfigFile(env, homeDir);
+  const file = readConfigFile(configFile, explicitFile !== undefined);
+
+  const envPaths = env.LOCAL_MODEL_PATHS ? parseWith(modelPathsSchema, parseJsonObject(env.LOCAL_MODEL_PATHS, 'LOCAL_MODEL_PATHS'), 'LOCAL_MODEL_PATHS') : {};
+  const filePaths: Record<string, string> = { ...file.local_model_paths };
+  for (const [id, model] of Object.entries(file.models ?? {})) if (model.path) filePaths[id] = model.path;
+  const modelPaths = { ...filePaths, ...envPaths, ...parseModelPathFlags(flags.modelPath) };
+
+  const hfHome = env.HF_HOME || path.join(homeDir, '.cache', 'huggingface');
+  const stateHome = env.XDG_STATE_HOME || path.join(homeDir, '.local', 'state');
+  const config: BridgeConfig = {
+    python: pick(flags.python, env.BRIDGE_PYTHON, file.python) ?? DEFAULTS.python,
+    modelPaths,
+    models: file.models ?? {},
+    defaultRunner: file.default_runner ?? DEFAULTS.defaultRunner,
+    idleUnloadSec:
+      numberSetting(positiveNumber, flags.idleUnloadSec, '--idle-unload-sec', env.BRIDGE_IDLE_UNLOAD_SEC, 'BRIDGE_IDLE_UNLOAD_SEC') ??
+      file.idle_unload_sec ??
+      DEFAULTS.idleUnloadSec,
+    maxConcurrent:
+      numberSetting(positiveInt, flags.maxConcurrent, '--max-concurrent', env.BRIDGE_MAX_CONCURRENT, 'BRIDGE_MAX_CONCURRENT') ??
+      file.max_concurrent ??
+      DEFAULTS.maxConcurrent,
+    maxQueue:
+      numberSetting(z.coerce.number().int().min(0), flags.maxQueue, '--max-queue', env.BRIDGE_MAX_QUEUE, 'BRIDGE_MAX_QUEUE') ?? file.max_queue ?? DEFAULTS.maxQueue,
+    silenceTimeoutSec: file.watchdog_silence_sec ?? DEFAULTS.silenceTimeoutSec,
+    stallTimeoutSec: file.watchdog_stall_sec ?? DEFAULTS.stallTimeoutSec,
+    hfCacheDir: env.HF_HUB_CACHE || path.join(hfHome, 'hub'),
+    homeDir,
+    stateFile: path.join(stateHome, 'agent-gateway', 'bridge-state.json'),
+    childEnv: { ...env },
+  };
+  const url = pick(flags.url, env.BRIDGE_URL, file.url);
+  if (url !== undefined) config.url = url;
+  const token = pick(flags.token, env.BRIDGE_TOKEN, file.token);
+  if (token !== undefined) config.token = token;
+  const vllmBaseUrl = pick(flags.vllmUrl, env.VLLM_BASE_URL, file.vllm_base_url);
+  if (vllmBaseUrl !== undefined) config.vllmBaseUrl = vllmBaseUrl;
+  const vllmApiKey = pick(env.VLLM_API_KEY, file.vllm_api_key);
+  if (vllmApiKey !== undefined) config.vllmApiKey = vllmApiKey;
+  if (existsSync(configFile)) config.configFile = configFile;
+  return config;
+}

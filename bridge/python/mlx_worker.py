@@ -1,0 +1,379 @@
+#!/usr/bin/env python3
+"""agent-gateway MLX worker: runs mlx-lm for the bridge, one JSON object per line.
+
+stdin  (commands): {"op":"load","id","model_id","path"?,"context_length"?}
+                   {"op":"generate","id","model_id","path"?,"messages","generation_config","context_length"?}
+                   {"op":"cancel","id"} {"op":"unload","id"?,"model_id"?} {"op":"stats","id"?} {"op":"shutdown"}
+stdout (events):   ready, fatal, loaded, progress, delta, done, error, heartbeat, unloaded, stats, bye
+stderr:            logs, library output, progress bars.
+
+Threads: the main thread reads stdin; ONE generation thread imports mlx and owns
+every MLX call (mlx >= 0.31.2 streams are thread-local, ml-explore/mlx-lm#1181);
+a heartbeat thread reports liveness and a progress counter for the bridge's
+watchdog. The protocol is documented in docs/bridge.md.
+"""
+import os
+import sys
+
+# Before importing anything: keep the real stdout for the protocol and point fd 1
+# at stderr, so library prints, C-level writes and download progress bars can
+# never corrupt a protocol line.
+_PROTOCOL_FD = os.dup(1)
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import queue  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
+
+# Our own modules sit next to this script (also under PYTHONSAFEPATH).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mlx_worker_errors import WorkerError, log, short_error  # noqa: E402
+from mlx_worker_models import ModelStore  # noqa: E402
+from mlx_worker_stops import StopMatcher  # noqa: E402
+
+WORKER_PROTOCOL = 1
+
+
+class Channel:
+    """The protocol stream: whole lines, written under a lock from any thread."""
+
+    def __init__(self, fd):
+        self._out = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        self._lock = threading.Lock()
+
+    def emit(self, event, **fields):
+        line = json.dumps({"event": event, **fields}, allow_nan=False, default=str)
+        with self._lock:
+            self._out.write(line + "\n")
+            self._out.flush()
+
+
+class Cancelled(Exception):
+    """Raised inside generation when the request was cancelled."""
+
+
+class Worker:
+    def __init__(self, channel, heartbeat_sec, idle_unload_sec):
+        self.channel = channel
+        self.heartbeat_sec = heartbeat_sec
+        self.idle_unload_sec = idle_unload_sec
+        self.jobs = queue.Queue()
+        self.control = queue.Queue()
+        self.store = None  # ModelStore, once mlx is imported
+        self.cancelled = set()
+        self.lock = threading.Lock()
+        self.progress = 0
+        self.busy = None
+        self.phase = None
+        self.shutting_down = False
+        self.mx = None
+        self.mlx_lm = None
+
+    # ----- reader side (main thread) -----
+
+    def accept(self, line):
+        try:
+            command = json.loads(line)
+        except ValueError:
+            self.channel.emit("error", code="protocol", message="command is not JSON")
+            return True
+        if not isinstance(command, dict) or not isinstance(command.get("op"), str):
+            self.channel.emit("error", code="protocol", message="command needs an 'op'")
+            return True
+        op = command["op"]
+        if op == "cancel":
+            with self.lock:
+                self.cancelled.add(command.get("id"))
+            return True
+        if op == "stats":
+            self.control.put(command)
+            self.jobs.put({"op": "_wake"})
+            return True
+        if op == "shutdown":
+            self.begin_shutdown()
+            return False
+        if op not in ("load", "generate", "unload"):
+            self.channel.emit("error", id=command.get("id"), code="protocol", message=f"unknown op {op!r}")
+            return True
+        command["_received"] = time.monotonic()
+        if op == "generate" and self.busy is not None:
+            self.channel.emit("progress", id=command.get("id"), phase="queued", done=self.jobs.qsize() + 1)
+        self.jobs.put(command)
+        return True
+
+    def begin_shutdown(self):
+        with self.lock:
+            self.shutting_down = True
+            if self.busy:
+                self.cancelled.add(self.busy)
+        self.jobs.put({"op": "_shutdown"})
+
+    def is_cancelled(self, request_id):
+        with self.lock:
+            return self.shutting_down or request_id in self.cancelled
+
+    def forget(self, request_id):
+        with self.lock:
+            self.cancelled.discard(request_id)
+
+    # ----- heartbeat thread -----
+
+    def heartbeat_loop(self):
+        while True:
+            time.sleep(self.heartbeat_sec)
+            self.channel.emit("heartbeat", busy=self.busy, phase=self.phase, progress=self.progress)
+
+    def tick(self):
+        self.progress += 1
+
+    def on_load_progress(self, phase):
+        if phase:
+            self.phase = phase
+        self.tick()
+
+    # ----- generation thread: every MLX call happens here -----
+
+    def run(self):
+        try:
+            import mlx.core as mx
+            import mlx_lm
+            from mlx_lm.sample_utils import make_logits_processors, make_sampler
+        except Exception as error:  # noqa: BLE001 - any import failure is fatal and reported
+            self.channel.emit("fatal", code="mlx_unavailable", message=f"cannot import mlx_lm: {short_error(error)}")
+            log(traceback.format_exc())
+            os._exit(3)
+        self.mx = mx
+        self.mlx_lm = mlx_lm
+        self.store = ModelStore(self.channel, mx, mlx_lm, self.idle_unload_sec, self.on_load_progress)
+        self.make_sampler = make_sampler
+        self.make_logits_processors = make_logits_processors
+        self.channel.emit(
+            "ready",
+            protocol=WORKER_PROTOCOL,
+            pid=os.getpid(),
+            python=platform.python_version(),
+            mlx_lm_version=getattr(mlx_lm, "__version__", "unknown"),
+            mlx_version=getattr(mx, "__version__", "unknown"),
+            recommended_working_set_bytes=self.store.recommended_working_set(),
+        )
+        while True:
+            try:
+                command = self.jobs.get(timeout=self.store.idle_wait())
+            except queue.Empty:
+                self.store.unload_idle()
+                continue
+            self.serve_control()
+            op = command["op"]
+            if op == "_shutdown":
+                self.store.unload(list(self.store.models), "shutdown", None)
+                self.channel.emit("bye")
+                os._exit(0)
+            try:
+                if op == "load":
+                    self.busy = command.get("id")
+                    self.store.ensure_loaded(command)
+                elif op == "generate":
+                    self.handle_generate(command)
+                elif op == "unload":
+                    target = command.get("model_id")
+                    models = self.store.models
+                    ids = [target] if target in models else ([] if target else list(models))
+                    self.store.unload(ids, "request", command.get("id"))
+            except WorkerError as error:
+                self.channel.emit("error", id=command.get("id"), code=error.code, message=str(error))
+            except Exception as error:  # noqa: BLE001 - the worker must survive any one request
+                log(traceback.format_exc())
+                self.channel.emit("error", id=command.get("id"), code="internal", message=short_error(error))
+            finally:
+                self.busy = None
+                self.phase = None
+                self.forget(command.get("id"))
+            self.store.unload_idle()
+
+    def serve_control(self):
+        while True:
+            try:
+                command = self.control.get_nowait()
+            except queue.Empty:
+                return
+            self.channel.emit("stats", id=command.get("id"), **self.stats())
+
+    def stats(self):
+        now = time.monotonic()
+        mx = self.mx
+        return {
+            "models": [
+                {"model_id": m.model_id, "bytes": m.bytes, "idle_sec": round(now - m.last_used, 3)}
+                for m in self.store.models.values()
+            ],
+            "memory": {
+                "active_bytes": int(mx.get_active_memory()),
+                "peak_bytes": int(mx.get_peak_memory()),
+                "cache_bytes": int(mx.get_cache_memory()),
+                "recommended_working_set_bytes": self.store.recommended_working_set(),
+            },
+            "busy": self.busy,
+        }
+
+    # ----- generate -----
+
+    def handle_generate(self, command):
+        request_id = command["id"]
+        self.busy = request_id
+        started = time.monotonic()
+        queue_ms = round((started - command["_received"]) * 1000)
+        if self.is_cancelled(request_id):
+            self.emit_done(request_id, "cancelled", 0, 0, {"queue_ms": queue_ms})
+            return
+        entry, load_ms = self.store.ensure_loaded(command)
+        config = command.get("generation_config") or {}
+        tokenizer = entry.tokenizer
+        prompt = self.render_prompt(tokenizer, command.get("messages") or [])
+        if config.get("seed") is not None:
+            self.mx.random.seed(int(config["seed"]))
+        sampler = self.make_sampler(
+            temp=float(config.get("temperature") or 0.0),
+            top_p=float(config.get("top_p") or 0.0),
+            min_p=float(config.get("min_p") or 0.0),
+            top_k=int(config.get("top_k") or 0),
+        )
+        penalties = {
+            key: float(config[key])
+            for key in ("repetition_penalty", "presence_penalty", "frequency_penalty")
+            if config.get(key) is not None
+        }
+        try:
+            processors = self.make_logits_processors(**penalties)
+        except TypeError as error:
+            raise WorkerError("bad_request", f"this mlx-lm does not support {', '.join(penalties)}: {error}")
+        stop = StopMatcher(config.get("stop") or [])
+        self.phase = "prefill"
+
+        def on_prompt_progress(done, total):
+            self.tick()
+            if self.is_cancelled(request_id):
+                raise Cancelled()
+            self.channel.emit("progress", id=request_id, phase="prefill", done=int(done), total=int(total))
+
+        finish = "stop"
+        prompt_tokens = len(prompt) if not isinstance(prompt, str) else 0
+        completion_tokens = 0
+        ttft_ms = None
+        last = None
+        generator = self.mlx_lm.stream_generate(
+            entry.model,
+            tokenizer,
+            prompt,
+            max_tokens=int(config.get("max_tokens") or 256),
+            sampler=sampler,
+            logits_processors=processors,
+            prompt_progress_callback=on_prompt_progress,
+        )
+        try:
+            for response in generator:
+                self.tick()
+                self.phase = "generate"
+                last = response
+                completion_tokens = response.generation_tokens
+                prompt_tokens = response.prompt_tokens
+                if self.is_cancelled(request_id):
+                    finish = "cancelled"
+                    break
+                text, hit = stop.feed(response.text)
+                if text:
+                    if ttft_ms is None:
+                        ttft_ms = round((time.monotonic() - command["_received"]) * 1000)
+                    self.channel.emit("delta", id=request_id, text=text)
+                if hit:
+                    finish = "stop"
+                    break
+                if response.finish_reason:
+                    finish = response.finish_reason
+        except Cancelled:
+            finish = "cancelled"
+        finally:
+            generator.close()
+        if finish != "cancelled":
+            tail = stop.flush()
+            if tail:
+                self.channel.emit("delta", id=request_id, text=tail)
+        entry.last_used = time.monotonic()
+        stats = {"queue_ms": queue_ms, "load_ms": load_ms}
+        if ttft_ms is not None:
+            stats["ttft_ms"] = ttft_ms
+        if last is not None:
+            stats["prompt_tps"] = round(float(last.prompt_tps), 3)
+            stats["generation_tps"] = round(float(last.generation_tps), 3)
+            stats["peak_memory_bytes"] = int(float(last.peak_memory) * 1e9)  # mlx-lm reports GB
+        self.emit_done(request_id, finish, prompt_tokens, completion_tokens, stats)
+
+    def emit_done(self, request_id, finish, prompt_tokens, completion_tokens, stats):
+        self.channel.emit(
+            "done",
+            id=request_id,
+            finish_reason=finish,
+            usage={"prompt_tokens": int(prompt_tokens), "completion_tokens": int(completion_tokens)},
+            stats=stats,
+        )
+
+    def render_prompt(self, tokenizer, messages):
+        try:
+            return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+        except Exception as error:  # noqa: BLE001 - base models have no chat template
+            log(f"no usable chat template ({short_error(error)}); using a plain transcript")
+            text = "".join(f"{m.get('role')}: {m.get('content') or ''}\n" for m in messages) + "assistant: "
+            return tokenizer.encode(text)
+
+
+def self_test(channel):
+    """What `bridge doctor` asks: can this Python import mlx and mlx-lm, and which versions."""
+    report = {"python": platform.python_version(), "platform": platform.platform(), "machine": platform.machine()}
+    try:
+        import mlx.core as mx
+
+        report["mlx"] = {"ok": True, "version": getattr(mx, "__version__", "unknown")}
+        try:
+            info = mx.device_info()
+            report["mlx"]["recommended_working_set_bytes"] = int(info["max_recommended_working_set_size"])
+        except Exception as error:  # noqa: BLE001
+            report["mlx"]["device_error"] = short_error(error)
+    except Exception as error:  # noqa: BLE001
+        report["mlx"] = {"ok": False, "error": short_error(error)}
+    try:
+        import mlx_lm
+
+        report["mlx_lm"] = {"ok": True, "version": getattr(mlx_lm, "__version__", "unknown")}
+    except Exception as error:  # noqa: BLE001
+        report["mlx_lm"] = {"ok": False, "error": short_error(error)}
+    channel.emit("self_test", **report)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--heartbeat-sec", type=float, default=1.0)
+    parser.add_argument("--idle-unload-sec", type=float, default=600.0)
+    parser.add_argument("--self-test", action="store_true")
+    args = parser.parse_args()
+    channel = Channel(_PROTOCOL_FD)
+    if args.self_test:
+        self_test(channel)
+        return
+    worker = Worker(channel, args.heartbeat_sec, args.idle_unload_sec)
+    threading.Thread(target=worker.run, name="mlx-generation", daemon=True).start()
+    threading.Thread(target=worker.heartbeat_loop, name="heartbeat", daemon=True).start()
+    for raw in sys.stdin.buffer:
+        line = raw.decode("utf-8", errors="replace").strip()
+        if line and not worker.accept(line):
+            break
+    else:
+        worker.begin_shutdown()  # stdin closed: the bridge is gone
+    threading.Event().wait()  # the generation thread exits the process after unloading
+
+
+if __name__ == "__main__":
+    main()

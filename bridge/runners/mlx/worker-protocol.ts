@@ -1,0 +1,113 @@
+/**
+ * The MLX worker's stdio protocol (bridge/python/mlx_worker.py): commands the
+ * bridge writes to stdin and the events the worker writes to stdout, one JSON
+ * object per line. Events are parsed with zod (the worker is another process);
+ * commands are typed only. Documented in docs/bridge.md.
+ */
+import * as z from 'zod';
+import { statsSchema } from '../../../protocol/tunnel-frames.ts';
+import { safeParseJson } from '../../../protocol/validate.ts';
+
+export interface WorkerMessage {
+  role: string;
+  content: string;
+}
+
+/** Sampling and limits in the worker's snake_case. */
+export interface WorkerGenerationConfig {
+  max_tokens: number;
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  min_p?: number;
+  repetition_penalty?: number;
+  presence_penalty?: number;
+  frequency_penalty?: number;
+  seed?: number;
+  stop: string[];
+}
+
+export type WorkerCommand =
+  | { op: 'load'; id: string; model_id: string; path?: string; context_length?: number }
+  | {
+      op: 'generate';
+      id: string;
+      model_id: string;
+      path?: string;
+      context_length?: number;
+      messages: WorkerMessage[];
+      generation_config: WorkerGenerationConfig;
+    }
+  | { op: 'cancel'; id: string }
+  | { op: 'unload'; id?: string; model_id?: string }
+  | { op: 'stats'; id?: string }
+  | { op: 'shutdown' };
+
+const id = z.string().min(1);
+const optionalId = id.nullish();
+const count = z.number().int().min(0);
+
+export const workerEventSchema = z.discriminatedUnion('event', [
+  z.object({
+    event: z.literal('ready'),
+    pid: z.number().int(),
+    mlx_lm_version: z.string(),
+    mlx_version: z.string(),
+    recommended_working_set_bytes: z.number().nullish(),
+  }),
+  z.object({ event: z.literal('fatal'), code: z.string(), message: z.string() }),
+  z.object({ event: z.literal('loaded'), id: optionalId, model_id: z.string(), bytes: count, load_ms: z.number().min(0) }),
+  z.object({
+    event: z.literal('progress'),
+    id: optionalId,
+    phase: z.enum(['load', 'prefill', 'queued']),
+    done: z.number().min(0).optional(),
+    total: z.number().min(0).optional(),
+  }),
+  z.object({ event: z.literal('delta'), id, text: z.string() }),
+  z.object({
+    event: z.literal('done'),
+    id,
+    finish_reason: z.enum(['stop', 'length', 'cancelled']),
+    usage: z.object({ prompt_tokens: count, completion_tokens: count }),
+    stats: statsSchema,
+  }),
+  z.object({ event: z.literal('error'), id: optionalId, code: z.string(), message: z.string() }),
+  z.object({
+    event: z.literal('heartbeat'),
+    busy: z.string().nullish(),
+    phase: z.enum(['load', 'prefill', 'generate']).nullish(),
+    progress: count,
+  }),
+  z.object({
+    event: z.literal('unloaded'),
+    id: optionalId,
+    model_ids: z.array(z.string()),
+    reason: z.enum(['idle', 'request', 'memory', 'shutdown']),
+  }),
+  z.object({
+    event: z.literal('stats'),
+    id: optionalId,
+    models: z.array(z.object({ model_id: z.string(), bytes: count, idle_sec: z.number() })),
+    memory: z.object({
+      active_bytes: count,
+      peak_bytes: count,
+      cache_bytes: count,
+      recommended_working_set_bytes: z.number().nullish(),
+    }),
+    busy: z.string().nullish(),
+  }),
+  z.object({ event: z.literal('bye') }),
+]);
+
+export type WorkerEvent = z.infer<typeof workerEventSchema>;
+/** One event type by name: `WorkerEventOf<'done'>`. */
+export type WorkerEventOf<E extends WorkerEvent['event']> = Extract<WorkerEvent, { event: E }>;
+
+/** Parses one stdout line; `undefined` for anything that is not a known event. */
+export function parseWorkerEvent(line: string): WorkerEvent | undefined {
+  const json = safeParseJson(line);
+  if (!json.ok) return undefined;
+  const parsed = workerEventSchema.safeParse(json.value);
+  return parsed.success ? parsed.data : undefined;
+}

@@ -1,0 +1,255 @@
+/**
+ * The `vllm` runner ("vllm-light"): a thin client of a `vllm serve`
+ * OpenAI-compatible server at VLLM_BASE_URL. It streams chat completions
+ * (the gateway aggregates non-streaming requests from the same stream), lists
+ * `/v1/models` and checks `/health`. It does NOT load or unload models (a vLLM
+ * server serves the model it was started with), report memory (vLLM exposes
+ * only Prometheus gauges), or restart the server: see docs/bridge.md.
+ */
+import * as z from 'zod';
+import type { ChatEvent, FinishReason } from '../../../protocol/chat-events.ts';
+import type { ChatRequest } from '../../../protocol/chat-request.ts';
+import { GatewayError, invalidRequest } from '../../../protocol/gateway-error.ts';
+import { readSseEvents } from '../../../protocol/sse.ts';
+import { tunnelError } from '../../../protocol/tunnel-errors.ts';
+import { safeParseJson } from '../../../protocol/validate.ts';
+import type { DeviceConfig, GenerationConfig, Runner, RunnerMemory, RunnerModelInfo } from '../runner.ts';
+
+export interface VllmRunnerOptions {
+  /** `http://host:8000` or `http://host:8000/v1`. */
+  baseUrl: string;
+  apiKey?: string;
+  fetch: typeof fetch;
+  log: (line: string) => void;
+  /** Deadline for `/health` and `/v1/models`. */
+  probeTimeoutMs?: number;
+}
+
+// vLLM's chunks, read leniently: unknown fields are ignored, absent ones are null.
+const chunkSchema = z.object({
+  choices: z
+    .array(
+      z.object({
+        delta: z
+          .object({
+            content: z.string().nullish(),
+            reasoning_content: z.string().nullish(),
+            tool_calls: z
+              .array(
+                z.object({
+                  index: z.number().int().min(0),
+                  id: z.string().nullish(),
+                  function: z.object({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
+                }),
+              )
+              .nullish(),
+          })
+          .nullish(),
+        finish_reason: z.string().nullish(),
+      }),
+    )
+    .nullish(),
+  usage: z
+    .object({
+      prompt_tokens: z.number().int().min(0),
+      completion_tokens: z.number().int().min(0),
+      total_tokens: z.number().int().min(0).nullish(),
+      prompt_tokens_details: z.object({ cached_tokens: z.number().int().min(0).nullish() }).nullish(),
+    })
+    .nullish(),
+  error: z.object({ message: z.string().nullish() }).passthrough().nullish(),
+});
+
+const modelsSchema = z.object({ data: z.array(z.object({ id: z.string().min(1) })) });
+const errorBodySchema = z.object({ error: z.object({ message: z.string().nullish() }).nullish(), message: z.string().nullish() });
+
+function mapFinishReason(reason: string): FinishReason {
+  switch (reason) {
+    case 'length':
+      return 'length';
+    case 'tool_calls':
+      return 'tool_calls';
+    case 'content_filter':
+      return 'content_filter';
+    default:
+      return 'stop'; // 'stop', 'abort' and stop strings all end the answer normally
+  }
+}
+
+export class VllmRunner implements Runner {
+  readonly name = 'vllm';
+  private readonly options: VllmRunnerOptions;
+  private readonly origin: string;
+
+  constructor(options: VllmRunnerOptions) {
+    this.options = options;
+    this.origin = options.baseUrl.replace(/\/+$/, '').replace(/\/v1$/, '');
+  }
+
+  /** vLLM loads its model at start-up: this only checks that the server serves `modelId`. */
+  async load(modelId: string, _deviceConfig?: DeviceConfig): Promise<void> {
+    const models = await this.fetchModels();
+    if (!models.includes(modelId)) {
+      throw tunnelError('model_not_found', `The vLLM server at ${this.origin} does not serve ${modelId} (it serves: ${models.join(', ') || 'nothing'})`);
+    }
+  }
+
+  /** Streams `/v1/chat/completions`; aborting `signal` aborts the HTTP request, which vLLM turns into an abort. */
+  async *generate(request: ChatRequest, generationConfig: GenerationConfig, signal: AbortSignal): AsyncIterable<ChatEvent> {
+    let response: Response;
+    try {
+      response = await this.options.fetch(`${this.origin}/v1/chat/completions`, {
+        method: 'POST',
+        headers: this.headers({ 'content-type': 'application/json', accept: 'text/event-stream' }),
+        body: JSON.stringify(this.body(request, generationConfig)),
+        signal,
+      });
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw this.unreachable(error);
+    }
+    if (!response.ok || !response.body) throw await this.httpError(response);
+    let finishReason: FinishReason | undefined;
+    try {
+      for await (const event of readSseEvents(response.body)) {
+        if (event.data === '[DONE]') break;
+        const json = safeParseJson(event.data);
+        const chunk = json.ok ? chunkSchema.safeParse(json.value) : undefined;
+        if (!chunk?.success) throw tunnelError('protocol', 'The vLLM server sent a malformed stream chunk');
+        if (chunk.data.error) throw tunnelError('internal', `vLLM: ${chunk.data.error.message ?? 'error in stream'}`);
+        for (const choice of chunk.data.choices ?? []) {
+          const delta = choice.delta;
+          if (delta?.reasoning_content) yield { type: 'reasoning-delta', text: delta.reasoning_content };
+          if (delta?.content) yield { type: 'text-delta', text: delta.content };
+          for (const call of delta?.tool_calls ?? []) {
+            const event: ChatEvent = { type: 'tool-call-delta', index: call.index, arguments: call.function?.arguments ?? '' };
+            if (call.id) event.id = call.id;
+            if (call.function?.name) event.name = call.function.name;
+            yield event;
+          }
+          if (choice.finish_reason) finishReason = mapFinishReason(choice.finish_reason);
+        }
+        const usage = chunk.data.usage;
+        if (usage && finishReason) {
+          const cached = usage.prompt_tokens_details?.cached_tokens;
+          yield {
+            type: 'finish',
+            finishReason,
+            usage: {
+              prompt_tokens: usage.prompt_tokens,
+              completion_tokens: usage.completion_tokens,
+              total_tokens: usage.total_tokens ?? usage.prompt_tokens + usage.completion_tokens,
+              ...(cached != null ? { prompt_tokens_details: { cached_tokens: cached } } : {}),
+            },
+          };
+          return;
+        }
+      }
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      if (GatewayError.isInstance(error)) throw error;
+      throw tunnelError('runner_crashed', `The vLLM stream broke: ${String(error)}`);
+    }
+    if (signal.aborted) throw signal.reason;
+    if (!finishReason) throw tunnelError('protocol', 'The vLLM stream ended without a finish reason');
+    yield { type: 'finish', finishReason };
+  }
+
+  /** What the server serves, all of it loaded; [] (and a log line) when it cannot be reached. */
+  async listModels(): Promise<RunnerModelInfo[]> {
+    try {
+      return (await this.fetchModels()).map((id) => ({ id, state: 'loaded' }));
+    } catch (error) {
+      this.options.log(`[vllm] cannot list models at ${this.origin}: ${GatewayError.isInstance(error) ? error.message : String(error)}`);
+      return [];
+    }
+  }
+
+  /** vLLM reports memory only as Prometheus gauges: nothing here. */
+  async memory(): Promise<RunnerMemory> {
+    return {};
+  }
+
+  /** Nothing to stop: the vLLM server is the user's own process. */
+  async cleanup(): Promise<void> {}
+
+  /** True when `GET /health` answers 200 (vLLM answers 503 once its engine is dead). */
+  async health(): Promise<boolean> {
+    try {
+      const response = await this.probe('/health');
+      return response.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  private body(request: ChatRequest, config: GenerationConfig): Record<string, unknown> {
+    const body: Record<string, unknown> = {
+      model: request.model,
+      messages: request.messages,
+      stream: true,
+      stream_options: { include_usage: true },
+      max_tokens: config.maxTokens,
+    };
+    if (config.stop.length > 0) body.stop = config.stop;
+    const sampling: Record<string, number | undefined> = {
+      temperature: config.temperature,
+      top_p: config.topP,
+      top_k: config.topK,
+      min_p: config.minP,
+      repetition_penalty: config.repetitionPenalty,
+      presence_penalty: config.presencePenalty,
+      frequency_penalty: config.frequencyPenalty,
+      seed: config.seed,
+    };
+    for (const [key, value] of Object.entries(sampling)) if (value !== undefined) body[key] = value;
+    // vLLM understands these OpenAI fields natively.
+    if (request.tools) body.tools = request.tools;
+    if (request.tool_choice) body.tool_choice = request.tool_choice;
+    if (request.response_format) body.response_format = request.response_format;
+    if (request.logit_bias) body.logit_bias = request.logit_bias;
+    return body;
+  }
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    return this.options.apiKey ? { ...extra, authorization: `Bearer ${this.options.apiKey}` } : extra;
+  }
+
+  private async probe(path: string): Promise<Response> {
+    return this.options.fetch(`${this.origin}${path}`, {
+      headers: this.headers(),
+      signal: AbortSignal.timeout(this.options.probeTimeoutMs ?? 5_000),
+    });
+  }
+
+  private async fetchModels(): Promise<string[]> {
+    let response: Response;
+    try {
+      response = await this.probe('/v1/models');
+    } catch (error) {
+      throw this.unreachable(error);
+    }
+    if (!response.ok) throw await this.httpError(response);
+    const json = safeParseJson(await response.text());
+    const parsed = json.ok ? modelsSchema.safeParse(json.value) : undefined;
+    if (!parsed?.success) throw tunnelError('protocol', 'The vLLM server answered /v1/models with an unexpected body');
+    return parsed.data.data.map((model) => model.id);
+  }
+
+  private unreachable(error: unknown): GatewayError {
+    const reason = error instanceof Error ? error.message : String(error);
+    return tunnelError('runner_crashed', `The vLLM server at ${this.origin} is not reachable (${reason}); is \`vllm serve\` running?`);
+  }
+
+  private async httpError(response: Response): Promise<GatewayError> {
+    const text = await response.text().catch(() => '');
+    const json = safeParseJson(text);
+    const parsed = json.ok ? errorBodySchema.safeParse(json.value) : undefined;
+    const detail = (parsed?.success ? (parsed.data.error?.message ?? parsed.data.message) : undefined) ?? `HTTP ${response.status}`;
+    const message = `vLLM: ${detail}`.slice(0, 1000);
+    if (response.status === 400 || response.status === 422) return invalidRequest(message);
+    if (response.status === 404) return tunnelError('model_not_found', message);
+    if (response.status === 429 || response.status === 503) return tunnelError('busy', message);
+    return tunnelError('internal', message);
+  }
+}

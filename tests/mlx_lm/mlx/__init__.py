@@ -1,0 +1,1 @@
+"""Test double of the `mlx` package (only `mlx.core`)."""
