@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 // Durable Object inside workerd, and end-to-end suites with real processes.
 export default defineConfig({
   test: {
+    reporters: ['default', './tests/reporters/summary-line.ts'],
     projects: [
       {
         test: {

@@ -140,7 +140,9 @@ export class BridgeTunnel extends DurableObject<Env> {
     }
     const current = this.currentBridge();
     if (!current) {
-      const message = this.anyDraining() ? 'The bridge is shutting down' : 'No bridge is connected';
+      const message = this.anyDraining()
+        ? 'The bridge is shutting down; retry shortly or add fallback_models'
+        : 'No bridge is connected. Start it on your Mac with `npm run bridge -- --url <gateway URL> --token <BRIDGE_TOKEN>`, or add fallback_models to be served online meanwhile';
       return errorLineResponse(offline(message), 503);
     }
 
