@@ -79,6 +79,8 @@ export function createApp(options: AppOptions = {}): GatewayApp {
   app.route('/', bridgeStatusRoutes);
   // GET /bridge/connect: the bridge's own token, checked before the Durable Object is touched.
   app.route('/', bridgeConnectRoutes);
+  app.all('/v1/bridge', methodNotAllowed(['GET']));
+  app.all('/bridge/connect', methodNotAllowed(['GET']));
 
   app.notFound(renderNotFound);
   app.onError(renderErrors(log));

@@ -113,6 +113,15 @@ describe('routes that do not exist', () => {
     expect(models.status).toBe(405);
   });
 
+  it('the bridge routes answer a wrong method with 405 and Allow: GET', async () => {
+    for (const path of ['/v1/bridge', '/bridge/connect']) {
+      const response = await gateway.fetch(path, { method: 'POST', headers: { authorization: `Bearer ${GATEWAY_KEY}` } });
+      expect(response.status).toBe(405);
+      expect(response.headers.get('allow')).toBe('GET');
+      expect(await errorOf(response)).toMatchObject({ code: 'method_not_allowed' });
+    }
+  });
+
   it('a bad AGENT_ONLINE_ENDPOINTS is a 500 naming the variable, not a crash', async () => {
     const response = await gateway.fetch('/v1/chat/completions', chatInit({ model: 'openai/gpt-4o', messages: hello }), { AGENT_ONLINE_ENDPOINTS: '{not json' });
     expect(response.status).toBe(500);
