@@ -1,7 +1,9 @@
 /**
  * The only module that reads the Worker's env. Everything is parsed and
  * validated here once per isolate (cached by env identity); a bad value becomes a
- * 500 naming the variable, never a crash deep inside a handler.
+ * GatewayError naming the variable (code `invalid_configuration`), never a crash
+ * deep inside a handler. That detail is for the operator: the error renderer
+ * logs it and answers the client with a generic 500.
  */
 import * as z from 'zod';
 import { GatewayError } from '../protocol/gateway-error.ts';
@@ -67,22 +69,31 @@ export interface GatewayConfig {
   database: DatabaseConfig | undefined;
 }
 
-function configError(variable: string, detail: string): GatewayError {
-  // The value itself is never echoed: it may be a secret.
+/** The code of every configuration error; see `isConfigError`. */
+export const CONFIG_ERROR_CODE = 'invalid_configuration';
+
+/** A 500 naming the variable and what is wrong with it (never its value: it may be a secret). */
+export function configError(variable: string, detail: string): GatewayError {
   return new GatewayError({
     status: 500,
     type: 'server_error',
-    code: 'invalid_configuration',
+    code: CONFIG_ERROR_CODE,
     message: `Server misconfigured: ${variable} ${detail}`,
   });
 }
 
-const KEY_VARIABLES: Record<OnlineProvider, keyof Env> = {
+/** Is this a configuration error, whose message is for the log only? */
+export function isConfigError(error: GatewayError): boolean {
+  return error.code === CONFIG_ERROR_CODE;
+}
+
+/** Provider → the variable holding its key (contract.md); the one copy of this table. */
+export const PROVIDER_KEY_VARIABLES = {
   openai: 'OPENAI_API_KEY',
   anthropic: 'ANTHROPIC_API_KEY',
   xai: 'XAI_API_KEY',
   groq: 'GROQ_API_KEY',
-};
+} as const satisfies Record<OnlineProvider, keyof Env>;
 
 function nonEmpty(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
@@ -106,7 +117,7 @@ export function readConfig(env: Env): GatewayConfig {
 
   const providers: GatewayConfig['providers'] = {};
   for (const provider of ONLINE_PROVIDERS) {
-    const apiKey = nonEmpty(env[KEY_VARIABLES[provider]]);
+    const apiKey = nonEmpty(env[PROVIDER_KEY_VARIABLES[provider]]);
     if (!apiKey) continue;
     const override = endpoints[provider] ?? {};
     providers[provider] = {
@@ -134,12 +145,21 @@ export function readConfig(env: Env): GatewayConfig {
   }
 
   return {
-    gatewayApiKey: nonEmpty(env.GATEWAY_API_KEY),
+    gatewayApiKey: gatewayApiKey(env),
     bridgeToken: nonEmpty(env.BRIDGE_TOKEN),
     providers,
     defaultTransport: transport,
     database,
   };
+}
+
+/**
+ * GATEWAY_API_KEY alone, read without validating the rest of the env, so the
+ * gateway checks a caller's key before any other configuration problem can
+ * answer them.
+ */
+export function gatewayApiKey(env: Env): string | undefined {
+  return nonEmpty(env.GATEWAY_API_KEY);
 }
 
 const cache = new WeakMap<object, GatewayConfig>();
@@ -156,7 +176,7 @@ export function getConfig(env: Env): GatewayConfig {
 
 /** Every secret value in the env, for scrubbing logs and error messages. */
 export function secretValues(env: Env): string[] {
-  return [env.GATEWAY_API_KEY, env.BRIDGE_TOKEN, env.TURSO_AUTH_TOKEN, ...Object.values(KEY_VARIABLES).map((name) => env[name])]
+  return [env.GATEWAY_API_KEY, env.BRIDGE_TOKEN, env.TURSO_AUTH_TOKEN, ...Object.values(PROVIDER_KEY_VARIABLES).map((name) => env[name])]
     .map(nonEmpty)
     .filter((value): value is string => value !== undefined && value.length >= 8);
 }

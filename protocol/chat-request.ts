@@ -114,12 +114,22 @@ export const chatRequestSchema = z.strictObject({
   // Streaming
   stream: z.boolean().nullish(),
   stream_options: z.strictObject({ include_usage: z.boolean().optional() }).nullish(),
-  // Passed through to OpenAI-compatible upstreams that know them.
+  // Passed through to OpenAI-compatible upstreams that know them. The object
+  // fields are OpenAI's to define and change: checked only for their shape
+  // (an object), their contents left to the upstream to judge.
   user: z.string().max(256).optional(),
   store: z.boolean().nullish(),
   metadata: z.record(z.string(), z.string().max(512)).nullish(),
-  reasoning_effort: z.enum(['minimal', 'low', 'medium', 'high']).nullish(),
+  reasoning_effort: z.enum(['none', 'minimal', 'low', 'medium', 'high']).nullish(),
+  verbosity: z.enum(['low', 'medium', 'high']).nullish(),
   service_tier: z.string().max(32).nullish(),
+  prompt_cache_key: z.string().max(1024).nullish(),
+  safety_identifier: z.string().max(256).nullish(),
+  // Only text comes back through the gateway's stream and aggregator.
+  modalities: z.array(z.literal('text', "only 'text' output is supported")).max(1).nullish(),
+  prediction: z.looseObject({ type: z.string() }).nullish(),
+  web_search_options: z.record(z.string(), z.unknown()).nullish(),
+  audio: z.record(z.string(), z.unknown()).nullish(),
   // Ours: which agent, and which models to fall back to.
   agent_type: z.enum(['online', 'local']).optional(),
   fallback_models: z.array(z.string().min(1).max(256)).max(8).optional(),

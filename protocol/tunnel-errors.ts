@@ -31,6 +31,9 @@ interface Mapping {
 const MAPPINGS: Record<TunnelErrorCode, Mapping> = {
   bad_request: { status: 400, type: 'invalid_request_error', callerFault: true },
   model_not_found: { status: 404, type: 'not_found_error', callerFault: true },
+  // The bridge has no usable runner for the model (vLLM without VLLM_BASE_URL, a config naming an
+  // unregistered runner): the bridge's setup, not the caller, and a backup model can serve meanwhile.
+  runner_unavailable: { status: 503, type: 'service_unavailable' },
   busy: { status: 429, type: 'rate_limit_error', defaultRetryAfterMs: BUSY_RETRY_AFTER_MS },
   // 503, not WebDAV's 507: OpenAI clients know 503, and a backup model can fix it.
   insufficient_memory: { status: 503, type: 'service_unavailable' },
@@ -69,8 +72,15 @@ function isTunnelErrorCode(value: string | null): value is TunnelErrorCode {
   return value !== null && (TUNNEL_ERROR_CODES as readonly string[]).includes(value);
 }
 
+/** Codes the bridge's own parts throw that are not tunnel codes, by meaning. */
+const BRIDGE_CODES = new Map<string, TunnelErrorCode>([
+  ['runner_unavailable', 'runner_unavailable'],
+  ['unknown_runner', 'runner_unavailable'],
+]);
+
 function codeForStatus(status: number): TunnelErrorCode {
   if (status === 400 || status === 413 || status === 422) return 'bad_request';
+  if (status === 503) return 'runner_unavailable';
   if (status === 404) return 'model_not_found';
   if (status === 429) return 'busy';
   if (status === 507) return 'insufficient_memory';
@@ -87,8 +97,10 @@ export function tunnelErrorFromThrown(error: unknown): TunnelErrorInfo {
   if (!GatewayError.isInstance(error)) {
     return { code: 'internal', message: 'The bridge failed to run the request', retryable: true };
   }
-  const code = isTunnelErrorCode(error.code) ? error.code : codeForStatus(error.status);
-  const info: TunnelErrorInfo = { code, message: error.message, retryable: error.retryable };
+  const code = isTunnelErrorCode(error.code) ? error.code : (BRIDGE_CODES.get(error.code ?? '') ?? codeForStatus(error.status));
+  // The registry's unknown_runner is a 500 that is not worth retrying on this bridge, but a backup can serve.
+  const retryable = code === 'runner_unavailable' ? true : error.retryable;
+  const info: TunnelErrorInfo = { code, message: error.message, retryable };
   if (error.retryAfterMs !== undefined) info.retryAfterMs = Math.max(0, Math.round(error.retryAfterMs));
   return info;
 }

@@ -7,7 +7,6 @@
  * one minor revision ahead still talks to us; `v` changes only on a breaking change.
  */
 import * as z from 'zod';
-import { chatRequestSchema } from './chat-request.ts';
 import { safeParseJson } from './validate.ts';
 
 export const TUNNEL_PROTOCOL_VERSION = 1;
@@ -39,6 +38,7 @@ export const TUNNEL_CLOSE = {
 export const TUNNEL_ERROR_CODES = [
   'bad_request',
   'model_not_found',
+  'runner_unavailable',
   'busy',
   'insufficient_memory',
   'load_failed',
@@ -54,6 +54,44 @@ export type TunnelErrorCode = (typeof TUNNEL_ERROR_CODES)[number];
 const version = z.literal(TUNNEL_PROTOCOL_VERSION);
 const requestId = z.string().min(1).max(128);
 const count = z.number().int().min(0);
+
+/**
+ * Runner names and model ids travel on into HTTP headers (`x-agent-provider`,
+ * `x-agent-model: local/<id>`), where a newline or a non-Latin-1 character
+ * makes `Headers` throw: both are held to a header-safe charset here.
+ */
+export const RUNNER_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+/** Hub ids (`mlx-community/Llama-3.2-3B-Instruct-4bit`), Ollama-style tags (`qwen2.5:7b`), revisions (`@main`). */
+export const MODEL_ID_PATTERN = /^[A-Za-z0-9._:@+\-/]{1,256}$/;
+
+/** True when `name` may be a runner name on the wire (and in `x-agent-provider`). */
+export function isValidRunnerName(name: string): boolean {
+  return RUNNER_NAME_PATTERN.test(name);
+}
+
+/** True when `id` may be a model id on the wire (and, after `local/`, in `x-agent-model`). */
+export function isValidModelId(id: string): boolean {
+  return MODEL_ID_PATTERN.test(id);
+}
+
+const runnerName = z.string().regex(RUNNER_NAME_PATTERN, 'must be 1-64 letters, digits, ., _ or -');
+const modelId = z.string().regex(MODEL_ID_PATTERN, 'must be 1-256 letters, digits or . _ : @ + - /');
+
+/**
+ * The chat body of a `req` frame, checked only for what every bridge needs
+ * (a model name, a non-empty list of messages with roles). Everything else is
+ * kept as sent: the gateway validated it, and a bridge one version behind
+ * must still receive a request that carries a field it does not know yet.
+ * The bridge reads the fields it understands with its own chat schema.
+ */
+export const requestBodySchema = z.looseObject({
+  model: z.string().max(256).optional(),
+  messages: z
+    .array(z.looseObject({ role: z.string().min(1).max(64) }))
+    .min(1)
+    .max(100_000),
+});
+export type RequestBody = z.infer<typeof requestBodySchema>;
 
 export const usageSchema = z.object({
   prompt_tokens: count,
@@ -88,9 +126,9 @@ export type DeltaEvent = z.infer<typeof deltaEventSchema>;
 
 export const bridgeModelSchema = z.object({
   /** The id after `local/`. */
-  id: z.string().min(1).max(256),
+  id: modelId,
   state: z.string().min(1).max(32),
-  runner: z.string().min(1).max(64),
+  runner: runnerName,
   bytes: z.number().min(0).optional(),
   ctx: z.number().int().min(0).optional(),
 });
@@ -98,18 +136,24 @@ export type BridgeModel = z.infer<typeof bridgeModelSchema>;
 
 const capacitySchema = z.object({ maxConcurrent: z.number().int().min(1), maxQueue: z.number().int().min(0) });
 
+/** What the bridge knows of its machine; any field may be missing (filled in once known). */
+export const deviceSchema = z.object({
+  chip: z.string().max(128).optional(),
+  memBytes: z.number().min(0).optional(),
+  recommendedWorkingSetBytes: z.number().min(0).optional(),
+});
+export type BridgeDevice = z.infer<typeof deviceSchema>;
+
 const helloFrame = z.object({
   v: version,
   t: z.literal('hello'),
   bridgeId: z.string().min(1).max(128),
   version: z.string().max(64),
   protocols: z.array(z.number().int()).min(1).max(16),
-  runners: z.array(z.string().min(1).max(64)).max(64),
+  runners: z.array(runnerName).max(64),
   models: z.array(bridgeModelSchema).max(4096),
   capacity: capacitySchema,
-  device: z
-    .object({ chip: z.string().max(128).optional(), memBytes: z.number().optional(), recommendedWorkingSetBytes: z.number().optional() })
-    .optional(),
+  device: deviceSchema.optional(),
 });
 
 const welcomeFrame = z.object({
@@ -126,8 +170,8 @@ const requestFrame = z.object({
   id: requestId,
   op: z.literal('chat.completions'),
   /** The model id after `local/`. */
-  model: z.string().min(1).max(256),
-  body: chatRequestSchema,
+  model: modelId,
+  body: requestBodySchema,
   /** How long, from receipt, the bridge may work on this request. */
   deadlineMs: z.number().int().min(1),
 });
@@ -139,7 +183,7 @@ const ackFrame = z.object({
   state: z.enum(['queued', 'running']),
   queuePos: z.number().int().min(0).optional(),
   /** The runner that serves the request (`mlx`, `vllm`), the `x-agent-provider`. */
-  runner: z.string().min(1).max(64).optional(),
+  runner: runnerName.optional(),
 });
 
 const progressFrame = z.object({
@@ -173,7 +217,8 @@ const errorFrame = z.object({
   v: version,
   t: z.literal('err'),
   id: requestId.optional(),
-  code: z.enum(TUNNEL_ERROR_CODES),
+  // A code from a newer peer still ends the request (as `internal`) instead of making the frame unreadable.
+  code: z.enum(TUNNEL_ERROR_CODES).catch('internal'),
   message: z.string().max(4096),
   retryable: z.boolean(),
   retryAfterMs: z.number().int().min(0).optional(),
@@ -189,8 +234,10 @@ const cancelFrame = z.object({
 const modelsFrame = z.object({
   v: version,
   t: z.literal('models'),
-  runners: z.array(z.string().min(1).max(64)).max(64).optional(),
+  runners: z.array(runnerName).max(64).optional(),
   models: z.array(bridgeModelSchema).max(4096),
+  /** Sent when what the bridge knows of its machine changed since hello (e.g. once MLX reported its working set). */
+  device: deviceSchema.optional(),
 });
 
 const goawayFrame = z.object({

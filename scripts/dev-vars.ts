@@ -6,14 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { PROVIDER_KEY_VARIABLES } from '../functions/config.ts';
 
-/** Provider name → the variable holding its key (contract.md). */
-export const PROVIDER_KEY_VARIABLES = {
-  openai: 'OPENAI_API_KEY',
-  anthropic: 'ANTHROPIC_API_KEY',
-  xai: 'XAI_API_KEY',
-  groq: 'GROQ_API_KEY',
-} as const;
+// The Worker's own table, so the file `npm start` writes names what the Worker reads.
+export { PROVIDER_KEY_VARIABLES };
 
 export interface CreatedDevVars {
   gatewayApiKey: string;
@@ -43,6 +39,29 @@ export function createDevVars(path: string): CreatedDevVars {
   // 'wx': fail rather than overwrite a file that appeared meanwhile.
   writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
   return created;
+}
+
+/** How `npm start` shows the gateway key in its first-request hint. */
+export interface GatewayKeyHint {
+  /** What follows `Authorization: Bearer ` in the printed curl command. */
+  bearer: string;
+  /** A line saying where the key is, when the command does not carry it. */
+  note: string | undefined;
+}
+
+/**
+ * The key itself only right after `npm start` created it (the user must learn
+ * it once, and it was just printed with the file); on every later start, the
+ * shell variable and where its value lives, so the secret does not land in
+ * terminal scrollback and CI logs on every run.
+ */
+export function gatewayKeyHint(devVarsPath: string, justCreated: boolean, key: string | undefined): GatewayKeyHint {
+  if (!key) return { bearer: '<GATEWAY_API_KEY>', note: `GATEWAY_API_KEY is not set in ${devVarsPath}: every /v1 request will fail until it is.` };
+  if (justCreated) return { bearer: key, note: undefined };
+  return {
+    bearer: '$GATEWAY_API_KEY',
+    note: `The key is GATEWAY_API_KEY in ${devVarsPath}; put it in your shell first: export GATEWAY_API_KEY="$(sed -n 's/^GATEWAY_API_KEY=//p' '${devVarsPath}')"`,
+  };
 }
 
 /** Parses dotenv syntax: `KEY=value`, `export KEY=value`, quotes, `#` comments. */

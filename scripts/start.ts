@@ -17,7 +17,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { applyMigrations } from '../db/apply-migrations.ts';
-import { createDevVars, formatDevVars, PROVIDER_KEY_VARIABLES, readDevVars } from './dev-vars.ts';
+import { createDevVars, formatDevVars, gatewayKeyHint, PROVIDER_KEY_VARIABLES, readDevVars } from './dev-vars.ts';
 import { isPortFree, REPO_ROOT, startSqld, stopProcess, type SqldServer } from './sqld.ts';
 import { descendantsOf, waitUntilGone } from './process-tree.ts';
 
@@ -85,14 +85,17 @@ async function ensurePortFree(port: number, variable: string, what: string): Pro
   );
 }
 
-function prepareDevVars(): Record<string, string> {
+/** The secrets, and whether this start just created them (only then are they printed). */
+function prepareDevVars(): { devVars: Record<string, string>; justCreated: boolean } {
+  let justCreated = false;
   if (!existsSync(devVarsPath)) {
     const created = createDevVars(devVarsPath);
+    justCreated = true;
     console.log(`Created ${devVarsPath} with fresh secrets (keep them private):`);
     console.log(`  GATEWAY_API_KEY=${created.gatewayApiKey}`);
     console.log(`  BRIDGE_TOKEN=${created.bridgeToken}\n`);
   }
-  return readDevVars(devVarsPath);
+  return { devVars: readDevVars(devVarsPath), justCreated };
 }
 
 function writeForwardedVars(devVars: Record<string, string>): string[] {
@@ -153,13 +156,13 @@ function startWorker(databaseUrl: string): void {
   });
 }
 
-function printUsage(url: string, devVars: Record<string, string>, forwarded: string[]): void {
-  const key = devVars.GATEWAY_API_KEY;
+function printUsage(url: string, devVars: Record<string, string>, justCreated: boolean, forwarded: string[]): void {
+  const hint = gatewayKeyHint(devVarsPath, justCreated, devVars.GATEWAY_API_KEY);
   console.log(`\n✔ agent-gateway is up on ${url} (database: sqld on ${HOST}:${libsqlPort}, data in ${dataDir})\n`);
   console.log('Try it:');
   console.log(`  curl ${url}/health`);
-  console.log(`  curl -H "Authorization: Bearer ${key ?? '<GATEWAY_API_KEY>'}" ${url}/v1/settings`);
-  if (!key) console.log(`  (GATEWAY_API_KEY is not set in ${devVarsPath}: every /v1 request will fail until it is)`);
+  console.log(`  curl -H "Authorization: Bearer ${hint.bearer}" ${url}/v1/settings`);
+  if (hint.note) console.log(`  (${hint.note})`);
   if (forwarded.length > 0) console.log(`\nFrom your shell: ${forwarded.join(', ')}`);
   const missing = Object.entries(PROVIDER_KEY_VARIABLES).filter(([, variable]) => !devVars[variable] && !forwarded.includes(variable));
   if (missing.length > 0) {
@@ -171,7 +174,7 @@ function printUsage(url: string, devVars: Record<string, string>, forwarded: str
 async function main(): Promise<void> {
   await ensurePortFree(libsqlPort, 'LIBSQL_PORT', 'sqld');
   await ensurePortFree(workerPort, 'PORT', 'the Worker');
-  const devVars = prepareDevVars();
+  const { devVars, justCreated } = prepareDevVars();
   const forwarded = writeForwardedVars(devVars);
   if (devVars.TURSO_DATABASE_URL) {
     console.log(`Note: TURSO_DATABASE_URL in ${devVarsPath} wins over the local sqld: the Worker will use that database.`);
@@ -194,7 +197,7 @@ async function main(): Promise<void> {
   startWorker(sqld.url);
   const url = `http://${HOST}:${workerPort}`;
   await waitForWorker(url);
-  printUsage(url, devVars, forwarded);
+  printUsage(url, devVars, justCreated, forwarded);
 }
 
 main().catch((error: unknown) => {

@@ -13,6 +13,7 @@ import '../runners/builtin-runners.ts';
 import type { MlxStatus } from '../runners/mlx/mlx-runner.ts';
 import { RunnerRegistry } from '../runners/registry.ts';
 import { removeBridgeState, writeBridgeState } from './bridge-state.ts';
+import { describeDevice } from './device-info.ts';
 import { clock, formatDuration } from './format.ts';
 import { RequestLog } from './request-log.ts';
 import { describeClientStatus, describeMlxStatus } from './status-lines.ts';
@@ -37,12 +38,15 @@ export async function runStart(config: BridgeConfig, io: StartIo): Promise<numbe
   }
   const say = (line: string): void => io.out(`${clock()} ${line}`);
   const loadingSince = new Map<string, number>();
+  // Known once the MLX worker has started; the client sends it with the next models frame.
+  let recommendedWorkingSetBytes: number | undefined;
   const loadTicker = setInterval(() => {
     for (const [modelId, since] of loadingSince) say(`mlx: still loading ${modelId}… ${formatDuration(Date.now() - since)}`);
   }, LOAD_PROGRESS_EVERY_MS);
   loadTicker.unref();
 
   const onMlxStatus = (status: MlxStatus): void => {
+    if (status.kind === 'worker-ready') recommendedWorkingSetBytes = status.recommendedWorkingSetBytes ?? recommendedWorkingSetBytes;
     if (status.kind === 'loading') loadingSince.set(status.modelId, Date.now());
     if (status.kind === 'loaded') loadingSince.delete(status.modelId);
     if (status.kind === 'worker-exited') loadingSince.clear();
@@ -86,6 +90,7 @@ export async function runStart(config: BridgeConfig, io: StartIo): Promise<numbe
     maxConcurrent: config.maxConcurrent,
     maxQueue: config.maxQueue,
     version: io.version,
+    device: () => describeDevice(recommendedWorkingSetBytes),
     log: (line) => io.err(`${clock()} tunnel: ${line}`),
     onStatus: (status) => {
       if (status.state === lastState) return;

@@ -6,8 +6,12 @@
  *   connection that lasted STABLE_CONNECTION_MS;
  * - stops for good on an auth or policy refusal (HTTP 401/403, close 1008),
  *   on 4001 (another bridge took over) and on 4002 (protocol mismatch);
+ * - gives up on a connection (and reconnects with backoff) when no `welcome`
+ *   answers its hello within WELCOME_TIMEOUT_MS;
  * - pings every heartbeat and reconnects after two unanswered pings;
- * - pushes a `models` frame when the handler's model list changes;
+ * - answers a `req` frame it cannot read with `err bad_request` at once, so a
+ *   gateway newer than the bridge never leaves a request hanging;
+ * - pushes a `models` frame when the handler's model list (or the device) changes;
  * - `stop()` sends goaway, lets running requests finish within drainMs,
  *   cancels the rest and closes 1000.
  * Closing the handler's runners is the caller's job (the CLI does it after stop()).
@@ -16,14 +20,18 @@ import WebSocket, { type RawData } from 'ws';
 import type { BridgeHandler, BridgeModelInfo } from '../bridge-handler.ts';
 import { defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { tunnelError } from '../../protocol/tunnel-errors.ts';
+import { safeParseJson } from '../../protocol/validate.ts';
 import {
   encodeTunnelFrame,
+  isValidModelId,
+  isValidRunnerName,
   MAX_FRAME_BYTES,
   parseTunnelFrame,
   PING_FRAME,
   TUNNEL_CLOSE,
   TUNNEL_PROTOCOL_VERSION,
   TUNNEL_SUBPROTOCOL,
+  type BridgeDevice,
   type BridgeModel,
   type OutgoingFrame,
   type TunnelFrame,
@@ -63,13 +71,22 @@ export interface BridgeClientOptions {
   bridgeId?: string;
   /** The bridge software version reported in hello. */
   version?: string;
-  device?: { chip?: string; memBytes?: number; recommendedWorkingSetBytes?: number };
+  /**
+   * What the bridge knows of its machine, for hello (and a `models` frame when it
+   * changes). A function is asked again at every hello and model poll, so figures
+   * learnt later (MLX's recommended working set) reach the gateway lazily.
+   */
+  device?: BridgeDevice | (() => BridgeDevice | undefined);
   heartbeatMs?: number;
+  /** How long to wait for `welcome` after hello before reconnecting. */
+  welcomeTimeoutMs?: number;
   /** How often to look for model list changes while connected. */
   modelsPollMs?: number;
 }
 
 const DEFAULT_HEARTBEAT_MS = 25_000;
+/** The gateway answers hello at once; silence means it refused the hello or is stuck. */
+export const WELCOME_TIMEOUT_MS = 10_000;
 const MISSED_PONGS_LIMIT = 2;
 const DEFAULT_MODELS_POLL_MS = 30_000;
 /** Above this much unsent data, deltas are merged instead of sent one by one. */
@@ -89,6 +106,9 @@ export class BridgeClient {
   private loop: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private lastModels = '';
+  private lastDevice = '';
+  /** Model ids and runner names already reported as unusable on the wire (logged once each). */
+  private readonly refusedNames = new Set<string>();
 
   constructor(options: BridgeClientOptions) {
     this.options = options;
@@ -104,6 +124,7 @@ export class BridgeClient {
           handler: options.handler,
           isBackedUp: () => (this.socket?.bufferedAmount ?? 0) > BACKED_UP_BYTES,
           log: this.log,
+          sleep: this.deps.sleep,
         }).finally(() => void this.pushModelsIfChanged()),
       onChange: () => this.update({}),
     });
@@ -154,12 +175,18 @@ export class BridgeClient {
         perMessageDeflate: false,
       });
       this.socket = socket;
+      // Ends every timer of this connection (welcome, heartbeat, model poll) when it closes.
+      const connection = new AbortController();
       let httpStatus: number | undefined;
       let welcomedAt: number | undefined;
+      let endReason: string | undefined;
       let missedPongs = 0;
-      let heartbeat: ReturnType<typeof setInterval> | undefined;
-      let modelsPoll: ReturnType<typeof setInterval> | undefined;
       const send: SendFrame = (frame) => sendOn(socket, frame);
+      const drop = (why: string): void => {
+        endReason ??= why;
+        this.log(why);
+        socket.terminate();
+      };
 
       socket.on('unexpected-response', (_request, response) => {
         httpStatus = response.statusCode;
@@ -169,39 +196,86 @@ export class BridgeClient {
       socket.on('error', (error) => this.log(`connection error: ${error.message}`));
       socket.on('open', () => {
         void this.sayHello(socket);
+        const welcomeTimeoutMs = this.options.welcomeTimeoutMs ?? WELCOME_TIMEOUT_MS;
+        void this.after(welcomeTimeoutMs, connection.signal, () => {
+          if (welcomedAt === undefined) drop(`no welcome from the gateway within ${welcomeTimeoutMs} ms`);
+        });
       });
       socket.on('message', (data: RawData, isBinary: boolean) => {
         missedPongs = 0;
-        const frame = isBinary ? undefined : parseTunnelFrame(rawText(data));
-        if (!frame?.ok) return this.log('ignored a malformed frame from the gateway');
-        if (frame.frame.t === 'welcome') {
+        const text = isBinary ? undefined : rawText(data);
+        const frame = text === undefined ? undefined : parseTunnelFrame(text);
+        if (!frame?.ok) {
+          this.log('ignored a malformed frame from the gateway');
+          if (text !== undefined && frame?.kind === 'shape') this.refuseUnreadableRequest(text, frame.message, send);
+          return;
+        }
+        if (frame.frame.t === 'welcome' && welcomedAt === undefined) {
           welcomedAt = this.deps.now();
           const interval = Math.min(this.options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, frame.frame.heartbeatSec * 1000);
-          heartbeat = setInterval(() => {
-            if (missedPongs >= MISSED_PONGS_LIMIT) {
-              this.log('heartbeat lost: no pong from the gateway');
-              socket.terminate();
-              return;
-            }
+          void this.every(interval, connection.signal, () => {
+            if (missedPongs >= MISSED_PONGS_LIMIT) return drop('heartbeat lost: no pong from the gateway');
             missedPongs += 1;
             sendOn(socket, PING_FRAME);
-          }, interval);
-          modelsPoll = setInterval(() => void this.pushModelsIfChanged(), this.options.modelsPollMs ?? DEFAULT_MODELS_POLL_MS);
+          });
+          void this.every(this.options.modelsPollMs ?? DEFAULT_MODELS_POLL_MS, connection.signal, () => void this.pushModelsIfChanged());
           this.log(`connected to ${this.url}`);
           this.update({ state: 'connected', attempt: 0, sessionId: frame.frame.sessionId, reason: undefined });
         }
         this.onFrame(frame.frame, send);
       });
       socket.on('close', (code: number, reasonBuffer: Buffer) => {
-        clearInterval(heartbeat);
-        clearInterval(modelsPoll);
+        connection.abort();
         if (this.socket === socket) this.socket = undefined;
         // No resume in protocol v1: the gateway has already failed these requests.
         this.scheduler.abortAll(tunnelError('bridge_offline', 'The tunnel connection closed'));
-        const reason = reasonBuffer.toString() || (httpStatus ? `HTTP ${httpStatus}` : `code ${code}`);
+        const reason = endReason ?? (reasonBuffer.toString() || (httpStatus ? `HTTP ${httpStatus}` : `code ${code}`));
         const stable = welcomedAt !== undefined && this.deps.now() - welcomedAt >= STABLE_CONNECTION_MS;
         resolve({ ...classifyEnd(httpStatus, code, reason), stable });
       });
+    });
+  }
+
+  /** Runs `action` once after `ms` (injected clock), unless `signal` aborts first. */
+  private async after(ms: number, signal: AbortSignal, action: () => void): Promise<void> {
+    try {
+      await this.deps.sleep(ms, signal);
+    } catch {
+      return;
+    }
+    if (!signal.aborted) action();
+  }
+
+  /** Runs `action` every `ms` (injected clock) until `signal` aborts. */
+  private async every(ms: number, signal: AbortSignal, action: () => void): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.deps.sleep(ms, signal);
+      } catch {
+        return;
+      }
+      if (!signal.aborted) action();
+    }
+  }
+
+  /**
+   * A `req` frame this bridge cannot read (a newer gateway, a model id it refuses):
+   * answered `err bad_request` at once, so the request fails fast instead of
+   * waiting for its deadline. Only the failing field's path is reported.
+   */
+  private refuseUnreadableRequest(text: string, problem: string, send: SendFrame): void {
+    const json = safeParseJson(text);
+    if (!json.ok || typeof json.value !== 'object' || json.value === null) return;
+    const id: unknown = 't' in json.value && json.value.t === 'req' && 'id' in json.value ? json.value.id : undefined;
+    if (typeof id !== 'string' || id.length === 0 || id.length > 128) return;
+    this.log(`refused request ${id}: ${problem}`);
+    const where = /^invalid frame at ([\w.]+)/.exec(problem)?.[1];
+    send({
+      t: 'err',
+      id,
+      code: 'bad_request',
+      message: `This bridge cannot read the request${where ? ` (${where})` : ''}; it may be older than the gateway (update the bridge)`,
+      retryable: false,
     });
   }
 
@@ -212,16 +286,19 @@ export class BridgeClient {
     } catch (error) {
       this.log(`could not list models: ${error instanceof Error ? error.message : String(error)}`);
     }
-    this.lastModels = JSON.stringify(models.map(toBridgeModel));
+    const wireModels = this.wireModels(models);
+    const device = this.device();
+    this.lastModels = JSON.stringify(wireModels);
+    this.lastDevice = JSON.stringify(device ?? null);
     sendOn(socket, {
       t: 'hello',
       bridgeId: this.bridgeId,
       version: this.options.version ?? '0.1.0',
       protocols: [TUNNEL_PROTOCOL_VERSION],
-      runners: this.options.handler.runners(),
-      models: models.map(toBridgeModel),
+      runners: this.wireRunners(),
+      models: wireModels,
       capacity: { maxConcurrent: this.options.maxConcurrent ?? 2, maxQueue: this.options.maxQueue ?? 16 },
-      device: this.options.device,
+      device,
     });
   }
 
@@ -245,14 +322,45 @@ export class BridgeClient {
     if (!socket || socket.readyState !== WebSocket.OPEN) return;
     let models: BridgeModel[];
     try {
-      models = (await this.options.handler.listModels()).map(toBridgeModel);
+      models = this.wireModels(await this.options.handler.listModels());
     } catch {
       return;
     }
     const serialized = JSON.stringify(models);
-    if (serialized === this.lastModels) return;
+    const device = this.device();
+    const deviceSerialized = JSON.stringify(device ?? null);
+    if (serialized === this.lastModels && deviceSerialized === this.lastDevice) return;
     this.lastModels = serialized;
-    sendOn(socket, { t: 'models', models, runners: this.options.handler.runners() });
+    const deviceChanged = deviceSerialized !== this.lastDevice;
+    this.lastDevice = deviceSerialized;
+    sendOn(socket, { t: 'models', models, runners: this.wireRunners(), ...(deviceChanged && device ? { device } : {}) });
+  }
+
+  private device(): BridgeDevice | undefined {
+    const device = this.options.device;
+    try {
+      return typeof device === 'function' ? device() : device;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The models the gateway can name: ids and runners outside the wire charset are left out (and logged once). */
+  private wireModels(models: BridgeModelInfo[]): BridgeModel[] {
+    return models.filter((model) => this.usable(model.id, isValidModelId, 'model id') && this.usable(model.runner, isValidRunnerName, 'runner name')).map(toBridgeModel);
+  }
+
+  private wireRunners(): string[] {
+    return this.options.handler.runners().filter((name) => this.usable(name, isValidRunnerName, 'runner name'));
+  }
+
+  private usable(name: string, valid: (name: string) => boolean, what: string): boolean {
+    if (valid(name)) return true;
+    if (!this.refusedNames.has(name)) {
+      this.refusedNames.add(name);
+      this.log(`not offering ${what} ${JSON.stringify(name)}: only letters, digits and . _ - (ids also : @ + /) can travel in HTTP headers`);
+    }
+    return false;
   }
 
   private async shutdown(drainMs: number): Promise<void> {

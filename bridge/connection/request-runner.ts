@@ -6,16 +6,22 @@
  */
 import type { BridgeHandler } from '../bridge-handler.ts';
 import { GatewayError } from '../../protocol/gateway-error.ts';
+import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { tunnelError, tunnelErrorFromThrown } from '../../protocol/tunnel-errors.ts';
 import { DeltaCoalescer } from './delta-coalescer.ts';
 import type { RequestFrame, SendFrame } from './request-scheduler.ts';
+import { readRunnerRequest } from './runner-request.ts';
 
 export interface RequestRunnerContext {
   handler: BridgeHandler;
   /** True while the connection's socket has too much unsent data. */
   isBackedUp: () => boolean;
   log: (line: string) => void;
+  /** Times the request's deadline (injected so tests control time). */
+  sleep: RuntimeDeps['sleep'];
 }
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Handles one request to its end; never rejects. */
 export async function runRequest(frame: RequestFrame, signal: AbortSignal, send: SendFrame, context: RequestRunnerContext): Promise<void> {
@@ -27,13 +33,23 @@ export async function runRequest(frame: RequestFrame, signal: AbortSignal, send:
   });
   // The deadline aborts the same signal a cancel frame does, with its own reason.
   const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(tunnelError('timeout', `The request ran past its ${frame.deadlineMs} ms deadline`)), frame.deadlineMs);
+  const stopDeadline = new AbortController();
   const combined = AbortSignal.any([signal, deadline.signal]);
 
-  send({ t: 'ack', id: frame.id, state: 'running', runner: handler.runnerFor(frame.model) });
   try {
+    // Everything that can throw sits in here: a throw must become an `err` frame, never an
+    // unhandled rejection that takes the bridge down with the timer still armed.
+    // Timers overflow past 2^31-1 ms (and would then fire at once): a longer deadline is no deadline.
+    context.sleep(Math.min(frame.deadlineMs, MAX_TIMER_MS), stopDeadline.signal).then(
+      () => deadline.abort(tunnelError('timeout', `The request ran past its ${frame.deadlineMs} ms deadline`)),
+      () => undefined,
+    );
+    const body = readRunnerRequest(frame.body);
+    if (!body.ok) throw body.error;
+    if (body.ignored.length > 0) context.log(`request ${frame.id}: ignored fields this bridge does not know: ${body.ignored.join(', ')}`);
+    send({ t: 'ack', id: frame.id, state: 'running', runner: handler.runnerFor(frame.model) });
     let finished = false;
-    for await (const event of handler.generate(frame.model, frame.body, combined)) {
+    for await (const event of handler.generate(frame.model, body.request, combined)) {
       combined.throwIfAborted();
       if (event.type === 'progress') {
         coalescer.flush();
@@ -62,7 +78,7 @@ export async function runRequest(frame: RequestFrame, signal: AbortSignal, send:
       send({ t: 'err', id: frame.id, ...tunnelErrorFromThrown(error) });
     }
   } finally {
-    clearTimeout(timer);
+    stopDeadline.abort();
     coalescer.dispose();
   }
 }

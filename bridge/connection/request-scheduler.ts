@@ -107,13 +107,23 @@ export class RequestScheduler {
   private start(entry: Entry): void {
     this.running.set(entry.frame.id, entry);
     this.options.onChange?.();
-    void this.options.run(entry.frame, entry.controller.signal, entry.send).finally(() => {
-      this.running.delete(entry.frame.id);
-      const next = this.queue.shift();
-      if (next) this.start(next);
-      else this.options.onChange?.();
-      this.notifyIfIdle();
-    });
+    // `run` never rejects by contract; should it break that, the request still ends and the bridge lives on.
+    void Promise.resolve()
+      .then(() => this.options.run(entry.frame, entry.controller.signal, entry.send))
+      .catch((error: unknown) => {
+        try {
+          entry.send({ t: 'err', id: entry.frame.id, ...tunnelErrorFromThrown(error) });
+        } catch {
+          // The connection is gone: the gateway has already failed the request.
+        }
+      })
+      .finally(() => {
+        this.running.delete(entry.frame.id);
+        const next = this.queue.shift();
+        if (next) this.start(next);
+        else this.options.onChange?.();
+        this.notifyIfIdle();
+      });
   }
 
   private notifyIfIdle(): void {

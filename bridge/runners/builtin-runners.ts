@@ -22,6 +22,7 @@ export function registerBuiltinRunners(): void {
       silenceTimeoutMs: config.silenceTimeoutSec * 1000,
       stallTimeoutMs: config.stallTimeoutSec * 1000,
       generateId: deps.generateId,
+      sleep: deps.sleep,
       log,
       onStatus: onMlxStatus,
     });

@@ -42,13 +42,24 @@ export interface FallbackPolicy {
   backoff: BackoffPolicy;
   /** A Retry-After longer than this is not waited for: the chain moves to the next candidate. */
   retryAfterCapMs: number;
+  /**
+   * The least time worth giving a retry of the same target (or its own
+   * deadline, when shorter): with less of the overall budget left after the
+   * backoff, the chain moves on instead.
+   */
+  minAttemptMs: number;
 }
 
+/**
+ * 120 s overall with 60 s attempts (online default and local): a primary that
+ * hangs for its whole attempt still leaves a backup a full 60 s attempt.
+ */
 export const DEFAULT_FALLBACK_POLICY: FallbackPolicy = {
   overallTimeoutMs: 120_000,
   idleTimeoutMs: 30_000,
   backoff: { baseMs: 250, capMs: 4_000, maxRetries: 2 },
   retryAfterCapMs: 10_000,
+  minAttemptMs: 5_000,
 };
 
 /** The default policy with some fields replaced. */

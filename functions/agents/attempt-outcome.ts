@@ -36,11 +36,19 @@ export interface ChainFailure {
   breakerRetryAfterMs?: number;
 }
 
+/** The shortest wait any of `errors` asked for, when one did. */
+function shortestRetryAfterMs(errors: readonly GatewayError[]): number | undefined {
+  const waits = errors.map((error) => error.retryAfterMs).filter((ms): ms is number => ms !== undefined);
+  return waits.length > 0 ? Math.min(...waits) : undefined;
+}
+
 /**
- * The one error for a chain in which nothing served: 504 when the deadline
- * passed; 503 when every model was skipped by its breaker, or when the bridge
- * was offline and nothing else was tried; else 502 carrying the last error's
- * code. The message lists every attempt.
+ * The one error for a chain in which nothing served, its status saying what
+ * the client should do: 504 when the deadline passed or every attempt timed
+ * out; 503 when every model was skipped by its breaker, or when the bridge was
+ * offline and nothing else was tried; 429 (with the shortest Retry-After asked
+ * for) when every attempt was refused for load; else 502 carrying the last
+ * error's code. The message lists every attempt.
  */
 export function chainFailed(failure: ChainFailure): GatewayError {
   const { attempts, errors } = failure;
@@ -63,13 +71,31 @@ export function chainFailed(failure: ChainFailure): GatewayError {
       retryAfterMs: failure.breakerRetryAfterMs,
     });
   }
-  if (errors.every((error) => error.code === 'bridge_offline')) {
+  const every = (test: (error: GatewayError) => boolean): boolean => errors.every(test);
+  if (every((error) => error.code === 'bridge_offline')) {
     return new GatewayError({
       status: 503,
       type: 'service_unavailable',
       code: 'bridge_offline',
       message: attempts.length > 1 ? `${last.message} Attempts: ${list}` : last.message,
       retryAfterMs: last.retryAfterMs,
+    });
+  }
+  if (every((error) => error.status === 429)) {
+    return new GatewayError({
+      status: 429,
+      type: 'rate_limit_error',
+      code: last.code,
+      message: `Every model refused the request for load (${list}); try again later. Last error: ${last.message}`,
+      retryAfterMs: shortestRetryAfterMs(errors),
+    });
+  }
+  if (every((error) => error.type === 'timeout_error')) {
+    return new GatewayError({
+      status: 504,
+      type: 'timeout_error',
+      code: last.code,
+      message: `Every attempt timed out (${list}). Last error: ${last.message}`,
     });
   }
   return new GatewayError({

@@ -2,13 +2,14 @@
  * What every agent shares: request sanity checks, turning model names into
  * candidate models, the fallback chain with its deadlines and breaker, and the
  * normalized result (`AgentResult`: metadata at the commit point, then events).
- * OnlineAgent and LocalAgent differ only in what they serve first and in which
- * failures are worth retrying on the same target.
+ * OnlineAgent and LocalAgent differ only in what they serve first; what each
+ * failure means (retry, breaker, skip a backup) is one table, failure-policy.ts,
+ * whichever agent meets it: an offline `local/…` backup of an OnlineAgent is
+ * never retried either.
  */
 import type { ChatModel } from '../../protocol/chat-model.ts';
 import type { ChatRequest } from '../../protocol/chat-request.ts';
 import type { Backend } from '../../protocol/chat-response.ts';
-import type { GatewayError } from '../../protocol/gateway-error.ts';
 import type { ModelName } from '../../protocol/model-name.ts';
 import { defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { fallbackPolicy, type AgentCandidate, type AgentResult, type FallbackPolicy } from './agent-types.ts';
@@ -69,7 +70,6 @@ export abstract class BaseAgent {
       deps: this.deps,
       policy: this.policy,
       breaker: this.breaker,
-      retriesSameTarget: (error) => this.retriesSameTarget(error),
     });
   }
 
@@ -93,10 +93,5 @@ export abstract class BaseAgent {
   protected requestFor(request: ChatRequest, name: ModelName): ChatRequest {
     const { agent_type: _agentType, fallback_models: _fallbackModels, ...rest } = request;
     return { ...rest, model: name.model };
-  }
-
-  /** Is this failure worth another call to the same target (after backoff)? */
-  protected retriesSameTarget(error: GatewayError): boolean {
-    return error.retryable;
   }
 }

@@ -5,6 +5,9 @@ import { parseModelName, type ModelName } from '../../protocol/model-name.ts';
 import { defaultRuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { fallbackPolicy } from './agent-types.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
+import { tunnelError } from '../../protocol/tunnel-errors.ts';
+import { unsupportedField } from '../providers/shared/unsupported-field.ts';
+import { LocalAgent } from './local-agent.ts';
 import { OnlineAgent } from './online-agent.ts';
 import { answerEvents, drain, scriptedModel, type ScriptedModel } from './testing/scripted-model.ts';
 
@@ -109,5 +112,92 @@ describe('an agent with an open breaker', () => {
     expect(probed.model).toBe('openai/gpt-4o');
     expect(primary.calls).toHaveLength(10);
     expect(breaker.stateOf('openai/gpt-4o')).toBe('closed');
+  });
+});
+
+describe('failures that say nothing about the target’s health', () => {
+  const ask: ChatRequest = { model: 'local/llama', messages: [{ role: 'user', content: 'Hi' }] };
+  const name = (full: string): ModelName => parseModelName(full) as ModelName;
+
+  function localAgent(model: ScriptedModel, breaker: CircuitBreaker): LocalAgent {
+    return new LocalAgent({
+      primary: name('local/llama'),
+      resolveModel: () => ({ model, backend: 'local', attemptTimeoutMs: 5_000 }),
+      deps: { ...defaultRuntimeDeps, random: () => 0 },
+      policy: fallbackPolicy(),
+      breaker,
+    });
+  }
+
+  async function outcome(agent: LocalAgent): Promise<{ served: string } | { status: number; code: string | null }> {
+    const pending = agent.run(ask, new AbortController().signal).then(
+      (result) => ({ served: result.metadata.model_id }),
+      (error: GatewayError) => ({ status: error.status, code: error.code }),
+    );
+    await vi.runAllTimersAsync();
+    return pending;
+  }
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('five requests while the bridge is offline are all bridge_offline (never circuit_open), and the next is served once the model answers', async () => {
+    const offline = tunnelError('bridge_offline', 'No bridge is connected');
+    const local = scriptedModel('local/llama', [...Array.from({ length: 5 }, () => ({ kind: 'fail' as const, error: offline })), { kind: 'answer', events: answerEvents('Back') }]);
+    const breaker = new CircuitBreaker();
+    const agent = localAgent(local, breaker);
+    for (let request = 0; request < 5; request++) expect(await outcome(agent)).toEqual({ status: 503, code: 'bridge_offline' });
+    expect(breaker.stateOf('local/llama')).toBe('closed');
+    expect(await outcome(agent)).toEqual({ served: 'local/llama' });
+    expect(local.calls).toHaveLength(6);
+  });
+
+  it("a bridge whose queue is full (busy) answers 429 every time and never pauses the model", async () => {
+    const busy = tunnelError('busy', 'The bridge queue is full');
+    const local = scriptedModel('local/llama', [...Array.from({ length: 12 }, () => ({ kind: 'fail' as const, error: busy })), { kind: 'answer', events: answerEvents('Free again') }]);
+    const breaker = new CircuitBreaker();
+    const agent = localAgent(local, breaker);
+    for (let request = 0; request < 4; request++) expect(await outcome(agent)).toEqual({ status: 429, code: 'busy' });
+    expect(breaker.stateOf('local/llama')).toBe('closed');
+    expect(await outcome(agent)).toEqual({ served: 'local/llama' });
+  });
+
+  it('a refusal the gateway made before calling a backup does not close its breaker; a refusal the backup sent does', async () => {
+    const keyRevoked = new GatewayError({ status: 401, type: 'upstream_error', code: 'upstream_auth_failed', message: 'openai: bad key' });
+    const refusedHere = unsupportedField('anthropic', 'logprobs');
+    const refusedThere = new GatewayError({ status: 400, type: 'invalid_request_error', code: 'invalid_request', message: 'anthropic: bad', callerFault: true });
+    const breaker = new CircuitBreaker({ failureThreshold: 1, coolDownMs: 10_000 });
+    const backupId = 'anthropic/claude-sonnet-4-5';
+
+    async function probeWith(refusal: GatewayError): Promise<void> {
+      breaker.recordFailure(backupId, Date.now());
+      vi.advanceTimersByTime(10_000); // cooled down: the next request probes the backup
+      const primary = scriptedModel('openai/gpt-4o', [{ kind: 'fail', error: keyRevoked }]);
+      const backup = scriptedModel(backupId, [{ kind: 'fail', error: refusal }]);
+      const models = new Map([primary, backup].map((model) => [model.modelId, model]));
+      const agent = new OnlineAgent({
+        primary: name(primary.modelId),
+        backups: [name(backupId)],
+        resolveModel: (model) => ({ model: models.get(model.full) as ScriptedModel, backend: 'online', attemptTimeoutMs: 5_000 }),
+        deps: defaultRuntimeDeps,
+        policy: fallbackPolicy(),
+        breaker,
+      });
+      const pending = agent.run({ ...ask, model: primary.modelId }, new AbortController().signal).catch(() => undefined);
+      await vi.runAllTimersAsync();
+      await pending;
+      expect(backup.calls).toHaveLength(1);
+    }
+
+    await probeWith(refusedHere);
+    expect(breaker.stateOf(backupId)).toBe('open'); // not proven alive, but the probe slot is free again
+    expect(breaker.allow(backupId, Date.now()).allowed).toBe(true);
+    breaker.recordAbandoned(backupId, Date.now());
+    await probeWith(refusedThere);
+    expect(breaker.stateOf(backupId)).toBe('closed');
   });
 });

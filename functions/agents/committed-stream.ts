@@ -1,8 +1,9 @@
 /**
  * The events of a model after it committed: the first event (already read),
- * then the rest under the idle deadline. A failure from here on cannot fall
- * back (the client has the headers): it is thrown as a GatewayError for the
- * encoder to render. Written as a plain iterator, not an async generator, so
+ * then the rest under the idle deadline, which every event restarts (progress
+ * too: a model loading for minutes reports every few seconds). A failure from
+ * here on cannot fall back (the client has the headers): it is thrown as a
+ * GatewayError for the encoder to render. Written as a plain iterator, not an async generator, so
  * `return()` (the client went away) acts at once even while a read is pending.
  */
 import type { ChatEvent } from '../../protocol/chat-events.ts';
@@ -21,6 +22,8 @@ export interface CommittedStreamOptions {
   idleTimeoutMs: number;
   deps: RuntimeDeps;
   breaker: CircuitBreaker;
+  /** Does a failure say the model is unhealthy (a dropped bridge does not)? */
+  countsAgainstBreaker: (error: GatewayError) => boolean;
   /** Called once when the stream is over, however it ended. */
   onEnd: () => void;
 }
@@ -47,7 +50,7 @@ export function committedEvents(options: CommittedStreamOptions): AsyncIterableI
 
   function fail(error: unknown): never {
     const failure = options.clientSignal.aborted ? clientClosed() : toGatewayError(error);
-    if (!options.clientSignal.aborted && !over) options.breaker.recordFailure(modelId, deps.now());
+    if (!options.clientSignal.aborted && !over && options.countsAgainstBreaker(failure)) options.breaker.recordFailure(modelId, deps.now());
     finish(failure);
     throw failure;
   }

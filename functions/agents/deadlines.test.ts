@@ -11,13 +11,13 @@ import { answerEvents, drain, scriptedModel, type ScriptedBehavior, type Scripte
 const request: ChatRequest = { model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'Hi' }] };
 const name = (full: string): ModelName => parseModelName(full) as ModelName;
 
-function setup(primaryBehaviors: ScriptedBehavior[], policy: Partial<FallbackPolicy>, attemptTimeoutMs = 5_000) {
+function setup(primaryBehaviors: ScriptedBehavior[], policy: Partial<FallbackPolicy>, attemptTimeoutMs = 5_000, backupBehaviors: ScriptedBehavior[] | null = [{ kind: 'stall' }]) {
   const primary = scriptedModel('openai/gpt-4o', primaryBehaviors);
-  const backup = scriptedModel('xai/grok-4', [{ kind: 'stall' }]);
+  const backup = scriptedModel('xai/grok-4', backupBehaviors ?? []);
   const models = new Map<string, ScriptedModel>([primary, backup].map((model) => [model.modelId, model]));
   const agent = new OnlineAgent({
     primary: name(primary.modelId),
-    backups: [name(backup.modelId)],
+    backups: backupBehaviors ? [name(backup.modelId)] : [],
     resolveModel: (model) => ({ model: models.get(model.full) as ScriptedModel, backend: 'online', attemptTimeoutMs }),
     deps: { ...defaultRuntimeDeps, random: () => 0 },
     policy: fallbackPolicy(policy),
@@ -35,7 +35,7 @@ afterEach(() => {
 
 describe('deadlines', () => {
   it('gives up with 504 when the overall deadline passes before any model answers, listing the attempts', async () => {
-    const { agent, primary, backup } = setup([{ kind: 'stall' }], { overallTimeoutMs: 12_000 });
+    const { agent, primary, backup } = setup([{ kind: 'stall' }], { overallTimeoutMs: 12_000, minAttemptMs: 1_000 });
     const started = Date.now();
     const failure = agent.run(request, new AbortController().signal).then(() => { throw new Error('expected a failure'); }, (error: unknown) => error as GatewayError);
     await vi.runAllTimersAsync();
@@ -43,14 +43,15 @@ describe('deadlines', () => {
     expect(error.status).toBe(504);
     expect(error.code).toBe('deadline_exceeded');
     expect(Date.now() - started).toBe(12_000);
-    // Attempts at 0 s and 5 s (each timing out at 5 s), then the last one cut by the overall deadline at 12 s.
-    expect(primary.callTimes.map((time) => time - started)).toEqual([0, 5_000, 10_000]);
-    expect(backup.calls).toHaveLength(0);
+    // The hung primary is not retried while the backup could use the time; the
+    // backup, last in line, is retried in what is left, its attempt cut to fit.
+    expect(primary.callTimes.map((time) => time - started)).toEqual([0]);
+    expect(backup.callTimes.map((time) => time - started)).toEqual([5_000, 10_000]);
     expect(error.message).toContain('openai/gpt-4o: 504 attempt_timeout');
-    for (const call of primary.calls) expect(call.signal.aborted).toBe(true);
+    for (const call of [...primary.calls, ...backup.calls]) expect(call.signal.aborted).toBe(true);
   });
 
-  it('ends each attempt at the per-attempt deadline and moves on', async () => {
+  it('ends each attempt at the per-attempt deadline and moves on; when every attempt timed out the client sees 504', async () => {
     const { agent, primary, backup } = setup([{ kind: 'stall' }], { backoff: { baseMs: 250, capMs: 4_000, maxRetries: 0 } }, 3_000);
     const started = Date.now();
     const failure = agent.run(request, new AbortController().signal).then(() => { throw new Error('expected a failure'); }, (error: unknown) => error as GatewayError);
@@ -58,8 +59,39 @@ describe('deadlines', () => {
     const error = await failure;
     expect(primary.callTimes.map((time) => time - started)).toEqual([0]);
     expect(backup.callTimes.map((time) => time - started)).toEqual([3_000]);
-    expect(error.status).toBe(502);
-    expect(error.code).toBe('attempt_timeout');
+    expect(error).toMatchObject({ status: 504, type: 'timeout_error', code: 'attempt_timeout' });
+    expect(error.message).toContain('openai/gpt-4o: 504 attempt_timeout; xai/grok-4: 504 attempt_timeout');
+  });
+
+  it('a primary that hangs for its whole attempt leaves the backup time to serve before the overall deadline', async () => {
+    // The defaults: 120 s overall, 60 s per attempt, 2 retries.
+    const { agent, primary, backup } = setup([{ kind: 'stall' }], {}, 60_000, [{ kind: 'answer', events: answerEvents('From the backup') }]);
+    const started = Date.now();
+    const pending = agent.run(request, new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(60_000);
+    const result = await pending;
+    expect(result.metadata.model_id).toBe('xai/grok-4');
+    expect(Date.now() - started).toBe(60_000);
+    expect(primary.calls).toHaveLength(1);
+    expect(backup.callTimes.map((time) => time - started)).toEqual([60_000]);
+    expect(result.metadata.attempts.map((attempt) => [attempt.model_id, attempt.error_type])).toEqual([
+      ['openai/gpt-4o', 'attempt_timeout'],
+      ['xai/grok-4', null],
+    ]);
+    expect((await drain(result.events)).error).toBeUndefined();
+  });
+
+  it('does not start a retry that the time left could not fit, answering at once instead', async () => {
+    const busy = new GatewayError({ status: 503, type: 'upstream_error', code: 'upstream_error', message: 'openai: busy', retryable: true, retryAfterMs: 8_000 });
+    const { agent, primary } = setup([{ kind: 'fail', error: busy }], { overallTimeoutMs: 20_000 }, 5_000, null);
+    const started = Date.now();
+    const failure = agent.run(request, new AbortController().signal).then(() => { throw new Error('expected a failure'); }, (error: unknown) => error as GatewayError);
+    await vi.runAllTimersAsync();
+    const error = await failure;
+    // A second retry would wait 8 s at 8 s, leaving 4 s: less than a 5 s attempt.
+    expect(primary.callTimes.map((time) => time - started)).toEqual([0, 8_000]);
+    expect(error).toMatchObject({ status: 502, code: 'upstream_error' });
+    expect(Date.now() - started).toBe(8_000);
   });
 
   it('fails a committed stream that stays silent longer than the idle deadline, and aborts its upstream', async () => {

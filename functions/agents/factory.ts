@@ -17,8 +17,13 @@ import { LocalAgent } from './local-agent.ts';
 import { selectModels, type AgentDefaults } from './model-selection.ts';
 import { OnlineAgent } from './online-agent.ts';
 
-/** How long a local model may take to yield its first event (a cold model load is slow). */
-export const LOCAL_ATTEMPT_TIMEOUT_MS = 120_000;
+/**
+ * How long a local model may take to yield its first event while a backup
+ * waits. Half the overall budget, so a hung bridge still leaves the backup a
+ * full attempt; a longer cold load is fine when nothing is left to fall back
+ * to, because the last candidate commits on its load progress.
+ */
+export const LOCAL_ATTEMPT_TIMEOUT_MS = 60_000;
 
 export interface AgentFactoryOptions {
   config: GatewayConfig;

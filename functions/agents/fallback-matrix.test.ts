@@ -3,12 +3,13 @@ import type { ChatRequest } from '../../protocol/chat-request.ts';
 import { GatewayError } from '../../protocol/gateway-error.ts';
 import { parseModelName, type ModelName } from '../../protocol/model-name.ts';
 import { defaultRuntimeDeps } from '../../protocol/runtime-deps.ts';
+import { tunnelError } from '../../protocol/tunnel-errors.ts';
 import { classifyStreamError, classifyUpstreamError } from '../providers/shared/classify-upstream-error.ts';
 import { streamBroken, unreachable } from '../providers/shared/upstream-fetch.ts';
 import { fallbackPolicy, type AgentResult } from './agent-types.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { OnlineAgent } from './online-agent.ts';
-import { answerEvents, drain, scriptedModel, type ScriptedBehavior } from './testing/scripted-model.ts';
+import { answerEvents, drain, scriptedModel, type ScriptedBehavior, type ScriptedModel } from './testing/scripted-model.ts';
 
 const request: ChatRequest = { model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'Hi' }] };
 
@@ -79,7 +80,8 @@ describe('fallback matrix: what the primary does before its first event', () => 
     { failure: '503', behavior: fail(upstream(503)), primaryCalls: 3, backupCalls: 1, status: 200 },
     { failure: '529 overloaded', behavior: fail(upstream(529)), primaryCalls: 3, backupCalls: 1, status: 200 },
     { failure: 'a connect error', behavior: fail(unreachable('openai', new TypeError('fetch failed'))), primaryCalls: 3, backupCalls: 1, status: 200 },
-    { failure: 'no first event within the per-attempt deadline', behavior: { kind: 'stall' }, primaryCalls: 3, backupCalls: 1, status: 200 },
+    // A hung primary is not asked again while a backup could use the time.
+    { failure: 'no first event within the per-attempt deadline', behavior: { kind: 'stall' }, primaryCalls: 1, backupCalls: 1, status: 200 },
     { failure: 'an in-band error before the first delta', behavior: fail(classifyStreamError('openai', { type: 'server_error', message: 'boom' }, false, [])), primaryCalls: 3, backupCalls: 1, status: 200 },
     { failure: '401 (a bad provider key)', behavior: fail(upstream(401)), primaryCalls: 1, backupCalls: 1, status: 200 },
     { failure: '403', behavior: fail(upstream(403)), primaryCalls: 1, backupCalls: 1, status: 200 },
@@ -171,5 +173,87 @@ describe('when nothing can serve', () => {
     expect(outcome.error.status).toBe(502);
     expect(outcome.error.code).toBe('upstream_auth_failed');
     expect(outcome.error.message).toContain('openai/gpt-4o: 503 upstream_error; openai/gpt-4o: 503 upstream_error; openai/gpt-4o: 503 upstream_error; anthropic/claude-sonnet-4-5: 401 upstream_auth_failed');
+  });
+});
+
+describe('when a backup refuses the request', () => {
+  function threeDeep(primary: ScriptedBehavior[], firstBackup: ScriptedBehavior[], lastBackup: ScriptedBehavior[] = [{ kind: 'answer', events: answerEvents('From the last backup') }]) {
+    const models = [
+      scriptedModel('openai/gpt-4o', primary),
+      scriptedModel('groq/llama-3.3-70b', firstBackup),
+      scriptedModel('local/llama', lastBackup),
+    ];
+    const byName = new Map(models.map((model) => [model.modelId, model]));
+    const agent = new OnlineAgent({
+      primary: name('openai/gpt-4o'),
+      backups: [name('groq/llama-3.3-70b'), name('local/llama')],
+      resolveModel: (model) => ({ model: byName.get(model.full) as ScriptedModel, backend: model.transport, attemptTimeoutMs: 2_000 }),
+      deps: { ...defaultRuntimeDeps, random: () => 0.5 },
+      policy: fallbackPolicy(),
+      breaker: new CircuitBreaker(),
+    });
+    return { agent, models };
+  }
+
+  it('a backup that answers 400 for any reason but the prompt’s length is skipped, and the next backup serves', async () => {
+    const badRequest = upstream(400, JSON.stringify({ error: { message: "'response_format' json_schema is not supported", param: 'response_format' } }));
+    const { agent, models } = threeDeep([fail(upstream(503))], [fail(badRequest)]);
+    const outcome = await settle(agent);
+    if (!outcome.ok) throw outcome.error;
+    expect(outcome.result.metadata.model_id).toBe('local/llama');
+    expect(outcome.result.metadata.attempts.map((attempt) => [attempt.model_id, attempt.status])).toEqual([
+      ['openai/gpt-4o', 503],
+      ['openai/gpt-4o', 503],
+      ['openai/gpt-4o', 503],
+      ['groq/llama-3.3-70b', 400],
+      ['local/llama', 200],
+    ]);
+    expect(models[2]?.calls).toHaveLength(1);
+  });
+
+  it('a backup that says the prompt is too long for its context answers the client with that 400 at once', async () => {
+    const tooLong = upstream(400, JSON.stringify({ error: { message: 'This model’s maximum context length is 8192 tokens', code: 'context_length_exceeded' } }));
+    const { agent, models } = threeDeep([fail(upstream(503))], [fail(tooLong)]);
+    const outcome = await settle(agent);
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.error).toMatchObject({ status: 400, code: 'context_length_exceeded' });
+    expect(models[2]?.calls).toHaveLength(0);
+  });
+
+  it('an offline local backup is tried once, never retried, by the OnlineAgent too', async () => {
+    // As the tunnel throws it: retryable, since another model may serve.
+    const offline = tunnelError('bridge_offline', 'No bridge is connected');
+    const { agent, models } = threeDeep([fail(upstream(401))], [fail(upstream(401))], [fail(offline)]);
+    const outcome = await settle(agent);
+    expect(models[2]?.calls).toHaveLength(1);
+    expect(outcome.ok).toBe(false);
+  });
+});
+
+describe('the status when nothing can serve', () => {
+  it('is 429 with the shortest Retry-After asked for when every model refused for load', async () => {
+    const { agent } = chain([fail(upstream(429, '', { 'retry-after': '3' }))], { backup: [fail(upstream(429, '', { 'retry-after': '60' }))] });
+    const outcome = await settle(agent);
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.error).toMatchObject({ status: 429, type: 'rate_limit_error', code: 'rate_limited', retryAfterMs: 3_000 });
+    expect(outcome.error.message).toContain('anthropic/claude-sonnet-4-5: 429 rate_limited');
+  });
+
+  it('is 504 when every attempt timed out', async () => {
+    const { agent } = chain([{ kind: 'stall' }], { attemptTimeoutMs: 2_000, backup: [{ kind: 'stall' }] });
+    const outcome = await settle(agent);
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.error).toMatchObject({ status: 504, type: 'timeout_error', code: 'attempt_timeout' });
+  });
+
+  it('stays 502 when the failures were of different kinds', async () => {
+    const { agent } = chain([fail(upstream(429))], { backup: [fail(upstream(500))] });
+    const outcome = await settle(agent);
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.error).toMatchObject({ status: 502, type: 'upstream_error' });
   });
 });

@@ -1,11 +1,13 @@
 /**
  * The one fallback chain both agents use: try each candidate model in order,
- * retrying the same one with backoff while its failure is retryable, skipping
+ * retrying the same one with backoff while its failure is worth it, skipping
  * targets whose breaker is open, all under one overall deadline plus a
- * per-attempt deadline. Resolves at the commit point (the first event of the
- * model that serves); from then on nothing falls back.
+ * per-attempt deadline capped at what is left of it. Resolves at the commit
+ * point (the first content event of the model that serves, or its first
+ * progress event when nothing is left to fall back to); from then on nothing
+ * falls back.
  */
-import type { ChatEvent } from '../../protocol/chat-events.ts';
+import { isContentEvent, type ChatEvent } from '../../protocol/chat-events.ts';
 import { GatewayError, toGatewayError } from '../../protocol/gateway-error.ts';
 import type { AttemptRecord } from '../../protocol/chat-response.ts';
 import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
@@ -15,6 +17,7 @@ import { decideRetry } from './backoff.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { committedEvents } from './committed-stream.ts';
 import { attemptTimeout, clientClosed, linkAbort, overallTimeout, raceAbort, startTimer } from './deadlines.ts';
+import * as failurePolicy from './failure-policy.ts';
 
 export interface FallbackRun {
   candidates: readonly AgentCandidate[];
@@ -23,29 +26,46 @@ export interface FallbackRun {
   deps: RuntimeDeps;
   policy: FallbackPolicy;
   breaker: CircuitBreaker;
-  /** Is this failure worth another call to the same target? Default: `error.retryable`. */
+  /** Is this failure worth another call to the same target? Default: failure-policy.ts. */
   retriesSameTarget?: (error: GatewayError) => boolean;
+  /** Does this failure say the target is unhealthy? Default: failure-policy.ts. */
+  countsAgainstBreaker?: (error: GatewayError) => boolean;
 }
 
 type AttemptOutcome =
   | { ok: true; first: ChatEvent; iterator: AsyncIterator<ChatEvent>; controller: AbortController }
   | { ok: false; error: GatewayError };
 
+interface AttemptPlan {
+  candidate: AgentCandidate;
+  /** The candidate's own deadline, capped at the overall budget left. */
+  timeoutMs: number;
+  /** Nothing is left to fall back to, so a progress event may commit. */
+  commitsOnProgress: boolean;
+}
+
 function emptyStream(modelId: string): GatewayError {
   return new GatewayError({ status: 502, type: 'upstream_error', code: 'upstream_stream_error', message: `${modelId}: the stream ended without any event`, retryable: true });
 }
 
-/** One call of one candidate, up to its first event or its failure. */
-async function attempt(candidate: AgentCandidate, chainSignal: AbortSignal, deps: RuntimeDeps): Promise<AttemptOutcome> {
-  const { model } = candidate;
+/** One call of one candidate, up to its commit event or its failure. */
+async function attempt(plan: AttemptPlan, chainSignal: AbortSignal, deps: RuntimeDeps): Promise<AttemptOutcome> {
+  const { model } = plan.candidate;
   const controller = new AbortController();
   const unlinkChain = linkAbort(chainSignal, controller);
-  const timer = startTimer(candidate.attemptTimeoutMs, deps, () => controller.abort(attemptTimeout(model.modelId, candidate.attemptTimeoutMs)));
+  const timer = startTimer(plan.timeoutMs, deps, () => controller.abort(attemptTimeout(model.modelId, plan.timeoutMs)));
   let iterator: AsyncIterator<ChatEvent> | undefined;
   try {
-    iterator = model.stream({ request: candidate.request, signal: controller.signal })[Symbol.asyncIterator]();
+    iterator = model.stream({ request: plan.candidate.request, signal: controller.signal })[Symbol.asyncIterator]();
     // Raced with the signal: a model that ignores its signal still cannot hold the chain.
-    const first = await raceAbort(iterator.next(), controller.signal);
+    let first = await raceAbort(iterator.next(), controller.signal);
+    // While backups remain, a model that is loading has not committed: its
+    // progress is dropped, its deadline keeps running, and a load that fails
+    // still falls back. The last candidate commits on progress, so the client
+    // hears its keep-alives through a long load.
+    while (!first.done && !plan.commitsOnProgress && !isContentEvent(first.value)) {
+      first = await raceAbort(iterator.next(), controller.signal);
+    }
     if (first.done) throw emptyStream(model.modelId);
     return { ok: true, first: first.value, iterator, controller };
   } catch (error) {
@@ -60,14 +80,11 @@ async function attempt(candidate: AgentCandidate, chainSignal: AbortSignal, deps
   }
 }
 
-/** A caller-fault error that a backup, rather than the caller, is to blame for: try the next one. */
-function backupCannotServe(error: GatewayError, index: number): boolean {
-  return index > 0 && (error.code === 'unsupported_parameter' || error.code === 'model_not_found');
-}
-
 /** Runs the chain; resolves at the commit point or rejects with one GatewayError. */
 export async function runWithFallback(run: FallbackRun): Promise<AgentResult> {
   const { deps, policy, breaker, signal } = run;
+  const retriesSameTarget = run.retriesSameTarget ?? failurePolicy.retriesSameTarget;
+  const countsAgainstBreaker = run.countsAgainstBreaker ?? failurePolicy.countsAgainstBreaker;
   const startedAt = deps.now();
   const attempts: AttemptRecord[] = [];
   const errors: GatewayError[] = [];
@@ -77,15 +94,27 @@ export async function runWithFallback(run: FallbackRun): Promise<AgentResult> {
   const chain = new AbortController();
   const unlinkClient = linkAbort(signal, chain);
   const deadline = startTimer(policy.overallTimeoutMs, deps, () => chain.abort(overallTimeout(policy.overallTimeoutMs)));
+  const budgetLeftMs = (): number => policy.overallTimeoutMs - (deps.now() - startedAt);
   const stopped = (): GatewayError | undefined => {
     if (signal.aborted) return clientClosed();
     if (chain.signal.aborted) return chainFailed({ attempts, errors, deadline: toGatewayError(chain.signal.reason) });
+    // The deadline's timer may not have run yet although its time has come.
+    if (budgetLeftMs() <= 0) return chainFailed({ attempts, errors, deadline: overallTimeout(policy.overallTimeoutMs) });
     return undefined;
+  };
+  /** The target is done with for this request: one verdict per request, not per attempt. */
+  const settleFailure = (target: string, error: GatewayError): void => {
+    // A single unlucky request with its retries must not take a provider out
+    // for everyone; and a failure that says nothing about the target's health
+    // (no bridge, a full queue) must not either, but frees a probe slot.
+    if (countsAgainstBreaker(error)) breaker.recordFailure(target, deps.now());
+    else breaker.recordAbandoned(target, deps.now());
   };
 
   try {
     for (const [index, candidate] of run.candidates.entries()) {
       const target = candidate.model.modelId;
+      const isLast = index === run.candidates.length - 1;
       for (let retry = 0; ; retry++) {
         const halt = stopped();
         if (halt) throw halt;
@@ -97,7 +126,8 @@ export async function runWithFallback(run: FallbackRun): Promise<AgentResult> {
         }
 
         const attemptStartedAt = deps.now();
-        const outcome = await attempt(candidate, chain.signal, deps);
+        const plan: AttemptPlan = { candidate, timeoutMs: Math.min(candidate.attemptTimeoutMs, budgetLeftMs()), commitsOnProgress: isLast };
+        const outcome = await attempt(plan, chain.signal, deps);
         const latencyMs = deps.now() - attemptStartedAt;
 
         if (outcome.ok) {
@@ -114,6 +144,7 @@ export async function runWithFallback(run: FallbackRun): Promise<AgentResult> {
             idleTimeoutMs: policy.idleTimeoutMs,
             deps,
             breaker,
+            countsAgainstBreaker,
             onEnd: unlinkServing,
           });
           return {
@@ -128,32 +159,33 @@ export async function runWithFallback(run: FallbackRun): Promise<AgentResult> {
           };
         }
 
-        const halted = stopped();
-        if (halted) {
+        if (signal.aborted || chain.signal.aborted) {
           breaker.recordAbandoned(target, deps.now());
           if (!signal.aborted) attempts.push(failedAttempt(candidate.model, outcome.error, latencyMs));
-          throw signal.aborted ? halted : chainFailed({ attempts, errors, deadline: toGatewayError(chain.signal.reason) });
+          throw stopped() ?? clientClosed();
         }
 
         const { error } = outcome;
         attempts.push(failedAttempt(candidate.model, error, latencyMs));
         if (error.callerFault) {
-          // The target answered: it is alive, whatever it thought of the request.
-          breaker.recordSuccess(target);
-          if (backupCannotServe(error, index)) {
+          // Only a refusal the target itself sent shows it alive; a check the
+          // gateway made before calling it shows nothing.
+          if (failurePolicy.provesTargetAlive(error)) breaker.recordSuccess(target);
+          else breaker.recordAbandoned(target, deps.now());
+          if (failurePolicy.backupCannotServe(error, index)) {
             errors.push(error);
             break;
           }
           throw error;
         }
         errors.push(error);
-        const decision = decideRetry(error, run.retriesSameTarget?.(error) ?? error.retryable, retry, policy.backoff, policy.retryAfterCapMs, deps.random);
-        const remainingMs = policy.overallTimeoutMs - (deps.now() - startedAt);
-        // No time to wait means the next candidate may still make it.
-        if (!decision.retry || decision.delayMs >= remainingMs) {
-          // One failure per request, not per attempt: a single unlucky request
-          // with its retries must not take a provider out for everyone.
-          breaker.recordFailure(target, deps.now());
+        const decision = decideRetry(error, retriesSameTarget(error), retry, policy.backoff, policy.retryAfterCapMs, deps.random);
+        // A target that hung for a whole attempt is not asked again while a backup
+        // could still use the time; and a retry must leave itself time to answer.
+        const hung = error.code === 'attempt_timeout' && !isLast;
+        const usefulAttemptMs = Math.min(candidate.attemptTimeoutMs, policy.minAttemptMs);
+        if (!decision.retry || hung || decision.delayMs + usefulAttemptMs > budgetLeftMs()) {
+          settleFailure(target, error);
           break;
         }
         try {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ChatRequest } from '../../protocol/chat-request.ts';
 import type { GatewayError } from '../../protocol/gateway-error.ts';
 import type { OnlineProvider } from '../../protocol/model-name.ts';
+import { BRIDGE_OFFLINE_RETRY_AFTER_MS } from '../../protocol/tunnel-errors.ts';
 import { readConfig } from '../config.ts';
 import type { ProviderAdapter } from '../providers/provider-model.ts';
 import { createBridgeOfflineModel } from './bridge-offline-model.ts';
@@ -32,7 +33,7 @@ describe('LocalAgent', () => {
     expect(agent).toBeInstanceOf(LocalAgent);
     const error = await agent.run(ask('local/mlx-community/Llama-3.2-3B-Instruct-4bit'), new AbortController().signal).then(() => { throw new Error('expected a failure'); }, (failure: unknown) => failure as GatewayError);
     expect(error).toMatchObject({ status: 503, code: 'bridge_offline', type: 'service_unavailable' });
-    expect(error.retryAfterMs).toBeGreaterThan(0);
+    expect(error.retryAfterMs).toBe(BRIDGE_OFFLINE_RETRY_AFTER_MS); // the tunnel's own figure
     expect(error.message).toContain('No bridge is connected');
     expect(online.calls).toHaveLength(0);
   });

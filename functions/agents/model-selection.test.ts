@@ -46,6 +46,11 @@ describe('which model serves', () => {
     expect(pick({}, defaults, localFirst)).toBe('local/qwen');
   });
 
+  it("without a model, the other transport's default when the preferred one has none", () => {
+    expect(pick({}, { preferred_transport: 'local', default_online_model: 'openai/gpt-4o' })).toBe('openai/gpt-4o');
+    expect(pick({}, { default_local_model: 'local/qwen' })).toBe('local/qwen'); // AGENT_DEFAULT_TRANSPORT is online
+  });
+
   it("backups come from fallback_models, else the settings' backup_models, keeping only providers with keys", () => {
     const defaults: AgentDefaults = { backup_models: ['groq/llama-3.3-70b', 'anthropic/claude-haiku-4-5'] };
     expect(pick({ model: 'openai/gpt-4o' }, defaults)).toBe('openai/gpt-4o > anthropic/claude-haiku-4-5');
@@ -65,6 +70,24 @@ describe('which requests are refused', () => {
 
   it('no model and no default is 400 on param model', () => {
     expect(refusal({})).toMatchObject({ status: 400, param: 'model' });
+  });
+
+  it('an agent_type with no default of its own is 400, never the other transport', () => {
+    expect(refusal({ agent_type: 'local' }, { default_online_model: 'openai/gpt-4o' })).toMatchObject({ status: 400, param: 'model' });
+  });
+
+  it('the 400 for a missing model says the settings are unavailable when they could not be read, and that none is set when none is', () => {
+    const messageOf = (defaults?: AgentDefaults): string => {
+      try {
+        selectModels({ messages }, defaults, config);
+      } catch (error) {
+        return (error as GatewayError).message;
+      }
+      throw new Error('expected a refusal');
+    };
+    expect(messageOf(undefined)).toContain('not available');
+    expect(messageOf(undefined)).not.toContain('is set in the settings');
+    expect(messageOf({})).toContain('no default online or local model is set in the settings');
   });
 
   it('an agent_type that contradicts the model is 400 on agent_type', () => {

@@ -1,12 +1,13 @@
 /**
  * Which model serves a request, and which back it up: explicit `agent_type`,
- * else the model's provider prefix, else (no model) the user's settings, else
- * AGENT_DEFAULT_TRANSPORT with the matching default model. Pure: no I/O.
+ * else the model's provider prefix, else (no model) the user's settings
+ * (preferred transport, else AGENT_DEFAULT_TRANSPORT, with the matching default
+ * model, else the other transport's default). Pure: no I/O.
  */
 import type { ChatRequest } from '../../protocol/chat-request.ts';
 import { GatewayError, invalidRequest } from '../../protocol/gateway-error.ts';
 import { ONLINE_PROVIDERS, parseModelName, type ModelName, type Transport } from '../../protocol/model-name.ts';
-import type { GatewayConfig } from '../config.ts';
+import { PROVIDER_KEY_VARIABLES, type GatewayConfig } from '../config.ts';
 
 /** The user's choices the factory honours (snake_case, as the settings API names them). */
 export interface AgentDefaults {
@@ -22,8 +23,6 @@ export interface ModelSelection {
   /** Only models that can be offered (online ones need their provider's key), without the primary. */
   backups: ModelName[];
 }
-
-const KEY_NAMES: Record<string, string> = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY', xai: 'XAI_API_KEY', groq: 'GROQ_API_KEY' };
 
 function modelNotFound(message: string): GatewayError {
   return new GatewayError({ status: 404, type: 'invalid_request_error', code: 'model_not_found', param: 'model', message, callerFault: true });
@@ -44,7 +43,8 @@ function resolvePrimary(written: string, transport: Transport | undefined, confi
     throw invalidRequest(`'agent_type' is '${transport}' but the model '${written}' is served by the ${name.transport} agent.`, 'agent_type');
   }
   if (!offered(name, config)) {
-    throw modelNotFound(`The model '${written}' is not available: no ${KEY_NAMES[name.provider] ?? 'key'} is configured for ${name.provider}.`);
+    const variable = name.provider === 'local' ? 'key' : PROVIDER_KEY_VARIABLES[name.provider];
+    throw modelNotFound(`The model '${written}' is not available: no ${variable} is configured for ${name.provider}.`);
   }
   return name;
 }
@@ -68,18 +68,34 @@ function resolveBackups(request: ChatRequest, defaults: AgentDefaults | undefine
   return backups;
 }
 
+function defaultModelFor(transport: Transport, defaults: AgentDefaults): string | undefined {
+  return transport === 'online' ? defaults.default_online_model : defaults.default_local_model;
+}
+
+/**
+ * The model a request without `model` gets: the default of the preferred
+ * transport, else (when the request did not insist on a transport with
+ * `agent_type`) the other transport's default, rather than a 400.
+ */
+function defaultPrimary(request: ChatRequest, defaults: AgentDefaults | undefined, config: GatewayConfig): ModelName {
+  const insisted = request.agent_type;
+  const preferred = insisted ?? defaults?.preferred_transport ?? config.defaultTransport;
+  if (!defaults) {
+    // No settings to read (no database, or it is down): saying "none is set" would be wrong.
+    throw invalidRequest('You must provide a model parameter: the default model comes from the settings, which are not available right now.', 'model');
+  }
+  const other: Transport = preferred === 'online' ? 'local' : 'online';
+  const transport = insisted !== undefined || defaultModelFor(preferred, defaults) !== undefined ? preferred : other;
+  const written = defaultModelFor(transport, defaults);
+  if (!written) {
+    const which = insisted ? `${insisted} model` : 'online or local model';
+    throw invalidRequest(`You must provide a model parameter (no default ${which} is set in the settings).`, 'model');
+  }
+  return resolvePrimary(written, transport, config);
+}
+
 /** The primary and backup models for `request`; throws 400/404 naming `model` when none fits. */
 export function selectModels(request: ChatRequest, defaults: AgentDefaults | undefined, config: GatewayConfig): ModelSelection {
-  let primary: ModelName;
-  if (request.model !== undefined) {
-    primary = resolvePrimary(request.model, request.agent_type, config);
-  } else {
-    const transport = request.agent_type ?? defaults?.preferred_transport ?? config.defaultTransport;
-    const fallbackName = transport === 'online' ? defaults?.default_online_model : defaults?.default_local_model;
-    if (!fallbackName) {
-      throw invalidRequest(`You must provide a model parameter (no default ${transport} model is set in the settings).`, 'model');
-    }
-    primary = resolvePrimary(fallbackName, transport, config);
-  }
+  const primary = request.model !== undefined ? resolvePrimary(request.model, request.agent_type, config) : defaultPrimary(request, defaults, config);
   return { transport: primary.transport, primary, backups: resolveBackups(request, defaults, primary, config) };
 }

@@ -7,7 +7,7 @@
 import type { Context, ErrorHandler, Handler, NotFoundHandler } from 'hono';
 import { GatewayError, toGatewayError } from '../../protocol/gateway-error.ts';
 import { scrubSecrets } from '../providers/shared/scrub-secrets.ts';
-import { secretValues, type Env } from '../config.ts';
+import { CONFIG_ERROR_CODE, isConfigError, secretValues, type Env } from '../config.ts';
 
 export type GatewayLogger = (line: string) => void;
 
@@ -23,12 +23,25 @@ export function errorResponse(error: GatewayError, scrub: (text: string) => stri
   body.error.message = scrub(body.error.message);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (error.retryAfterMs !== undefined) {
-    // Retry-After in seconds as HTTP says, and retry-after-ms as the OpenAI SDKs read it.
-    headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
-    headers['retry-after-ms'] = String(Math.max(0, Math.round(error.retryAfterMs)));
+    // The gateway's contract (docs/online-agent.md) puts milliseconds in
+    // Retry-After, not HTTP's seconds; retry-after-ms carries the same value
+    // and is what the OpenAI SDKs read first.
+    const milliseconds = String(Math.max(0, Math.round(error.retryAfterMs)));
+    headers['retry-after'] = milliseconds;
+    headers['retry-after-ms'] = milliseconds;
   }
   if (error.status === 401) headers['www-authenticate'] = 'Bearer';
   return new Response(JSON.stringify(body), { status: error.status, headers });
+}
+
+/** What a client hears about a configuration error: no variable names, the detail is in the log. */
+export function serverMisconfigured(): GatewayError {
+  return new GatewayError({
+    status: 500,
+    type: 'server_error',
+    code: CONFIG_ERROR_CODE,
+    message: "The gateway is misconfigured and cannot serve requests; its operator finds the details in the gateway's log.",
+  });
 }
 
 /** `app.onError`: renders any thrown value; logs server-side failures, scrubbed. */
@@ -36,6 +49,10 @@ export function renderErrors(log: GatewayLogger): ErrorHandler<{ Bindings: Env }
   return (thrown, c) => {
     const error = toGatewayError(thrown);
     const scrub = scrubFor(c.env);
+    if (isConfigError(error)) {
+      log(`[gateway] ${scrub(error.message)} (answered ${c.req.method} ${new URL(c.req.url).pathname} with a generic 500)`);
+      return errorResponse(serverMisconfigured(), scrub);
+    }
     if (error.status >= 500 && !GatewayError.isInstance(thrown)) {
       // An unexpected exception: name it in the log, never in the response.
       const name = thrown instanceof Error ? thrown.name : typeof thrown;

@@ -47,7 +47,7 @@ export const MODELS_TIMEOUT_MS = 5_000;
 
 interface CachedList {
   expiresAt: number;
-  ids: Promise<string[]>;
+  ids: string[];
 }
 
 /** The route's handler; its cache lives as long as the handler (one per isolate). */
@@ -67,16 +67,17 @@ export function listModels(options: ModelsOptions): Handler<{ Bindings: Env }> {
     }
   }
 
-  function idsOf(provider: ProviderConfig): Promise<string[]> {
+  async function idsOf(provider: ProviderConfig): Promise<string[]> {
     // Keyed by where the list comes from, so a changed endpoint is asked afresh.
     const key = `${provider.provider} ${provider.baseUrl} ${provider.models?.join(',') ?? ''}`;
-    const now = deps.now();
     const cached = cache.get(key);
-    if (cached && cached.expiresAt > now) return cached.ids;
-    const ids = fetchIds(provider);
-    cache.set(key, { expiresAt: now + ttl, ids });
-    // A failure is not worth remembering: the next request asks again.
-    ids.catch(() => cache.delete(key));
+    if (cached && cached.expiresAt > deps.now()) return cached.ids;
+    // Only a settled list is shared. workerd cancels a request that awaits a
+    // promise another request created once that one ends ("The script will
+    // never generate a response"), so concurrent misses each ask. A failure is
+    // not remembered: the next request asks again.
+    const ids = await fetchIds(provider);
+    cache.set(key, { expiresAt: deps.now() + ttl, ids });
     return ids;
   }
 

@@ -8,48 +8,19 @@
  *   PATCH  → set the given fields, atomically
  *   DELETE → forget every choice; answers with the defaults
  */
-import { Hono, type Context } from 'hono';
-import { GatewayError, invalidRequest } from '../../protocol/gateway-error.ts';
+import { Hono } from 'hono';
 import { defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
-import { safeParseJson } from '../../protocol/validate.ts';
 import { parseSettingsPatch, parseSettingsReplacement } from '../../db/settings-dto.ts';
 import type { Env } from '../config.ts';
+import { methodNotAllowed } from '../middleware/error-response.ts';
+import { readJsonBody } from '../middleware/json-body.ts';
 import { settingsServiceFor } from '../settings/settings-for-env.ts';
 
 /** A settings body is a few KiB at most; anything near this is not a settings body. */
 export const SETTINGS_BODY_LIMIT_BYTES = 256 * 1024;
 
-type SettingsContext = Context<{ Bindings: Env }>;
-
-function tooLarge(): GatewayError {
-  return new GatewayError({
-    status: 413,
-    type: 'invalid_request_error',
-    code: 'request_too_large',
-    message: `The settings body exceeds ${SETTINGS_BODY_LIMIT_BYTES} bytes`,
-    callerFault: true,
-  });
-}
-
-async function readJsonBody(c: SettingsContext): Promise<unknown> {
-  const declared = Number(c.req.header('content-length') ?? '0');
-  if (declared > SETTINGS_BODY_LIMIT_BYTES) throw tooLarge();
-  const text = await c.req.text();
-  if (new TextEncoder().encode(text).byteLength > SETTINGS_BODY_LIMIT_BYTES) throw tooLarge();
-  const parsed = safeParseJson(text);
-  if (!parsed.ok) throw invalidRequest('The settings body must be valid JSON');
-  return parsed.value;
-}
-
-function methodNotAllowed(): never {
-  throw new GatewayError({
-    status: 405,
-    type: 'invalid_request_error',
-    code: 'method_not_allowed',
-    message: '/v1/settings supports GET, PUT, PATCH and DELETE',
-    callerFault: true,
-  });
-}
+/** The methods /v1/settings answers, for the 405's `Allow`. */
+export const SETTINGS_METHODS = ['GET', 'PUT', 'PATCH', 'DELETE'] as const;
 
 /** The settings sub-app with the given clock (tests pass a fixed one). */
 export function createSettingsRoutes(deps: Pick<RuntimeDeps, 'now'> = defaultRuntimeDeps): Hono<{ Bindings: Env }> {
@@ -59,18 +30,18 @@ export function createSettingsRoutes(deps: Pick<RuntimeDeps, 'now'> = defaultRun
 
   routes.put('/', async (c) => {
     // Validate before touching the database: a bad body writes nothing.
-    const replacement = parseSettingsReplacement(await readJsonBody(c));
+    const replacement = parseSettingsReplacement(await readJsonBody(c.req.raw, SETTINGS_BODY_LIMIT_BYTES));
     return c.json(await settingsServiceFor(c.env, deps).replace(replacement));
   });
 
   routes.patch('/', async (c) => {
-    const change = parseSettingsPatch(await readJsonBody(c));
+    const change = parseSettingsPatch(await readJsonBody(c.req.raw, SETTINGS_BODY_LIMIT_BYTES));
     return c.json(await settingsServiceFor(c.env, deps).patch(change));
   });
 
   routes.delete('/', async (c) => c.json(await settingsServiceFor(c.env, deps).reset()));
 
-  routes.all('/', methodNotAllowed);
+  routes.all('/', methodNotAllowed(SETTINGS_METHODS));
   return routes;
 }
 

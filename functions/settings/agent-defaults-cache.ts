@@ -3,6 +3,11 @@
  * isolate bumps the generation, which empties the cache and keeps a load that
  * was already in flight from storing what it read before the write.
  * (Other isolates see a write when their entry expires: a few seconds.)
+ *
+ * Only settled values are cached, never a pending promise: workerd cancels a
+ * request that awaits a promise another request created once that request
+ * ends ("The script will never generate a response"). Concurrent misses each
+ * read the database; the reads are small and the cache fills at once.
  */
 import type { Transport } from '../../protocol/model-name.ts';
 
@@ -23,14 +28,12 @@ export interface CachedDefaults {
 }
 
 const entries = new Map<string, CachedDefaults>();
-const pending = new Map<string, Promise<AgentDefaults | undefined>>();
 let generation = 0;
 
 /** Forgets every cached value in this isolate; call after any settings write. */
 export function invalidateAgentDefaults(): void {
   generation += 1;
   entries.clear();
-  pending.clear();
 }
 
 /** The cached value for `key` when it has not expired at `now`. */
@@ -42,25 +45,17 @@ export function readCachedDefaults(key: string, now: number): CachedDefaults | u
 }
 
 /**
- * Runs `load` once for concurrent callers of the same key and caches its
- * result for `ttlMs(result)`, unless a write happened meanwhile.
+ * Runs `load` (every caller that missed runs its own) and caches the value it
+ * settles on for `ttlMs(value)`, unless a write happened meanwhile.
  */
-export function loadOnce(
+export async function loadAndCache(
   key: string,
   load: () => Promise<AgentDefaults | undefined>,
   ttlMs: (value: AgentDefaults | undefined) => number,
   now: () => number,
 ): Promise<AgentDefaults | undefined> {
-  const inFlight = pending.get(key);
-  if (inFlight) return inFlight;
   const startedAt = generation;
-  const promise = load().then((value) => {
-    if (generation === startedAt) {
-      entries.set(key, { value, expiresAt: now() + ttlMs(value) });
-      pending.delete(key);
-    }
-    return value;
-  });
-  pending.set(key, promise);
-  return promise;
+  const value = await load();
+  if (generation === startedAt) entries.set(key, { value, expiresAt: now() + ttlMs(value) });
+  return value;
 }

@@ -10,7 +10,7 @@ import { getDatabase } from '../../db/client.ts';
 import { findSettingsRow } from '../../db/settings-repository.ts';
 import type { UserSettingsRow } from '../../db/schema.ts';
 import { toDatabaseError } from './database-error.ts';
-import { loadOnce, readCachedDefaults, type AgentDefaults } from './agent-defaults-cache.ts';
+import { loadAndCache, readCachedDefaults, type AgentDefaults } from './agent-defaults-cache.ts';
 
 export type { AgentDefaults } from './agent-defaults-cache.ts';
 export { invalidateAgentDefaults } from './agent-defaults-cache.ts';
@@ -74,7 +74,7 @@ export async function loadAgentDefaults(env: Env, options: LoadAgentDefaultsOpti
   const cached = readCachedDefaults(key, deps.now());
   if (cached) return cached.value;
 
-  return loadOnce(
+  return loadAndCache(
     key,
     async () => {
       try {

@@ -163,7 +163,12 @@ export class BridgeFrameHandler {
   private async onModels(frame: FrameOf<'models'>): Promise<void> {
     const record = await loadBridgeRecord(this.options.storage);
     if (!record) return;
-    await this.options.storage.put(BRIDGE_RECORD_KEY, { ...record, models: frame.models, runners: frame.runners ?? record.runners });
+    await this.options.storage.put(BRIDGE_RECORD_KEY, {
+      ...record,
+      models: frame.models,
+      runners: frame.runners ?? record.runners,
+      device: frame.device ?? record.device,
+    });
   }
 
   private onRequestFrame(socket: WebSocket, attachment: SocketAttachment, frame: RequestFrame, now: number): void {

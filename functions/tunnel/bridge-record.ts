@@ -5,7 +5,7 @@
  * /v1/models can still list it).
  */
 import * as z from 'zod';
-import { bridgeModelSchema } from '../../protocol/tunnel-frames.ts';
+import { bridgeModelSchema, deviceSchema, RUNNER_NAME_PATTERN, type BridgeDevice } from '../../protocol/tunnel-frames.ts';
 
 export const socketAttachmentSchema = z.object({
   /** Increases with every accepted connection: the highest open one is current. */
@@ -36,9 +36,7 @@ export const bridgeRecordSchema = z.object({
   runners: z.array(z.string()),
   models: z.array(bridgeModelSchema),
   capacity: z.object({ maxConcurrent: z.number(), maxQueue: z.number() }),
-  device: z
-    .object({ chip: z.string().optional(), memBytes: z.number().optional(), recommendedWorkingSetBytes: z.number().optional() })
-    .optional(),
+  device: deviceSchema.optional(),
   connectedAt: z.number(),
   /** When the last bridge went away; null while one is connected. */
   disconnectedAt: z.number().nullable(),
@@ -66,13 +64,16 @@ export interface BridgeStatus {
   draining: boolean;
   version: string | null;
   capacity: { maxConcurrent: number; maxQueue: number } | null;
+  /** What the bridge reported of its machine (chip, memBytes, recommendedWorkingSetBytes), when it did. */
+  device: BridgeDevice | null;
 }
 
 export const bridgeStatusSchema = z.object({
   connected: z.boolean(),
   since: z.string().nullable(),
   models: z.array(
-    z.object({ id: z.string(), runner: z.string(), state: z.string(), bytes: z.number().optional(), online: z.boolean() }),
+    // `runner` ends up in `x-agent-provider`: only header-safe names are believed.
+    z.object({ id: z.string(), runner: z.string().regex(RUNNER_NAME_PATTERN), state: z.string(), bytes: z.number().optional(), online: z.boolean() }),
   ),
   runners: z.array(z.string()),
   in_flight: z.number(),
@@ -81,4 +82,5 @@ export const bridgeStatusSchema = z.object({
   draining: z.boolean(),
   version: z.string().nullable(),
   capacity: z.object({ maxConcurrent: z.number(), maxQueue: z.number() }).nullable(),
+  device: deviceSchema.nullable().optional().transform((device) => device ?? null),
 });

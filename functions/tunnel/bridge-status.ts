@@ -42,5 +42,6 @@ export function buildBridgeStatus(input: BridgeStatusInput): BridgeStatus {
     draining: input.draining,
     version: record?.version ?? null,
     capacity: record?.capacity ?? null,
+    device: record?.device ?? null,
   };
 }

@@ -54,16 +54,28 @@ async function* streamThroughTunnel(
 ): AsyncGenerator<ChatEvent, void, undefined> {
   call.signal.throwIfAborted();
   const body: TunnelChatBody = { model, request: call.request };
+  const opening = tunnelStub(env, userId).fetch(TUNNEL_URLS.chat, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   let response: Response;
   try {
-    response = await tunnelStub(env, userId).fetch(TUNNEL_URLS.chat, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+    response = await untilAborted(opening, call.signal);
   } catch (error) {
-    call.signal.throwIfAborted();
+    if (call.signal.aborted) {
+      // The caller left while the object was opening the request. The signal is deliberately not
+      // given to the stub's fetch: aborting that fetch drops the object's answer without cancelling
+      // it, so the bridge would never hear a `cancel`. Cancelling the answer once it arrives does that.
+      void opening.then((late) => late.body?.cancel(call.signal.reason)).catch(() => undefined);
+      throw call.signal.reason;
+    }
     throw tunnelError('bridge_offline', 'The bridge tunnel could not be reached', undefined, error);
+  }
+  if (call.signal.aborted) {
+    // Aborted between the answer arriving and this line: a listener added now would never fire.
+    await response.body?.cancel(call.signal.reason).catch(() => undefined);
+    throw call.signal.reason;
   }
   if (!response.body) throw tunnelError('protocol', 'The bridge tunnel answered without a body');
 
@@ -99,6 +111,16 @@ async function* streamThroughTunnel(
     if (!finished) await reader.cancel('client went away').catch(() => undefined);
     else reader.releaseLock();
   }
+}
+
+/** `promise`, or a rejection with the signal's reason as soon as it aborts (a listener on an aborted signal never fires). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** The user's tunnel status: connection, last-seen models and runners, requests in flight. */

@@ -7,7 +7,7 @@
  */
 import * as z from 'zod';
 import type { ChatEvent } from '../../protocol/chat-events.ts';
-import { deltaEventSchema, statsSchema, TUNNEL_ERROR_CODES, usageSchema } from '../../protocol/tunnel-frames.ts';
+import { deltaEventSchema, RUNNER_NAME_PATTERN, statsSchema, TUNNEL_ERROR_CODES, usageSchema } from '../../protocol/tunnel-frames.ts';
 import type { TunnelErrorInfo } from '../../protocol/tunnel-errors.ts';
 import { safeParseJson } from '../../protocol/validate.ts';
 
@@ -35,7 +35,8 @@ const tunnelErrorSchema = z.object({
 });
 
 export const tunnelStreamLineSchema = z.discriminatedUnion('t', [
-  z.object({ t: z.literal('meta'), requestId: z.string(), runner: z.string().optional() }),
+  // The runner becomes the `x-agent-provider` header: only a header-safe name is believed.
+  z.object({ t: z.literal('meta'), requestId: z.string(), runner: z.string().regex(RUNNER_NAME_PATTERN).optional() }),
   z.object({ t: z.literal('events'), events: z.array(chatEventSchema).min(1) }),
   z.object({ t: z.literal('error'), error: tunnelErrorSchema }),
 ]);

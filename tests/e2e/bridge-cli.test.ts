@@ -223,6 +223,10 @@ describe('bridge start', () => {
       const { socket, hello, authorization } = await gateway.connected;
       expect(authorization).toBe(`Bearer ${TOKEN}`);
       expect(hello).toMatchObject({ t: 'hello', runners: ['mlx'] });
+      // The machine is known from the start; MLX's working set only once its worker has run.
+      const device = hello.t === 'hello' ? hello.device : undefined;
+      expect(device?.memBytes).toBeGreaterThan(0);
+      expect(device?.recommendedWorkingSetBytes).toBeUndefined();
 
       socket.send(
         encodeTunnelFrame({
@@ -241,10 +245,12 @@ describe('bridge start', () => {
         .map((event) => (event.type === 'text-delta' ? event.text : ''))
         .join('');
       expect(text).toBe('hello from the tunnel');
+      const models = await gateway.nextFrame((frame) => frame.t === 'models' && frame.device !== undefined);
+      expect(models.t === 'models' && models.device).toMatchObject({ memBytes: device?.memBytes, recommendedWorkingSetBytes: 16 * 1024 ** 3 });
 
       const stateFile = path.join(home, '.local', 'state', 'agent-gateway', 'bridge-state.json');
-      const models = await runCli(['models', '--json'], userEnv());
-      expect(JSON.parse(models.stdout)).toMatchObject({ running: true, models: [{ id: HUB_MODEL, state: 'loaded', runner: 'mlx' }] });
+      const listed = await runCli(['models', '--json'], userEnv());
+      expect(JSON.parse(listed.stdout)).toMatchObject({ running: true, models: [{ id: HUB_MODEL, state: 'loaded', runner: 'mlx' }] });
 
       child.kill('SIGTERM');
       expect(await exited).toBe(0);

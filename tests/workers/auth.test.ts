@@ -46,12 +46,21 @@ describe('gateway key', () => {
     expect((await gateway.fetch('/v1/nothing-here')).status).toBe(401);
   });
 
-  it('is never open: with GATEWAY_API_KEY unset every /v1 request is a 500 saying so', async () => {
+  it('is never open: with GATEWAY_API_KEY unset every /v1 request is a generic 500, and the log says which variable', async () => {
     const response = await gateway.fetch('/v1/chat/completions', post(`Bearer ${GATEWAY_KEY}`), { GATEWAY_API_KEY: undefined });
     expect(response.status).toBe(500);
     const body = (await response.json()) as { error: { message: string; code: string } };
-    expect(body.error.code).toBe('gateway_key_not_configured');
-    expect(body.error.message).toContain('GATEWAY_API_KEY is not configured');
+    expect(body.error.code).toBe('invalid_configuration');
+    expect(body.error.message).toContain('misconfigured');
+    expect(body.error.message).not.toContain('GATEWAY_API_KEY');
+    expect(gateway.logs.some((line) => line.includes('GATEWAY_API_KEY is not set'))).toBe(true);
+    expect(await mocks.openai.calls()).toHaveLength(0);
+  });
+
+  it('checks the key before the rest of the env: a caller without it hears 401, not which variable is wrong', async () => {
+    const response = await gateway.fetch('/v1/chat/completions', post('Bearer nope'), { AGENT_ONLINE_ENDPOINTS: '{not json' });
+    expect(response.status).toBe(401);
+    expect(await response.text()).not.toContain('AGENT_ONLINE_ENDPOINTS');
   });
 
   it('leaves /health open', async () => {

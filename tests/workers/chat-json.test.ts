@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { BRIDGE_OFFLINE_RETRY_AFTER_MS } from '../../protocol/tunnel-errors.ts';
 import { chatInit, hello, suiteMocks, testGateway, type TestGateway } from './chat-gateway-fixture.ts';
 
 const mocks = suiteMocks('chat-json');
@@ -33,6 +34,23 @@ describe('non-streaming chat completions', () => {
     expect(String(body['id'])).toMatch(/^chatcmpl-/);
   });
 
+  it("accepts OpenAI's newer request fields and hands them to OpenAI as sent", async () => {
+    await mocks.openai.script([{ kind: 'reply', content: 'Fine' }]);
+    const newer = {
+      reasoning_effort: 'none',
+      verbosity: 'low',
+      prompt_cache_key: 'thread-42',
+      safety_identifier: 'user-hash-1',
+      modalities: ['text'],
+      prediction: { type: 'content', content: 'Fine' },
+      web_search_options: {},
+    };
+    const response = await gateway.fetch('/v1/chat/completions', chatInit({ model: 'openai/gpt-4o', messages: hello, ...newer }));
+    expect(response.status).toBe(200);
+    const [call] = await mocks.openai.calls();
+    expect(call?.body).toMatchObject(newer);
+  });
+
   it('gathers tool calls into the message, content null', async () => {
     await mocks.openai.script([{ kind: 'reply', toolCalls: [{ id: 'call_7', name: 'lookup', arguments: '{"q":"agents"}' }], finishReason: 'tool_calls' }]);
     const response = await gateway.fetch(
@@ -46,12 +64,20 @@ describe('non-streaming chat completions', () => {
     });
   });
 
-  it('a local model with no bridge connected is 503 bridge_offline with Retry-After', async () => {
+  it('a local model with no bridge connected is 503 bridge_offline with Retry-After in milliseconds, as the contract says', async () => {
     const response = await gateway.fetch('/v1/chat/completions', chatInit({ model: 'local/mlx-community/Llama-3.2-3B-Instruct-4bit', messages: hello }));
     expect(response.status).toBe(503);
-    expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(Number(response.headers.get('retry-after-ms'))).toBeGreaterThan(0);
+    expect(response.headers.get('retry-after')).toBe(String(BRIDGE_OFFLINE_RETRY_AFTER_MS));
+    expect(response.headers.get('retry-after-ms')).toBe(String(BRIDGE_OFFLINE_RETRY_AFTER_MS));
     expect(await response.json()).toMatchObject({ error: { type: 'service_unavailable', code: 'bridge_offline', param: null } });
+  });
+
+  it('five local requests in a row while no bridge is connected are all bridge_offline, never circuit_open', async () => {
+    for (let request = 0; request < 5; request++) {
+      const response = await gateway.fetch('/v1/chat/completions', chatInit({ model: 'local/llama', messages: hello }));
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ error: { code: 'bridge_offline' } });
+    }
   });
 
   it('a local model with no bridge falls back to the online backup, and the attempts say so', async () => {

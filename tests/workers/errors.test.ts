@@ -122,9 +122,15 @@ describe('routes that do not exist', () => {
     }
   });
 
-  it('a bad AGENT_ONLINE_ENDPOINTS is a 500 naming the variable, not a crash', async () => {
-    const response = await gateway.fetch('/v1/chat/completions', chatInit({ model: 'openai/gpt-4o', messages: hello }), { AGENT_ONLINE_ENDPOINTS: '{not json' });
-    expect(response.status).toBe(500);
-    expect((await errorOf(response)).message).toContain('AGENT_ONLINE_ENDPOINTS');
+  it('a bad AGENT_ONLINE_ENDPOINTS is a generic 500, not a crash; the variable is named in the log only', async () => {
+    for (const path of ['/v1/chat/completions', '/v1/models']) {
+      const init = path === '/v1/models' ? { headers: { authorization: `Bearer ${GATEWAY_KEY}` } } : chatInit({ model: 'openai/gpt-4o', messages: hello });
+      const response = await gateway.fetch(path, init, { AGENT_ONLINE_ENDPOINTS: '{not json' });
+      expect(response.status).toBe(500);
+      const error = await errorOf(response);
+      expect(error).toMatchObject({ type: 'server_error', code: 'invalid_configuration' });
+      expect(error.message).not.toContain('AGENT_ONLINE_ENDPOINTS');
+    }
+    expect(gateway.logs.some((line) => line.includes('AGENT_ONLINE_ENDPOINTS is not valid JSON'))).toBe(true);
   });
 });

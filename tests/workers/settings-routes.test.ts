@@ -163,9 +163,32 @@ describe('bad input writes nothing', () => {
     expect(response.status).toBe(413);
   });
 
-  it('POST is a 405 in the OpenAI error shape', async () => {
+  it('a chunked body is refused with 413 as soon as it passes the limit, without waiting for its end', async () => {
+    const before = await current();
+    // 300 KiB, and then the client never finishes: only counting as it streams can answer.
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        const piece = new TextEncoder().encode('x'.repeat(30 * 1024));
+        controller.enqueue(new TextEncoder().encode('{"rag_archives": ["'));
+        for (let index = 0; index < 10; index++) controller.enqueue(piece);
+      },
+    });
+    const response = await call('/v1/settings', { method: 'PUT', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit);
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ error: { code: 'request_too_large' } });
+    expect(await current()).toEqual(before);
+  });
+
+  it('a body sent without a JSON content type is a 400 saying so', async () => {
+    const response = await call('/v1/settings', { method: 'PATCH', headers: { 'content-type': 'text/plain' }, body: '{"preferred_transport":"online"}' });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: 'unsupported_content_type' } });
+  });
+
+  it('POST is a 405 in the OpenAI error shape, with Allow naming the methods that work', async () => {
     const response = await call('/v1/settings', json('POST', full));
     expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('GET, PUT, PATCH, DELETE');
     expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'method_not_allowed' } });
   });
 });

@@ -240,6 +240,115 @@ describe('when one side goes away', () => {
   });
 });
 
+describe('names that end up in response headers', () => {
+  it('ignores a runner name that could not be an x-agent-provider header, and still serves the request', async () => {
+    const userId = newUser();
+    const bridge = await connectFakeBridge(env, userId);
+    await bridge.hello([{ id: 'tiny', state: 'loaded', runner: 'mlx' }]);
+    const model = createTunnelChatModel(env, userId, 'local/tiny');
+    const outcome = collect(model.stream({ request: ask('hi'), signal: new AbortController().signal }));
+    const frame = await bridge.nextFrame('req');
+    bridge.send(JSON.stringify({ v: 1, t: 'ack', id: frame.id, state: 'running', runner: 'mlx\r\nx-injected: 1' }));
+    bridge.send({ t: 'delta', id: frame.id, seq: 0, events: [{ type: 'text-delta', text: 'ok' }] });
+    bridge.send({ t: 'end', id: frame.id, finish_reason: 'stop' });
+    const { events, error } = await outcome;
+    expect(error).toBeUndefined();
+    expect(textOf(events)).toBe('ok');
+    expect(model.provider).toBe('mlx');
+    expect(new Headers({ 'x-agent-provider': model.provider, 'x-agent-model': model.modelId }).get('x-agent-provider')).toBe('mlx');
+  });
+
+  it('refuses a hello whose models or runners could not travel in headers, so nothing unsafe is listed', async () => {
+    const userId = newUser();
+    const bridge = await connectFakeBridge(env, userId);
+    bridge.send(
+      JSON.stringify({
+        v: 1,
+        t: 'hello',
+        bridgeId: 'b',
+        version: 'test',
+        protocols: [1],
+        runners: ['mlx'],
+        models: [{ id: 'tiny\nx-evil: 1', state: 'loaded', runner: 'mlx' }],
+        capacity: { maxConcurrent: 1, maxQueue: 1 },
+      }),
+    );
+    bridge.send(PING_FRAME);
+    await bridge.nextFrame('pong');
+    expect(bridge.received.some((frame) => frame.t === 'welcome')).toBe(false);
+    expect(await listLocalModels(env, userId)).toEqual([]);
+
+    await bridge.hello([{ id: 'tiny', state: 'loaded', runner: 'mlx' }]);
+    expect((await listLocalModels(env, userId)).map((entry) => entry.id)).toEqual(['local/tiny']);
+  });
+});
+
+describe('the device the bridge reports', () => {
+  it('shows the device from hello in the status, updated by a later models frame', async () => {
+    const userId = newUser();
+    const bridge = await connectFakeBridge(env, userId);
+    bridge.send({
+      t: 'hello',
+      bridgeId: 'mac',
+      version: 'test',
+      protocols: [1],
+      runners: ['mlx'],
+      models: [],
+      capacity: { maxConcurrent: 1, maxQueue: 1 },
+      device: { chip: 'Apple M9 Max', memBytes: 68_719_476_736 },
+    });
+    await bridge.nextFrame('welcome');
+    expect((await getBridgeStatus(env, userId)).device).toEqual({ chip: 'Apple M9 Max', memBytes: 68_719_476_736 });
+
+    const device = { chip: 'Apple M9 Max', memBytes: 68_719_476_736, recommendedWorkingSetBytes: 51_539_607_552 };
+    bridge.send({ t: 'models', models: [{ id: 'tiny', state: 'loaded', runner: 'mlx' }], device });
+    bridge.send(PING_FRAME);
+    await bridge.nextFrame('pong');
+    const status = await getBridgeStatus(env, userId);
+    expect(status.device).toEqual(device);
+    expect(status.models).toEqual([{ id: 'local/tiny', runner: 'mlx', state: 'loaded', online: true }]);
+  });
+});
+
+describe('a caller that leaves while the request is being opened', () => {
+  it('ends the stream with the abort reason at once and cancels the request at the bridge', async () => {
+    const userId = newUser();
+    const bridge = await connectFakeBridge(env, userId);
+    // No models announced: the object has no runner to name, so nothing reaches the reader until the bridge answers.
+    await bridge.hello([]);
+    const controller = new AbortController();
+    const model = createTunnelChatModel(env, userId, 'local/tiny');
+    const iterator = model.stream({ request: ask('x'), signal: controller.signal })[Symbol.asyncIterator]();
+    const first = iterator.next();
+    // The object is still opening the request when the caller goes away.
+    controller.abort(new Error('client left early'));
+    await expect(within(first, 2000, 'the stream ending')).rejects.toThrow('client left early');
+
+    // The object still opens the request; its answer is cancelled as soon as it arrives.
+    const frame = await within(bridge.nextFrame('req'), 2000, 'the request frame');
+    const cancel = await within(bridge.nextFrame('cancel'), 2000, 'the cancel frame');
+    expect(cancel).toMatchObject({ id: frame.id, reason: 'client_abort' });
+    expect((await getBridgeStatus(env, userId)).in_flight).toBe(0);
+  });
+
+  it('cancels the request at the bridge when the caller leaves just as the bridge receives it', async () => {
+    const userId = newUser();
+    const bridge = await connectFakeBridge(env, userId);
+    await bridge.hello([]);
+    const controller = new AbortController();
+    bridge.onFrame((frame) => {
+      if (frame.t === 'req') controller.abort(new Error('client left early'));
+    });
+    const model = createTunnelChatModel(env, userId, 'local/tiny');
+    const outcome = collect(model.stream({ request: ask('x'), signal: controller.signal }));
+    const frame = await bridge.nextFrame('req');
+    expect((await within(outcome, 2000, 'the stream ending')).error).toMatchObject({ message: 'client left early' });
+    const cancel = await within(bridge.nextFrame('cancel'), 2000, 'the cancel frame');
+    expect(cancel).toMatchObject({ id: frame.id, reason: 'client_abort' });
+    expect((await getBridgeStatus(env, userId)).in_flight).toBe(0);
+  });
+});
+
 describe('bridge connections', () => {
   it('lets a newer bridge supersede the old one, whose pending requests fail cleanly', async () => {
     const userId = newUser();

@@ -8,9 +8,11 @@
 import type { ChatEvent } from '../../../protocol/chat-events.ts';
 import type { ChatRequest } from '../../../protocol/chat-request.ts';
 import { invalidRequest, type GatewayError } from '../../../protocol/gateway-error.ts';
+import { defaultRuntimeDeps, type RuntimeDeps } from '../../../protocol/runtime-deps.ts';
 import { TUNNEL_ERROR_CODES, type TunnelErrorCode } from '../../../protocol/tunnel-frames.ts';
 import { tunnelError } from '../../../protocol/tunnel-errors.ts';
 import { AsyncQueue } from '../async-queue.ts';
+import { withKeepAlive } from '../with-keepalive.ts';
 import type { DeviceConfig, GenerationConfig, Runner, RunnerMemory, RunnerModelInfo } from '../runner.ts';
 import { listCachedModels } from './hf-cache-models.ts';
 import { MlxWorkerProcess, type WorkerExit } from './worker-process.ts';
@@ -20,7 +22,7 @@ import { estimateContextLength, toWorkerGenerationConfig, toWorkerMessages } fro
 /** What the runner tells the CLI (human status lines). */
 export type MlxStatus =
   | { kind: 'worker-started'; pid: number | undefined }
-  | { kind: 'worker-ready'; mlxLmVersion: string; mlxVersion: string }
+  | { kind: 'worker-ready'; mlxLmVersion: string; mlxVersion: string; recommendedWorkingSetBytes?: number }
   | { kind: 'worker-exited'; exit: WorkerExit; failedRequests: number }
   | { kind: 'loading'; modelId: string }
   | { kind: 'loaded'; modelId: string; bytes: number; loadMs: number }
@@ -44,11 +46,20 @@ export interface MlxRunnerOptions {
   shutdownTimeoutMs?: number;
   scriptPath?: string;
   generateId: () => string;
+  /** The clock for load keep-alives (injected so tests control time). */
+  sleep?: RuntimeDeps['sleep'];
+  /** While a model loads, a `progress load` event at least this often (default 5 s). */
+  loadProgressEveryMs?: number;
   log: (line: string) => void;
   onStatus?: (status: MlxStatus) => void;
 }
 
 const STATS_TIMEOUT_MS = 2_000;
+/**
+ * The worker says nothing between "load 0/1" and "loaded", which for a first
+ * Hugging Face download can be minutes; the gateway's idle deadline is 30 s.
+ */
+export const LOAD_PROGRESS_EVERY_MS = 5_000;
 
 function isTunnelCode(code: string): code is TunnelErrorCode {
   return (TUNNEL_ERROR_CODES as readonly string[]).includes(code);
@@ -108,7 +119,15 @@ export class MlxRunner implements Runner {
       messages,
       generation_config: toWorkerGenerationConfig(generationConfig),
     };
-    for await (const event of this.exchange(command, signal)) {
+    let loading = false;
+    const events = withKeepAlive<WorkerEvent>(this.exchange(command, signal), {
+      everyMs: this.options.loadProgressEveryMs ?? LOAD_PROGRESS_EVERY_MS,
+      sleep: this.options.sleep ?? defaultRuntimeDeps.sleep,
+      // Still at "0 of 1": a heartbeat for the client, not a made-up fraction.
+      tick: () => (loading ? { event: 'progress', id: command.id, phase: 'load', done: 0, total: 1 } : undefined),
+    });
+    for await (const event of events) {
+      loading = event.event === 'progress' && event.phase === 'load' && event.done === 0;
       switch (event.event) {
         case 'progress':
           yield { type: 'progress', phase: event.phase, done: event.done, total: event.total };
@@ -252,7 +271,12 @@ export class MlxRunner implements Runner {
     const status = this.options.onStatus;
     switch (event.event) {
       case 'ready':
-        status?.({ kind: 'worker-ready', mlxLmVersion: event.mlx_lm_version, mlxVersion: event.mlx_version });
+        status?.({
+          kind: 'worker-ready',
+          mlxLmVersion: event.mlx_lm_version,
+          mlxVersion: event.mlx_version,
+          ...(event.recommended_working_set_bytes == null ? {} : { recommendedWorkingSetBytes: event.recommended_working_set_bytes }),
+        });
         break;
       case 'progress': {
         const modelId = event.id ? this.modelsByRequest.get(event.id) : undefined;

@@ -15,13 +15,34 @@ export type ScriptedBehavior =
   /** Yields `events`, then throws `error`. */
   | { kind: 'fail-after'; events: ChatEvent[]; error: GatewayError }
   /** Yields `events`, then waits until its signal aborts. */
-  | { kind: 'stall'; events?: ChatEvent[] };
+  | { kind: 'stall'; events?: ChatEvent[] }
+  /**
+   * Yields each event `afterMs` after the previous one (timers, so fake time
+   * drives it), then throws `error` if given; with `forever`, repeats the
+   * steps until its signal aborts.
+   */
+  | { kind: 'timed'; steps: Array<{ afterMs: number; event: ChatEvent }>; error?: GatewayError; forever?: boolean };
 
 export interface ScriptedModel extends ChatModel {
   /** Every call so far, with the signal it was given. */
   readonly calls: ChatModelCall[];
   /** When each call started (`Date.now()`, fake or not). */
   readonly callTimes: number[];
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 function untilAborted(signal: AbortSignal): Promise<never> {
@@ -56,6 +77,15 @@ export function scriptedModel(modelId: string, behaviors: ScriptedBehavior[]): S
       case 'stall':
         for (const event of behavior.events ?? []) yield event;
         await untilAborted(call.signal);
+        return;
+      case 'timed':
+        do {
+          for (const step of behavior.steps) {
+            await delay(step.afterMs, call.signal);
+            yield step.event;
+          }
+        } while (behavior.forever);
+        if (behavior.error) throw behavior.error;
     }
   }
   return {

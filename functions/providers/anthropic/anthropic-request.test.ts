@@ -153,6 +153,34 @@ describe('Anthropic request translation', () => {
     expect(build({ messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_object' } }).system).toMatch(/JSON object/);
   });
 
+  it("refuses OpenAI's newer fields that would change the answer, naming them", () => {
+    const messages = [{ role: 'user', content: 'Hi' }];
+    expect(refusal({ messages, verbosity: 'high' })).toMatchObject({ status: 400, param: 'verbosity', code: 'unsupported_parameter' });
+    expect(refusal({ messages, web_search_options: {} })).toMatchObject({ param: 'web_search_options' });
+    expect(refusal({ messages, audio: { voice: 'alloy', format: 'mp3' } })).toMatchObject({ param: 'audio' });
+    expect(refusal({ messages, reasoning_effort: 'low' })).toMatchObject({ param: 'reasoning_effort' });
+  });
+
+  it("leaves out OpenAI's hints and the values that ask for the default, and takes safety_identifier as the end user", () => {
+    const body = build({
+      messages: [{ role: 'user', content: 'Hi' }],
+      reasoning_effort: 'none',
+      verbosity: 'medium',
+      modalities: ['text'],
+      prompt_cache_key: 'thread-42',
+      prediction: { type: 'content', content: 'x' },
+      audio: null,
+      safety_identifier: 'user-hash-1',
+    });
+    expect(body).toEqual({
+      model: 'claude-sonnet-4-5',
+      max_tokens: DEFAULT_ANTHROPIC_MAX_TOKENS,
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }],
+      stream: true,
+      metadata: { user_id: 'user-hash-1' },
+    });
+  });
+
   it('refuses a temperature above 1 rather than clamping it', () => {
     expect(refusal({ messages: [{ role: 'user', content: 'Hi' }], temperature: 1.5 })).toMatchObject({ status: 400, param: 'temperature', callerFault: true });
   });

@@ -13,7 +13,11 @@ import { convertMessages } from './anthropic-messages.ts';
 /** Anthropic requires max_tokens; OpenAI does not. Used when the caller sets no limit. */
 export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096;
 
-/** OpenAI fields with no Anthropic equivalent that would change the answer. */
+/**
+ * OpenAI fields with no Anthropic equivalent that would change the answer.
+ * OpenAI's mere hints (prompt_cache_key, prediction, modalities: ['text']) are
+ * left out of the translation, which copies only what it knows.
+ */
 const REFUSED_FIELDS = [
   'presence_penalty',
   'frequency_penalty',
@@ -24,6 +28,9 @@ const REFUSED_FIELDS = [
   'min_p',
   'repetition_penalty',
   'reasoning_effort',
+  'verbosity',
+  'web_search_options',
+  'audio',
 ] as const;
 
 function checkCapabilities(request: ChatRequest): void {
@@ -87,6 +94,8 @@ export function buildAnthropicRequest(request: ChatRequest, model: string): Anth
     const toolChoice = convertToolChoice(request.tool_choice, request.parallel_tool_calls);
     if (toolChoice) body.tool_choice = toolChoice;
   }
-  if (request.user) body.metadata = { user_id: request.user };
+  // OpenAI's safety_identifier is the newer name for what `user` was for: abuse tracking.
+  const endUser = request.user ?? request.safety_identifier;
+  if (endUser) body.metadata = { user_id: endUser };
   return body;
 }

@@ -162,6 +162,40 @@ describe('OpenAI-compatible providers: requests', () => {
     expect(passed.upstream.requests[0]?.body).toMatchObject({ model: 'grok-3', frequency_penalty: 0.5 });
   });
 
+  it("passes OpenAI's newer fields through to OpenAI as the caller wrote them", async () => {
+    const newer = {
+      reasoning_effort: 'none',
+      verbosity: 'low',
+      prompt_cache_key: 'thread-42',
+      safety_identifier: 'user-hash-1',
+      modalities: ['text'],
+      prediction: { type: 'content', content: 'const x = 1;' },
+      web_search_options: { search_context_size: 'low' },
+      audio: null,
+    };
+    const { upstream, events } = run('openai', [{ fixture: 'openai/stream-with-usage.sse' }], newer, 'gpt-5.1');
+    await events;
+    const { audio: _nullIsNotSent, ...sent } = newer;
+    expect(upstream.requests[0]?.body).toMatchObject(sent);
+    expect(upstream.requests[0]?.body).not.toHaveProperty('audio');
+  });
+
+  it.each(['xai', 'groq'] as const)("%s refuses OpenAI-only features that would change the answer, and leaves out OpenAI's mere hints", async (provider) => {
+    for (const [body, param] of [
+      [{ verbosity: 'low' }, 'verbosity'],
+      [{ web_search_options: {} }, 'web_search_options'],
+      [{ audio: { voice: 'alloy', format: 'wav' } }, 'audio'],
+    ] as const) {
+      const refused = run(provider, [{ fixture: 'openai/stream-with-usage.sse' }], body);
+      expect(await failure(refused.events)).toMatchObject({ status: 400, param, code: 'unsupported_parameter' });
+      expect(refused.upstream.requests).toHaveLength(0);
+    }
+    const hints = { prompt_cache_key: 'thread-42', safety_identifier: 'user-hash-1', modalities: ['text'], prediction: { type: 'content', content: 'x' }, verbosity: 'medium' };
+    const { upstream, events } = run(provider, [{ fixture: provider === 'groq' ? 'groq/x-groq-usage.sse' : 'openai/stream-with-usage.sse' }], hints);
+    await events;
+    for (const field of Object.keys(hints)) expect(upstream.requests[0]?.body).not.toHaveProperty(field);
+  });
+
   it('drops a refused field set to its neutral value instead of refusing it', async () => {
     const { upstream, events } = run('groq', [{ fixture: 'groq/x-groq-usage.sse' }], { logprobs: false, n: 1 });
     await events;

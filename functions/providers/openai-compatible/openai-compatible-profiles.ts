@@ -21,6 +21,8 @@ export interface OpenAICompatibleProfile {
   sendsStreamUsageOption: boolean;
   /** Fields answered with a 400 naming them, before any upstream call. */
   refusedFields: readonly RequestField[];
+  /** Hints that change nothing in the answer and that the provider does not take: never sent. */
+  droppedFields: readonly RequestField[];
   /** Refuse `messages[].name`. */
   refusesMessageName: boolean;
   /** Stricter rules for some models. */
@@ -29,11 +31,16 @@ export interface OpenAICompatibleProfile {
 
 /** Sampling knobs of local runners (mlx-lm, vLLM) that no OpenAI-compatible cloud accepts. */
 const LOCAL_ONLY_FIELDS: readonly RequestField[] = ['top_k', 'min_p', 'repetition_penalty'];
+/** OpenAI's own features that would change the answer, which xAI and Groq do not offer. */
+const OPENAI_ONLY_FIELDS: readonly RequestField[] = ['verbosity', 'web_search_options', 'audio'];
+/** OpenAI's hints (caching, predicted output, abuse tracking, text-only output): harmless to leave out. */
+const OPENAI_ONLY_HINTS: readonly RequestField[] = ['prompt_cache_key', 'prediction', 'safety_identifier', 'modalities'];
 
 export const OPENAI_PROFILE: OpenAICompatibleProfile = {
   provider: 'openai',
   sendsStreamUsageOption: true,
   refusedFields: LOCAL_ONLY_FIELDS,
+  droppedFields: [],
   refusesMessageName: false,
   modelRules: [],
 };
@@ -41,7 +48,8 @@ export const OPENAI_PROFILE: OpenAICompatibleProfile = {
 export const XAI_PROFILE: OpenAICompatibleProfile = {
   provider: 'xai',
   sendsStreamUsageOption: true,
-  refusedFields: LOCAL_ONLY_FIELDS,
+  refusedFields: [...LOCAL_ONLY_FIELDS, ...OPENAI_ONLY_FIELDS],
+  droppedFields: OPENAI_ONLY_HINTS,
   refusesMessageName: false,
   // xAI: reasoning models answer 400 to presence_penalty, frequency_penalty and stop.
   modelRules: [
@@ -58,7 +66,8 @@ export const GROQ_PROFILE: OpenAICompatibleProfile = {
   // Groq reports usage in `x_groq.usage` on the last chunk whether asked or not,
   // and older Groq deployments refused `stream_options`; not sending it works either way.
   sendsStreamUsageOption: false,
-  refusedFields: [...LOCAL_ONLY_FIELDS, 'logprobs', 'top_logprobs', 'logit_bias', 'n'],
+  refusedFields: [...LOCAL_ONLY_FIELDS, ...OPENAI_ONLY_FIELDS, 'logprobs', 'top_logprobs', 'logit_bias', 'n'],
+  droppedFields: OPENAI_ONLY_HINTS,
   refusesMessageName: true,
   modelRules: [],
 };

@@ -37,6 +37,7 @@ export function buildOpenAICompatibleBody(request: ChatRequest, model: string, p
   for (const rule of profile.modelRules) if (rule.pattern.test(model)) for (const field of rule.refusedFields) refused.add(field);
   for (const [field, value] of Object.entries(request)) {
     if (NOT_PASSED.has(field) || value === null || value === undefined) continue;
+    if (profile.droppedFields.includes(field as keyof ChatRequest)) continue;
     if (refused.has(field)) continue; // only neutral values get here (checked above)
     body[field] = value;
   }

@@ -17,6 +17,13 @@ export function isNeutralValue(field: string, value: unknown): boolean {
       return value === 0;
     case 'logit_bias':
       return typeof value === 'object' && Object.keys(value).length === 0;
+    // The values that ask for what a model does anyway.
+    case 'reasoning_effort':
+      return value === 'none';
+    case 'verbosity':
+      return value === 'medium';
+    case 'modalities':
+      return Array.isArray(value) && value.every((modality) => modality === 'text');
     default:
       return false;
   }

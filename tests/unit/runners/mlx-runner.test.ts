@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { GatewayError } from '../../../protocol/gateway-error.ts';
 import type { WorkerEvent, WorkerEventOf } from '../../../bridge/runners/mlx/worker-protocol.ts';
+import { FakeClock } from '../tunnel/fake-clock.ts';
 import { chat, collect, HUB_MODEL, makeMlxHarness, textOf, type MlxHarness } from './mlx-harness.ts';
 
 const config = (maxTokens = 64, stop: string[] = []) => ({ maxTokens, stop });
@@ -137,6 +138,28 @@ describe('MLX runner over the real worker', () => {
     // And it is free for the next request at once.
     const next = await collect(harness.runner.generate(chat('endless', 'again'), config(2), never));
     expect(textOf(next)).toBe('tick tock');
+  });
+
+  it('keeps reporting load progress every 5 s while a slow first load (a Hub download) is under way', async () => {
+    // The load takes a second of real time; the runner's 5 s keep-alive runs on a fake clock stepped meanwhile.
+    const clock = new FakeClock();
+    harness = makeMlxHarness({ env: { MLX_DOUBLE_LOAD_DELAY_MS: '1000' }, runner: { sleep: clock.sleep } });
+    const iterator = harness.runner.generate(chat(HUB_MODEL, 'worth the wait'), config(), never)[Symbol.asyncIterator]();
+    const events = [];
+    let step = await iterator.next();
+    while (!step.done && !(step.value.type === 'progress' && step.value.phase === 'load')) step = await iterator.next();
+    expect(step.value).toEqual({ type: 'progress', phase: 'load', done: 0, total: 1 });
+
+    for (let beat = 0; beat < 3; beat += 1) {
+      const next = iterator.next();
+      await clock.whenPending(5_000);
+      await clock.advance(5_000);
+      expect((await next).value).toEqual({ type: 'progress', phase: 'load', done: 0, total: 1 });
+    }
+    for (step = await iterator.next(); !step.done; step = await iterator.next()) events.push(step.value);
+    expect(events[0]).toEqual({ type: 'progress', phase: 'load', done: 1, total: 1 });
+    expect(textOf(events)).toBe('worth the wait');
+    expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
   });
 
   it('answers an unknown model with model_not_found, as a 404', async () => {

@@ -7,6 +7,7 @@ describe('tunnel errors', () => {
     ['bridge_offline', 503, true, 5000],
     ['busy', 429, true, 2000],
     ['model_not_found', 404, false, undefined],
+    ['runner_unavailable', 503, true, undefined],
     ['insufficient_memory', 503, true, undefined],
     ['runner_crashed', 502, true, undefined],
     ['timeout', 504, true, undefined],
@@ -23,6 +24,16 @@ describe('tunnel errors', () => {
   it('sends a runner GatewayError over the tunnel with its code, message and retry policy', () => {
     const thrown = new GatewayError({ status: 507, type: 'server_error', message: 'Needs 40 GB', retryable: true, retryAfterMs: 10.4 });
     expect(tunnelErrorFromThrown(thrown)).toEqual({ code: 'insufficient_memory', message: 'Needs 40 GB', retryable: true, retryAfterMs: 10 });
+  });
+
+  it.each([
+    ['runner_unavailable', 503, false, "The 'vllm' runner is not configured on this bridge (set VLLM_BASE_URL)"],
+    ['unknown_runner', 500, false, "No runner named 'llamacpp' is registered in this bridge (known: mlx, vllm)"],
+  ] as const)("sends the registry's %s as runner_unavailable, a 503 a backup model can serve", (code, status, retryable, message) => {
+    const type = status === 503 ? 'service_unavailable' : 'server_error';
+    const info = tunnelErrorFromThrown(new GatewayError({ status, type, code, message, retryable }));
+    expect(info).toEqual({ code: 'runner_unavailable', message, retryable: true });
+    expect(gatewayErrorFromTunnel(info)).toMatchObject({ status: 503, type: 'service_unavailable', code: 'runner_unavailable', retryable: true, callerFault: false });
   });
 
   it('never sends the details of an unexpected exception', () => {

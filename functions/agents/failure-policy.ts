@@ -1,0 +1,60 @@
+/**
+ * What one failed attempt means to the fallback chain: is it worth another call
+ * to the same target, does it say anything about the target's health (the
+ * circuit breaker), and may a backup that answered it be skipped. Written once
+ * here so both agents, the chain and the committed stream agree.
+ */
+import type { GatewayError } from '../../protocol/gateway-error.ts';
+
+/**
+ * Failures that say nothing about the target's health: no bridge is connected
+ * (the model itself was never asked), the bridge's queue is full (it is busy
+ * serving others), or the client went away.
+ */
+const SAYS_NOTHING_ABOUT_HEALTH: ReadonlySet<string> = new Set(['bridge_offline', 'busy', 'client_closed_request']);
+
+/**
+ * Caller faults that the target itself answered (an upstream 4xx as the
+ * providers classify it, the bridge's own refusal): proof that it is alive. A
+ * 400 the gateway raised before calling anything (a capability refusal such as
+ * `unsupported_parameter`) proves nothing, so only these codes count.
+ */
+const ANSWERED_BY_TARGET: ReadonlySet<string> = new Set([
+  'invalid_request',
+  'context_length_exceeded',
+  'model_not_found',
+  'request_too_large',
+  'bad_request',
+]);
+
+/**
+ * Failures a backoff does not cure on the same target, though a backup may
+ * serve: no bridge is connected, or the bridge has no runner for the model.
+ */
+const NOT_CURED_BY_WAITING: ReadonlySet<string> = new Set(['bridge_offline', 'runner_unavailable']);
+
+/** Is this failure worth another call to the same target (after backoff)? Never for an offline bridge. */
+export function retriesSameTarget(error: GatewayError): boolean {
+  return error.retryable && !NOT_CURED_BY_WAITING.has(error.code ?? '');
+}
+
+/** Does this failure count against the target's circuit breaker? Only failures that are its own. */
+export function countsAgainstBreaker(error: GatewayError): boolean {
+  return !error.callerFault && !SAYS_NOTHING_ABOUT_HEALTH.has(error.code ?? '');
+}
+
+/** Did the target itself answer, proving it alive even though the request was refused? */
+export function provesTargetAlive(error: GatewayError): boolean {
+  return error.callerFault && ANSWERED_BY_TARGET.has(error.code ?? '');
+}
+
+/**
+ * A caller fault from a backup (`index > 0`): taken as that backup's own
+ * limit (a field it does not support, a model it does not know, a request
+ * shape it rejects) rather than the caller's, so the chain moves on to the
+ * next one. A prompt too long for the context window is the caller's,
+ * whichever model says it, and goes back at once.
+ */
+export function backupCannotServe(error: GatewayError, index: number): boolean {
+  return index > 0 && error.callerFault && error.code !== 'context_length_exceeded' && error.code !== 'client_closed_request';
+}

@@ -1,0 +1,156 @@
+/**
+ * How the reliability suite counts and prints its figures. Each scenario fills
+ * in its part of `ReliabilityFigures` from what it observed (never from what it
+ * expected), the suite asserts on the same numbers, and `formatFigures` turns
+ * them into the one line printed at the end of the run:
+ *
+ *   reliability: 100 streams, 0 lost, 0 crossed; tunnel 100 streams, 0 lost, 0 crossed; bridge killed 10×,
+ *   30 clean errors, 0 hung, 10/10 served after restart; sqld killed 5× during writes: 63 landed,
+ *   24 failed loudly, 0 half-written, 0 acknowledged lost; client disconnects: 45, 0 pending (mid-stream:
+ *   upstream aborted 20/20, bridge cancelled 20/20; before the first byte: 0/5 reached the Worker under
+ *   wrangler dev); secrets: 29 responses + 19 logs checked, 0 leaks
+ *
+ * A scenario that did not run is left out of the line rather than printed as zeros.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../scripts/sqld.ts';
+
+export interface StreamFigures {
+  streams: number;
+  /** Ended without the whole answer: an error, no finish, or a short text. */
+  lost: number;
+  /** Received text that belongs to another request. */
+  crossed: number;
+}
+
+export interface BridgeKillFigures {
+  kills: number;
+  /** Requests in flight at a kill that ended with an OpenAI-shaped error. */
+  cleanErrors: number;
+  /** In flight at a kill and ended any other way (a bare socket error, a silent end, a success that cannot be). */
+  uncleanEnds: number;
+  /** In flight at a kill and not settled within the bound. */
+  hung: number;
+  /** Requests for the killed bridge's model right after each restart that were served. */
+  servedAfterRestart: number;
+  /** Of those, refused 503 circuit_open: the crash's failures opened the model's breaker (a known bug). */
+  breakerRefusedAfterRestart: number;
+  /** Requests for another model of the restarted bridge that were served (the restart itself worked). */
+  otherModelServedAfterRestart: number;
+  /** Python workers still alive after their bridge was killed and the bound passed. */
+  orphanWorkers: number;
+}
+
+export interface SqldKillFigures {
+  kills: number;
+  /** Writes answered 200 with the settings that were sent. */
+  landed: number;
+  /** Writes answered with an OpenAI-shaped 5xx. */
+  failedLoudly: number;
+  /** Writes answered any other way. */
+  unclean: number;
+  /** Reads (during the run and after it) that saw fields from different writes. */
+  halfWritten: number;
+  /** Acknowledged writes missing after a crash of sqld. */
+  acknowledgedLost: number;
+}
+
+export interface DisconnectFigures {
+  /** Online streams abandoned after some content, and how many of their upstream calls saw it. */
+  midStreamOnline: number;
+  midStreamOnlineAborted: number;
+  /** Local streams abandoned after some content, and how many the bridge logged "cancelled by the client". */
+  midStreamTunnel: number;
+  bridgeCancelled: number;
+  /** Requests abandoned before any response byte, and how many upstream calls saw that within a second. */
+  beforeFirstToken: number;
+  beforeFirstTokenForwarded: number;
+  /** Upstream calls or bridge requests still running once the bound passed. */
+  pending: number;
+}
+
+export interface SecretFigures {
+  /** Response bodies and header sets inspected. */
+  responsesChecked: number;
+  /** Process logs inspected (Worker, bridges, sqld). */
+  logsChecked: number;
+  /** A secret in a response or log line that the caller did not send in that request. */
+  leaks: number;
+  /** A configured secret the caller itself sent, echoed back to it (or in wrangler's own access log). */
+  reflected: number;
+}
+
+export interface ReliabilityFigures {
+  gateway?: StreamFigures;
+  tunnel?: StreamFigures;
+  bridgeKills?: BridgeKillFigures;
+  sqldKills?: SqldKillFigures;
+  disconnects?: DisconnectFigures;
+  secrets?: SecretFigures;
+}
+
+/** The one-line summary. */
+export function formatFigures(figures: ReliabilityFigures): string {
+  const parts: string[] = [];
+  const { gateway, tunnel, bridgeKills, sqldKills, disconnects, secrets } = figures;
+  if (gateway) parts.push(`${gateway.streams} streams, ${gateway.lost} lost, ${gateway.crossed} crossed`);
+  if (tunnel) parts.push(`tunnel ${tunnel.streams} streams, ${tunnel.lost} lost, ${tunnel.crossed} crossed`);
+  if (bridgeKills) {
+    const unclean = bridgeKills.uncleanEnds > 0 ? `, ${bridgeKills.uncleanEnds} unclean` : '';
+    const orphans = bridgeKills.orphanWorkers > 0 ? `, ${bridgeKills.orphanWorkers} orphaned Python workers` : '';
+    const refused = bridgeKills.breakerRefusedAfterRestart > 0 ? ` (${bridgeKills.breakerRefusedAfterRestart} refused by an open breaker; other model ${bridgeKills.otherModelServedAfterRestart}/${bridgeKills.kills})` : '';
+    parts.push(
+      `bridge killed ${bridgeKills.kills}×, ${bridgeKills.cleanErrors} clean errors${unclean}, ${bridgeKills.hung} hung, ` +
+        `${bridgeKills.servedAfterRestart}/${bridgeKills.kills} served after restart${refused}${orphans}`,
+    );
+  }
+  if (sqldKills) {
+    const unclean = sqldKills.unclean > 0 ? `, ${sqldKills.unclean} unclean` : '';
+    parts.push(
+      `sqld killed ${sqldKills.kills}× during writes: ${sqldKills.landed} landed, ${sqldKills.failedLoudly} failed loudly${unclean}, ` +
+        `${sqldKills.halfWritten} half-written, ${sqldKills.acknowledgedLost} acknowledged lost`,
+    );
+  }
+  if (disconnects) {
+    const total = disconnects.midStreamOnline + disconnects.midStreamTunnel + disconnects.beforeFirstToken;
+    parts.push(
+      `client disconnects: ${total}, ${disconnects.pending} pending (mid-stream: upstream aborted ${disconnects.midStreamOnlineAborted}/${disconnects.midStreamOnline}, ` +
+        `bridge cancelled ${disconnects.bridgeCancelled}/${disconnects.midStreamTunnel}; before the first byte: ` +
+        `${disconnects.beforeFirstTokenForwarded}/${disconnects.beforeFirstToken} reached the Worker under wrangler dev)`,
+    );
+  }
+  if (secrets) {
+    const reflected = secrets.reflected > 0 ? ` (${secrets.reflected} reflected back to the caller that sent it)` : '';
+    parts.push(`secrets: ${secrets.responsesChecked} responses + ${secrets.logsChecked} logs checked, ${secrets.leaks} leaks${reflected}`);
+  }
+  return `reliability: ${parts.length > 0 ? parts.join('; ') : 'no scenario ran'}`;
+}
+
+/**
+ * Prints the line (stderr, so vitest shows it whatever the reporter) and appends
+ * it with the figures as JSON to `.tmp/reliability.jsonl`, so runs can be compared.
+ */
+export function reportFigures(figures: ReliabilityFigures): string {
+  const line = formatFigures(figures);
+  process.stderr.write(`\n${line}\n\n`);
+  try {
+    const folder = join(REPO_ROOT, '.tmp');
+    mkdirSync(folder, { recursive: true });
+    appendFileSync(join(folder, 'reliability.jsonl'), `${JSON.stringify({ at: new Date().toISOString(), line, figures })}\n`);
+  } catch {
+    // The printed line is the report; the file is a convenience.
+  }
+  return line;
+}
+
+/** Settles with the promise's outcome, or `'hung'` when it has not settled within `ms`. */
+export async function within<T>(work: Promise<T>, ms: number): Promise<{ settled: true; value: T } | { settled: true; error: unknown } | { settled: false }> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<{ settled: false }>((resolve) => (timer = setTimeout(() => resolve({ settled: false }), ms)));
+  try {
+    return await Promise.race([work.then((value) => ({ settled: true as const, value }), (error: unknown) => ({ settled: true as const, error })), bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
