@@ -12,11 +12,11 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopProcess, waitForHttp } from './process-group.ts';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const HOST = '127.0.0.1';
 const READY_TIMEOUT_MS = 20_000;
-const STOP_GRACE_MS = 5_000;
 const FREE_PORT_ATTEMPTS = 5;
 
 export interface SqldOptions {
@@ -91,40 +91,6 @@ function waitForExit(child: ChildProcess): Promise<number | string | null> {
   });
 }
 
-/** Sends SIGTERM, and SIGKILL when the process outlives `graceMs`; resolves once it exited. */
-export async function stopProcess(child: ChildProcess, exited: Promise<unknown>, graceMs: number = STOP_GRACE_MS): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const killed = new Promise<void>((resolve) => {
-    timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      resolve();
-    }, graceMs);
-  });
-  await Promise.race([exited, killed]);
-  clearTimeout(timer);
-  await exited;
-}
-
-async function waitUntilHealthy(url: string, exited: Promise<unknown>, output: () => string): Promise<void> {
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  // sqld has no "ready" signal on stdout that follows the bind, so ask its /health.
-  while (Date.now() < deadline) {
-    if (gone) throw new Error(`sqld exited before it was ready:\n${output()}`);
-    try {
-      const response = await fetch(`${url}/health`);
-      if (response.ok) return;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`sqld did not answer on ${url} within ${READY_TIMEOUT_MS} ms:\n${output()}`);
-}
-
 async function startOnPort(options: SqldOptions, port: number): Promise<SqldServer> {
   // Checked up front: otherwise whatever holds the port could answer our /health probe.
   if (!(await isPortFree(port))) throw new PortInUseError(port);
@@ -148,7 +114,8 @@ async function startOnPort(options: SqldOptions, port: number): Promise<SqldServ
 
   const url = `http://${HOST}:${port}`;
   try {
-    await waitUntilHealthy(url, exited, () => lines.join('\n'));
+    // sqld prints no "ready" line after the bind, so ask its /health.
+    await waitForHttp(`${url}/health`, { name: 'sqld', timeoutMs: READY_TIMEOUT_MS, exited, output: () => lines.join('\n'), intervalMs: 50 });
   } catch (error) {
     await stopProcess(child, exited);
     if (lines.some((line) => /address already in use/i.test(line))) throw new PortInUseError(port);

@@ -18,7 +18,8 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { applyMigrations } from '../db/apply-migrations.ts';
 import { createDevVars, formatDevVars, gatewayKeyHint, PROVIDER_KEY_VARIABLES, readDevVars } from './dev-vars.ts';
-import { isPortFree, REPO_ROOT, startSqld, stopProcess, type SqldServer } from './sqld.ts';
+import { isPortFree, REPO_ROOT, startSqld, type SqldServer } from './sqld.ts';
+import { stopProcess, waitForHttp } from './process-group.ts';
 import { descendantsOf, waitUntilGone } from './process-tree.ts';
 
 const HOST = '127.0.0.1';
@@ -109,22 +110,6 @@ function writeForwardedVars(devVars: Record<string, string>): string[] {
   return Object.keys(forwarded);
 }
 
-async function waitForWorker(url: string): Promise<void> {
-  let gone = false;
-  void workerExited.then(() => (gone = true));
-  const deadline = Date.now() + WORKER_READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (gone) throw new Error('wrangler dev exited before the Worker was ready (its output is above)');
-    try {
-      if ((await fetch(`${url}/health`)).ok) return;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`the Worker did not answer on ${url}/health within ${WORKER_READY_TIMEOUT_MS / 1000} s`);
-}
-
 function startWorker(databaseUrl: string): void {
   const wrangler = join(REPO_ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
   if (!existsSync(wrangler)) fail('wrangler is not installed: run `npm install`');
@@ -196,7 +181,8 @@ async function main(): Promise<void> {
   if (stopping) return;
   startWorker(sqld.url);
   const url = `http://${HOST}:${workerPort}`;
-  await waitForWorker(url);
+  // Its output goes straight to the terminal, above any error this prints.
+  await waitForHttp(`${url}/health`, { name: 'wrangler dev', timeoutMs: WORKER_READY_TIMEOUT_MS, exited: workerExited, intervalMs: 200 });
   printUsage(url, devVars, justCreated, forwarded);
 }
 

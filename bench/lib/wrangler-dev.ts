@@ -1,13 +1,14 @@
 /**
  * A Worker under `wrangler dev`, started exactly the way
- * tests/helpers/start-gateway.ts starts ours (same flags, an empty env file,
- * state in a throwaway directory), but for any wrangler config: the gateway and
- * the pass-through Worker must be served the same way for their difference to
- * be our code's share.
+ * tests/helpers/start-gateway.ts starts ours (the same `wranglerDevArgs`, an
+ * empty env file, state in a throwaway directory), but for any wrangler config:
+ * the gateway and the pass-through Worker must be served the same way for their
+ * difference to be our code's share.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { wranglerDevArgs } from '../../tests/helpers/start-gateway.ts';
 import { freePort, REPO_ROOT, spawnGroup, waitForHttp, type GroupProcess } from './processes.ts';
 
 export interface ServedWorker {
@@ -25,18 +26,7 @@ export async function startWranglerDev(name: string, configPath: string, vars: R
   const envFile = join(scratch, 'empty.vars');
   writeFileSync(envFile, '');
   const [port, inspectorPort] = [await freePort(), await freePort()];
-  const args = [
-    join(REPO_ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'),
-    'dev',
-    '--config', configPath,
-    '--ip', '127.0.0.1',
-    '--port', String(port),
-    '--inspector-port', String(inspectorPort),
-    '--env-file', envFile,
-    '--persist-to', join(scratch, 'state'),
-    '--show-interactive-dev-session=false',
-    ...Object.entries(vars).flatMap(([key, value]) => ['--var', `${key}:${value}`]),
-  ];
+  const args = wranglerDevArgs({ configPath, port, inspectorPort, envFile, persistDir: join(scratch, 'state'), vars });
   // The scratch directory goes with the process, however it is stopped (stopAll on Ctrl-C too).
   const child = spawnGroup(name, process.execPath, args, { cwd: root, afterStop: () => rmSync(scratch, { recursive: true, force: true }) });
   const url = `http://127.0.0.1:${port}`;

@@ -1,10 +1,11 @@
 /**
  * Section 2, fail-over: time to the first token from the backup when the
  * primary refuses connections (its base URL is a closed loopback port).
- * - First time: the breaker is closed, so the gateway tries the primary, retries
- *   it with backoff (full jitter, so this figure varies run to run), then serves
- *   from the backup. Each sample uses a fresh primary model name, because the
- *   breaker is per `provider/model`.
+ * - First time: the breaker is closed, so the gateway tries the primary, whose
+ *   connection is refused, and goes to the backup at once (a refused
+ *   connection is not retried while a backup remains: one attempt on the
+ *   primary, no backoff). Each sample uses a fresh primary model name, because
+ *   the breaker is per `provider/model`.
  * - Breaker open: after three failed requests the primary is skipped at no cost;
  *   this is measured interleaved with a request straight to the backup, and the
  *   difference is what an open breaker adds.
@@ -90,7 +91,7 @@ export async function measureFailover(setup: FailoverSetup, agent: Agent, firstT
   const straight = summarize(samples.get('straight to the backup') ?? []);
   const firstSummary = summarize(first);
   console.log(`\nFail-over TTFT, ${setup.name} (primary refuses connections)`);
-  console.log(`  first time (breaker closed, retries then backup): p50 ${firstSummary.p50.toFixed(2)} ms, max ${firstSummary.max.toFixed(2)} ms over ${first.length}; attempts ${firstAttempts.join(', ')}`);
+  console.log(`  first time (breaker closed: refused, then the backup at once): p50 ${firstSummary.p50.toFixed(2)} ms, max ${firstSummary.max.toFixed(2)} ms over ${first.length}; attempts ${firstAttempts.join(', ')}`);
   printTable(`  breaker open after ${requestsToOpen} failed requests:`, [
     { name: 'straight to the backup', summary: straight },
     { name: 'breaker open (primary skipped)', summary: openSummary },

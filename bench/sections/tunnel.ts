@@ -91,7 +91,7 @@ async function throughput(
 
 export interface TunnelOptions extends InterleavedOptions {
   throughputDeltas: number;
-  /** Fewer for the paced runs: one frame per delta is slow under wrangler dev and would eat the time budget. */
+  /** For the paced runs (fewer: before the bridge batched paced deltas, each cost a frame, slow under wrangler dev). */
   pacedDeltas: number;
   throughputRepeats: number;
   concurrentStreams: number;

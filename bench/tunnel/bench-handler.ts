@@ -7,7 +7,8 @@
  *                                 generator can yield (one event-loop turn in all,
  *                                 so the bridge may batch them into few frames);
  *   "stream:K deltas:N paced"   → the same, but each delta in its own event-loop
- *                                 turn, like tokens from a model: one frame per delta.
+ *                                 turn, like tokens from a very fast model (the
+ *                                 bridge then sends at most one frame per 5 ms window).
  *
  * The same handler serves through the tunnel (bench/tunnel/bench-bridge.ts) and
  * in-process (the direct baseline), so the difference is the tunnel's.

@@ -127,6 +127,7 @@ export class BridgeClient {
           sleep: this.deps.sleep,
         }).finally(() => void this.pushModelsIfChanged()),
       onChange: () => this.update({}),
+      sleep: this.deps.sleep,
     });
   }
 

@@ -1,15 +1,26 @@
 /**
- * Batches one request's content events into `delta` frames. Events produced in
- * the same turn of the event loop go out together; while the socket is backed
- * up (`bufferedAmount` high) they keep merging, so a slow link carries fewer,
- * bigger frames instead of an ever-growing send buffer. Merging is lossless:
- * adjacent text (or reasoning) pieces are concatenated, and tool-call argument
- * pieces of the same call are appended.
+ * Batches one request's content events into `delta` frames, so that a model
+ * producing a token per event-loop turn does not cost one WebSocket frame, one
+ * NDJSON line and one SSE event per token at the gateway:
+ * - events produced in the same turn of the event loop always go out together;
+ * - a frame goes out at the end of the turn when the request has sent none for
+ *   a whole window (`windowMs`, 5 ms): the first delta of a request, and every
+ *   token of a model slower than 200 tokens/s, travel without added delay;
+ * - otherwise the events gather until the window since the last frame is over,
+ *   so a fast stream costs at most one frame per window;
+ * - a batch that reaches `maxBatchChars` goes out at once;
+ * - while the socket is backed up (`bufferedAmount` high) they keep merging, so
+ *   a slow link carries fewer, bigger frames instead of an ever-growing buffer.
+ * Merging is lossless: adjacent text (or reasoning) pieces are concatenated,
+ * and tool-call argument pieces of the same call are appended.
  */
 import type { DeltaEvent } from '../../protocol/tunnel-frames.ts';
+import { appendDeltaEvent } from '../../protocol/merge-delta-events.ts';
 
 /** Characters per frame: even if JSON escaping made each one 6 bytes, a frame stays under 1 MiB. */
 export const MAX_BATCH_CHARS = 128 * 1024;
+/** At most one frame per request per this many milliseconds while tokens come faster. */
+export const COALESCE_WINDOW_MS = 5;
 /** How often to look again while the socket is backed up. */
 export const BACKED_UP_RETRY_MS = 10;
 
@@ -18,6 +29,10 @@ export interface DeltaCoalescerOptions {
   /** True while the socket has too much unsent data. */
   isBackedUp: () => boolean;
   maxBatchChars?: number;
+  /** The gathering window after a frame; 0 sends at the end of every turn. */
+  windowMs?: number;
+  /** A monotonic clock in milliseconds (tests inject a fake one). */
+  now?: () => number;
 }
 
 function eventChars(event: DeltaEvent): number {
@@ -43,12 +58,18 @@ export class DeltaCoalescer {
   private pendingChars = 0;
   private immediate: ReturnType<typeof setImmediate> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the last frame went out; undefined before the first. */
+  private lastSentAt: number | undefined;
   private readonly options: DeltaCoalescerOptions;
   private readonly maxChars: number;
+  private readonly windowMs: number;
+  private readonly now: () => number;
 
   constructor(options: DeltaCoalescerOptions) {
     this.options = options;
     this.maxChars = options.maxBatchChars ?? MAX_BATCH_CHARS;
+    this.windowMs = options.windowMs ?? COALESCE_WINDOW_MS;
+    this.now = options.now ?? (() => performance.now());
   }
 
   /** Queues one event; it is sent soon, merged with its neighbours. */
@@ -68,6 +89,7 @@ export class DeltaCoalescer {
     const events = this.pending;
     this.pending = [];
     this.pendingChars = 0;
+    this.lastSentAt = this.now();
     this.options.send(events);
   }
 
@@ -89,26 +111,20 @@ export class DeltaCoalescer {
   }
 
   private merge(event: DeltaEvent): void {
-    const last = this.pending.at(-1);
-    if (last?.type === 'text-delta' && event.type === 'text-delta') {
-      last.text += event.text;
-    } else if (last?.type === 'reasoning-delta' && event.type === 'reasoning-delta') {
-      last.text += event.text;
-    } else if (
-      last?.type === 'tool-call-delta' &&
-      event.type === 'tool-call-delta' &&
-      last.index === event.index &&
-      event.id === undefined &&
-      event.name === undefined
-    ) {
-      last.arguments += event.arguments;
-    } else {
-      this.pending.push({ ...event });
-    }
+    appendDeltaEvent(this.pending, event);
   }
 
   private schedule(): void {
     if (this.immediate !== undefined || this.timer !== undefined) return;
+    const waitMs = this.lastSentAt === undefined ? 0 : this.lastSentAt + this.windowMs - this.now();
+    if (waitMs > 0) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.tick();
+      }, waitMs);
+      return;
+    }
+    // Quiet for a whole window: only this turn's events are gathered.
     this.immediate = setImmediate(() => {
       this.immediate = undefined;
       this.tick();

@@ -4,8 +4,12 @@
  * `err busy` + retryAfterMs (like Ollama's 503 at OLLAMA_MAX_QUEUE), never left
  * hanging. Each request carries the `send` of the connection it came on, so a
  * request finishing after a reconnect cannot write onto the new connection.
+ * A queued request hears `progress queued` (its place in the queue) at least
+ * every `queuedProgressEveryMs` while it waits, so a long wait never looks like
+ * a dead stream to the gateway's 30 s idle deadline.
  */
 import type { GatewayError } from '../../protocol/gateway-error.ts';
+import { defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { BUSY_RETRY_AFTER_MS, tunnelError, tunnelErrorFromThrown } from '../../protocol/tunnel-errors.ts';
 import type { FrameOf, OutgoingFrame } from '../../protocol/tunnel-frames.ts';
 
@@ -19,12 +23,21 @@ export interface RequestSchedulerOptions {
   run: (frame: RequestFrame, signal: AbortSignal, send: SendFrame) => Promise<void>;
   /** Called whenever a request starts or settles (status updates). */
   onChange?: () => void;
+  /** While a request is queued, `progress queued` at least this often (default 5 s). */
+  queuedProgressEveryMs?: number;
+  /** The clock for those keep-alives (injected so tests control time). */
+  sleep?: RuntimeDeps['sleep'];
 }
+
+/** Well inside the gateway's 30 s idle deadline, like the MLX load keep-alive. */
+export const QUEUED_PROGRESS_EVERY_MS = 5_000;
 
 interface Entry {
   frame: RequestFrame;
   controller: AbortController;
   send: SendFrame;
+  /** Aborted when the entry leaves the queue: ends its keep-alive. */
+  waiting?: AbortController;
 }
 
 export class RequestScheduler {
@@ -58,6 +71,7 @@ export class RequestScheduler {
     if (this.queue.length < this.options.maxQueue) {
       this.queue.push(entry);
       send({ t: 'ack', id: frame.id, state: 'queued', queuePos: this.queue.length });
+      this.keepAliveWhileQueued(entry);
       this.options.onChange?.();
       return;
     }
@@ -72,6 +86,7 @@ export class RequestScheduler {
     const index = this.queue.findIndex((entry) => entry.frame.id === id);
     if (index === -1) return;
     const [entry] = this.queue.splice(index, 1);
+    entry?.waiting?.abort();
     entry?.send({ t: 'end', id, finish_reason: 'cancelled' });
     this.options.onChange?.();
   }
@@ -86,13 +101,17 @@ export class RequestScheduler {
   failQueued(error: GatewayError): void {
     const queued = this.queue;
     this.queue = [];
-    for (const entry of queued) entry.send({ t: 'err', id: entry.frame.id, ...tunnelErrorFromThrown(error) });
+    for (const entry of queued) {
+      entry.waiting?.abort();
+      entry.send({ t: 'err', id: entry.frame.id, ...tunnelErrorFromThrown(error) });
+    }
     if (queued.length > 0) this.options.onChange?.();
     this.notifyIfIdle();
   }
 
   /** Aborts every running request with `reason` and drops the queue. */
   abortAll(reason: GatewayError): void {
+    for (const entry of this.queue) entry.waiting?.abort();
     this.queue = [];
     for (const entry of this.running.values()) entry.controller.abort(reason);
     this.notifyIfIdle();
@@ -104,7 +123,26 @@ export class RequestScheduler {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Sends `progress queued` with the entry's place every interval until it leaves the queue. */
+  private keepAliveWhileQueued(entry: Entry): void {
+    const waiting = new AbortController();
+    entry.waiting = waiting;
+    const everyMs = this.options.queuedProgressEveryMs ?? QUEUED_PROGRESS_EVERY_MS;
+    const sleep = this.options.sleep ?? defaultRuntimeDeps.sleep;
+    const loop = async (): Promise<void> => {
+      for (;;) {
+        await sleep(everyMs, waiting.signal);
+        const position = this.queue.indexOf(entry);
+        if (waiting.signal.aborted || position === -1) return;
+        entry.send({ t: 'progress', id: entry.frame.id, phase: 'queued', done: position + 1 });
+      }
+    };
+    // The sleep rejects when the entry leaves the queue: that is the loop's end, not a failure.
+    loop().catch(() => undefined);
+  }
+
   private start(entry: Entry): void {
+    entry.waiting?.abort();
     this.running.set(entry.frame.id, entry);
     this.options.onChange?.();
     // `run` never rejects by contract; should it break that, the request still ends and the bridge lives on.

@@ -10,7 +10,9 @@ stderr:            logs, library output, progress bars.
 Threads: the main thread reads stdin; ONE generation thread imports mlx and owns
 every MLX call (mlx >= 0.31.2 streams are thread-local, ml-explore/mlx-lm#1181);
 a heartbeat thread reports liveness and a progress counter for the bridge's
-watchdog. The protocol is documented in docs/bridge.md.
+watchdog. The protocol is documented in docs/bridge.md. The worker never
+outlives its bridge: stdin EOF, a failed protocol write or a vanished parent
+each start the shutdown (see mlx_worker_lifeline.py).
 """
 import os
 import sys
@@ -32,25 +34,14 @@ import traceback  # noqa: E402
 
 # Our own modules sit next to this script (also under PYTHONSAFEPATH).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mlx_worker_channel import Channel  # noqa: E402
 from mlx_worker_errors import WorkerError, log, short_error  # noqa: E402
+from mlx_worker_lifeline import arm_exit_timer, watch_parent  # noqa: E402
 from mlx_worker_models import ModelStore  # noqa: E402
+from mlx_worker_self_test import self_test  # noqa: E402
 from mlx_worker_stops import StopMatcher  # noqa: E402
 
 WORKER_PROTOCOL = 1
-
-
-class Channel:
-    """The protocol stream: whole lines, written under a lock from any thread."""
-
-    def __init__(self, fd):
-        self._out = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
-        self._lock = threading.Lock()
-
-    def emit(self, event, **fields):
-        line = json.dumps({"event": event, **fields}, allow_nan=False, default=str)
-        with self._lock:
-            self._out.write(line + "\n")
-            self._out.flush()
 
 
 class Cancelled(Exception):
@@ -58,10 +49,11 @@ class Cancelled(Exception):
 
 
 class Worker:
-    def __init__(self, channel, heartbeat_sec, idle_unload_sec):
+    def __init__(self, channel, heartbeat_sec, idle_unload_sec, exit_grace_sec):
         self.channel = channel
         self.heartbeat_sec = heartbeat_sec
         self.idle_unload_sec = idle_unload_sec
+        self.exit_grace_sec = exit_grace_sec
         self.jobs = queue.Queue()
         self.control = queue.Queue()
         self.store = None  # ModelStore, once mlx is imported
@@ -107,11 +99,16 @@ class Worker:
         return True
 
     def begin_shutdown(self):
+        """Cancels the running request, unloads and exits; idempotent, callable from any thread."""
         with self.lock:
+            if self.shutting_down:
+                return
             self.shutting_down = True
             if self.busy:
                 self.cancelled.add(self.busy)
         self.jobs.put({"op": "_shutdown"})
+        # The generation thread unloads and exits; when it is stuck in a library call, go anyway.
+        arm_exit_timer(self.exit_grace_sec)
 
     def is_cancelled(self, request_id):
         with self.lock:
@@ -126,7 +123,8 @@ class Worker:
     def heartbeat_loop(self):
         while True:
             time.sleep(self.heartbeat_sec)
-            self.channel.emit("heartbeat", busy=self.busy, phase=self.phase, progress=self.progress)
+            if not self.channel.emit("heartbeat", busy=self.busy, phase=self.phase, progress=self.progress):
+                return  # the bridge is gone: the channel started the shutdown
 
     def tick(self):
         self.progress += 1
@@ -170,9 +168,11 @@ class Worker:
             self.serve_control()
             op = command["op"]
             if op == "_shutdown":
-                self.store.unload(list(self.store.models), "shutdown", None)
+                self.store.unload(list(self.store.models), "shutdown", None)  # frees MLX memory first
                 self.channel.emit("bye")
                 os._exit(0)
+            if self.shutting_down:
+                continue  # queued before the shutdown: not worth a load or a generation now
             try:
                 if op == "load":
                     self.busy = command.get("id")
@@ -330,49 +330,32 @@ class Worker:
             return tokenizer.encode(text)
 
 
-def self_test(channel):
-    """What `bridge doctor` asks: can this Python import mlx and mlx-lm, and which versions."""
-    report = {"python": platform.python_version(), "platform": platform.platform(), "machine": platform.machine()}
-    try:
-        import mlx.core as mx
-
-        report["mlx"] = {"ok": True, "version": getattr(mx, "__version__", "unknown")}
-        try:
-            info = mx.device_info()
-            report["mlx"]["recommended_working_set_bytes"] = int(info["max_recommended_working_set_size"])
-        except Exception as error:  # noqa: BLE001
-            report["mlx"]["device_error"] = short_error(error)
-    except Exception as error:  # noqa: BLE001
-        report["mlx"] = {"ok": False, "error": short_error(error)}
-    try:
-        import mlx_lm
-
-        report["mlx_lm"] = {"ok": True, "version": getattr(mlx_lm, "__version__", "unknown")}
-    except Exception as error:  # noqa: BLE001
-        report["mlx_lm"] = {"ok": False, "error": short_error(error)}
-    channel.emit("self_test", **report)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--heartbeat-sec", type=float, default=1.0)
     parser.add_argument("--idle-unload-sec", type=float, default=600.0)
     parser.add_argument("--self-test", action="store_true")
+    parser.add_argument("--parent-pid", type=int, default=None, help="the bridge's pid: exit when it is gone")
+    parser.add_argument("--exit-grace-sec", type=float, default=5.0, help="how long an orderly shutdown may take")
     args = parser.parse_args()
     channel = Channel(_PROTOCOL_FD)
     if args.self_test:
         self_test(channel)
         return
-    worker = Worker(channel, args.heartbeat_sec, args.idle_unload_sec)
+    worker = Worker(channel, args.heartbeat_sec, args.idle_unload_sec, args.exit_grace_sec)
+    channel.on_lost = worker.begin_shutdown  # a write to a bridge that is gone
     threading.Thread(target=worker.run, name="mlx-generation", daemon=True).start()
     threading.Thread(target=worker.heartbeat_loop, name="heartbeat", daemon=True).start()
-    for raw in sys.stdin.buffer:
-        line = raw.decode("utf-8", errors="replace").strip()
-        if line and not worker.accept(line):
-            break
-    else:
-        worker.begin_shutdown()  # stdin closed: the bridge is gone
-    threading.Event().wait()  # the generation thread exits the process after unloading
+    watch_parent(args.parent_pid, worker.begin_shutdown, interval_sec=min(0.5, args.heartbeat_sec))
+    try:
+        for raw in sys.stdin.buffer:
+            line = raw.decode("utf-8", errors="replace").strip()
+            if line and not worker.accept(line):
+                break
+    except (OSError, ValueError):
+        pass  # stdin broken: as good as closed
+    worker.begin_shutdown()  # stdin closed (the bridge is gone) or a shutdown command
+    threading.Event().wait()  # the generation thread (or the exit timer) ends the process
 
 
 if __name__ == "__main__":

@@ -13,7 +13,10 @@ _NOT_FOUND_ERRORS = {
 
 
 def log(message):
-    print(f"[mlx-worker] {message}", file=sys.stderr, flush=True)
+    try:
+        print(f"[mlx-worker] {message}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass  # stderr goes to the bridge: once it is gone, a log line must not kill the thread
 
 
 class WorkerError(Exception):

@@ -29,6 +29,18 @@ describe('circuit breaker states', () => {
     expect(breaker.allow(target, 31_002)).toEqual({ allowed: true });
   });
 
+  it('answers whether a target could be tried without claiming its half-open probe', () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1, coolDownMs: 10_000 });
+    const target = 'xai/grok-4';
+    expect(breaker.wouldAllow(target, 0)).toBe(true);
+    breaker.recordFailure(target, 0);
+    expect(breaker.wouldAllow(target, 9_999)).toBe(false);
+    expect(breaker.wouldAllow(target, 10_000)).toBe(true);
+    expect(breaker.stateOf(target)).toBe('open');
+    expect(breaker.allow(target, 10_000)).toEqual({ allowed: true });
+    expect(breaker.wouldAllow(target, 10_001)).toBe(false);
+  });
+
   it('opens again for a whole cool-down when the probe fails', () => {
     const breaker = new CircuitBreaker({ failureThreshold: 1, coolDownMs: 10_000 });
     breaker.recordFailure('groq/llama', 0);

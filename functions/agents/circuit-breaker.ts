@@ -46,6 +46,14 @@ export class CircuitBreaker {
     return { allowed: false, retryAfterMs: current.probeStartedAt + this.options.coolDownMs - now };
   }
 
+  /** Would `allow` let a request through now? Unlike `allow`, never claims the half-open probe. */
+  wouldAllow(target: string, now: number): boolean {
+    const current = this.#targets.get(target);
+    if (!current || current.state === 'closed') return true;
+    if (current.state === 'open') return now >= current.until;
+    return now - current.probeStartedAt >= this.options.coolDownMs;
+  }
+
   /** The target served: closes the breaker. */
   recordSuccess(target: string): void {
     this.#targets.delete(target);

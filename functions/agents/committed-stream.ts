@@ -28,6 +28,13 @@ export interface CommittedStreamOptions {
   onEnd: () => void;
 }
 
+/**
+ * The abort reason that releases the upstream of a stream that finished: built
+ * once, as `abort()` without a reason builds a DOMException (with its stack
+ * trace) for every request.
+ */
+const STREAM_FINISHED = Object.freeze({ finished: true });
+
 function endedEarly(modelId: string): GatewayError {
   return new GatewayError({ status: 502, type: 'upstream_error', code: 'upstream_stream_error', message: `${modelId}: the stream ended before the answer was complete` });
 }
@@ -42,7 +49,7 @@ export function committedEvents(options: CommittedStreamOptions): AsyncIterableI
   function finish(reason: unknown): void {
     if (over) return;
     over = true;
-    if (!controller.signal.aborted) controller.abort(reason);
+    if (!controller.signal.aborted) controller.abort(reason ?? STREAM_FINISHED);
     // Fire and forget: a generator busy in a read settles its return() later.
     iterator.return?.().catch(() => undefined);
     options.onEnd();

@@ -10,6 +10,14 @@ export interface Timer {
   cancel(): void;
 }
 
+/**
+ * The reason a cancelled timer's sleep is aborted with. A timer is started and
+ * cancelled several times per request (deadlines, the idle timer per event, the
+ * SSE keep-alive per chunk), and `abort()` without a reason builds a fresh
+ * DOMException, stack trace included, every time: this one is built once.
+ */
+const TIMER_CANCELLED = Object.freeze({ cancelled: true });
+
 /** Calls `onFire` after `ms`, unless cancelled first. */
 export function startTimer(ms: number, deps: RuntimeDeps, onFire: () => void): Timer {
   const stop = new AbortController();
@@ -19,7 +27,7 @@ export function startTimer(ms: number, deps: RuntimeDeps, onFire: () => void): T
     },
     () => undefined, // cancelled
   );
-  return { cancel: () => stop.abort() };
+  return { cancel: () => stop.abort(TIMER_CANCELLED) };
 }
 
 /** `promise`, or a rejection with the signal's reason as soon as `signal` aborts. */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError, invalidRequest } from '../../protocol/gateway-error.ts';
 import { gatewayErrorFromTunnel, tunnelError } from '../../protocol/tunnel-errors.ts';
-import { backupCannotServe, countsAgainstBreaker, provesTargetAlive, retriesSameTarget } from './failure-policy.ts';
+import { streamBroken, unreachable } from '../providers/shared/upstream-fetch.ts';
+import { backupCannotServe, countsAgainstBreaker, movesOnAtOnce, provesTargetAlive, retriesSameTarget } from './failure-policy.ts';
 
 const upstream503 = new GatewayError({ status: 503, type: 'upstream_error', code: 'upstream_error', message: 'down', retryable: true });
 const upstream400 = new GatewayError({ status: 400, type: 'invalid_request_error', code: 'invalid_request', message: 'bad', callerFault: true });
@@ -36,5 +37,14 @@ describe('what a failure means to the chain', () => {
     expect(backupCannotServe(refusedHere, 2)).toBe(true);
     expect(backupCannotServe(tooLong, 1)).toBe(false);
     expect(backupCannotServe(upstream400, 0)).toBe(false);
+  });
+
+  it('leaves a target that refused the connection at once, but waits out a target that answered or timed out', () => {
+    const refused = unreachable('xai', new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }));
+    expect(movesOnAtOnce(refused)).toBe(true);
+    expect(movesOnAtOnce(unreachable('xai', new TypeError('fetch failed', { cause: { code: 'ENOTFOUND' } })))).toBe(true);
+    expect(movesOnAtOnce(unreachable('xai', new TypeError('fetch failed', { cause: { code: 'UND_ERR_CONNECT_TIMEOUT' } })))).toBe(false);
+    expect(movesOnAtOnce(upstream503)).toBe(false);
+    expect(movesOnAtOnce(streamBroken('openai', false, 'broke off'))).toBe(false);
   });
 });

@@ -33,6 +33,18 @@ const ANSWERED_BY_TARGET: ReadonlySet<string> = new Set([
  */
 const NOT_CURED_BY_WAITING: ReadonlySet<string> = new Set(['bridge_offline', 'runner_unavailable']);
 
+/**
+ * Connect failures (connection refused, DNS failure): the target was never
+ * reached. While a backup can be tried, waiting out a backoff for a target
+ * that is not listening only delays the answer.
+ */
+const NEVER_REACHED: ReadonlySet<string> = new Set(['upstream_unreachable']);
+
+/** Should the chain go to the next candidate at once (no retry, no backoff) when one remains? */
+export function movesOnAtOnce(error: GatewayError): boolean {
+  return NEVER_REACHED.has(error.code ?? '');
+}
+
 /** Is this failure worth another call to the same target (after backoff)? Never for an offline bridge. */
 export function retriesSameTarget(error: GatewayError): boolean {
   return error.retryable && !NOT_CURED_BY_WAITING.has(error.code ?? '');

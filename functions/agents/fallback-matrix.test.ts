@@ -25,6 +25,8 @@ function upstream(status: number, body = '', headers: Record<string, string> = {
 }
 
 const fail = (error: GatewayError): ScriptedBehavior => ({ kind: 'fail', error });
+/** What the providers throw when nothing listens on the upstream's port. */
+const refused = (): GatewayError => unreachable('openai', new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }));
 
 function chain(primaryBehaviors: ScriptedBehavior[], options: { attemptTimeoutMs?: number; backup?: ScriptedBehavior[] } = {}) {
   const primary = scriptedModel('openai/gpt-4o', primaryBehaviors);
@@ -79,7 +81,10 @@ describe('fallback matrix: what the primary does before its first event', () => 
     { failure: '502', behavior: fail(upstream(502)), primaryCalls: 3, backupCalls: 1, status: 200 },
     { failure: '503', behavior: fail(upstream(503)), primaryCalls: 3, backupCalls: 1, status: 200 },
     { failure: '529 overloaded', behavior: fail(upstream(529)), primaryCalls: 3, backupCalls: 1, status: 200 },
-    { failure: 'a connect error', behavior: fail(unreachable('openai', new TypeError('fetch failed'))), primaryCalls: 3, backupCalls: 1, status: 200 },
+    // A target that is not listening is left at once while a backup remains (no retry, no backoff).
+    { failure: 'a connect error (connection refused)', behavior: fail(refused()), primaryCalls: 1, backupCalls: 1, status: 200 },
+    { failure: 'a connect error (DNS failure)', behavior: fail(unreachable('openai', new TypeError('fetch failed', { cause: { code: 'ENOTFOUND' } }))), primaryCalls: 1, backupCalls: 1, status: 200 },
+    { failure: 'a connect timeout', behavior: fail(unreachable('openai', new TypeError('fetch failed', { cause: { code: 'UND_ERR_CONNECT_TIMEOUT' } }))), primaryCalls: 3, backupCalls: 1, status: 200 },
     // A hung primary is not asked again while a backup could use the time.
     { failure: 'no first event within the per-attempt deadline', behavior: { kind: 'stall' }, primaryCalls: 1, backupCalls: 1, status: 200 },
     { failure: 'an in-band error before the first delta', behavior: fail(classifyStreamError('openai', { type: 'server_error', message: 'boom' }, false, [])), primaryCalls: 3, backupCalls: 1, status: 200 },
@@ -137,6 +142,64 @@ describe('fallback matrix: what the primary does before its first event', () => 
       [503, 'upstream_error'],
       [200, null],
     ]);
+  });
+});
+
+describe('a primary that refuses connections', () => {
+  function alone(behaviors: ScriptedBehavior[], backups: string[] = [], breaker = new CircuitBreaker()) {
+    const primary = scriptedModel('openai/gpt-4o', behaviors);
+    const others = backups.map((backup) => scriptedModel(backup, [{ kind: 'answer', events: answerEvents('From the backup') }]));
+    const models = new Map([primary, ...others].map((model) => [model.modelId, model]));
+    const agent = new OnlineAgent({
+      primary: name(primary.modelId),
+      backups: backups.map(name),
+      resolveModel: (model) => ({ model: models.get(model.full) as ScriptedModel, backend: 'online', attemptTimeoutMs: 2_000 }),
+      deps: { ...defaultRuntimeDeps, random: () => 0.5 },
+      policy: fallbackPolicy(),
+      breaker,
+    });
+    return { agent, primary, others };
+  }
+
+  it('is left for the backup at once, without waiting any backoff', async () => {
+    const { agent, primary, backup } = chain([fail(refused())]);
+    const outcome = await settle(agent);
+    if (!outcome.ok) throw outcome.error;
+    expect(backup.callTimes[0]! - primary.callTimes[0]!).toBe(0);
+    expect(outcome.result.metadata.attempts.map((attempt) => [attempt.model_id, attempt.status, attempt.error_type])).toEqual([
+      ['openai/gpt-4o', 502, 'upstream_unreachable'],
+      ['anthropic/claude-sonnet-4-5', 200, null],
+    ]);
+  });
+
+  it('is retried with backoff as before when nothing is left to fall back to', async () => {
+    const { agent, primary } = alone([fail(refused())]);
+    const outcome = await settle(agent);
+    expect(primary.calls).toHaveLength(3);
+    expect(primary.callTimes[1]! - primary.callTimes[0]!).toBeGreaterThan(0);
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.error).toMatchObject({ status: 502, code: 'upstream_unreachable' });
+  });
+
+  it('is retried when it came back on a retry, if the only backup is paused by its breaker', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1 });
+    breaker.recordFailure('groq/llama-3.3-70b', Date.now());
+    const { agent, primary, others } = alone([fail(refused()), { kind: 'answer', events: answerEvents('Back again') }], ['groq/llama-3.3-70b'], breaker);
+    const outcome = await settle(agent);
+    if (!outcome.ok) throw outcome.error;
+    expect(primary.calls).toHaveLength(2);
+    expect(others[0]?.calls).toHaveLength(0);
+    expect(outcome.result.metadata.model_id).toBe('openai/gpt-4o');
+  });
+
+  it('counts once against its breaker per request, as any other failed request', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 2 });
+    const { agent } = alone([fail(refused())], ['anthropic/claude-sonnet-4-5'], breaker);
+    await settle(agent);
+    expect(breaker.stateOf('openai/gpt-4o')).toBe('closed');
+    await settle(agent);
+    expect(breaker.stateOf('openai/gpt-4o')).toBe('open');
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * The one fallback chain both agents use: try each candidate model in order,
- * retrying the same one with backoff while its failure is worth it, skipping
+ * retrying the same one with backoff while its failure is worth it (a target
+ * that refused the connection is left at once while a backup can be tried), skipping
  * targets whose breaker is open, all under one overall deadline plus a
  * per-attempt deadline capped at what is left of it. Resolves at the commit
  * point (the first content event of the model that serves, or its first
@@ -102,6 +103,9 @@ export async function runWithFallback(run: FallbackRun): Promise<AgentResult> {
     if (budgetLeftMs() <= 0) return chainFailed({ attempts, errors, deadline: overallTimeout(policy.overallTimeoutMs) });
     return undefined;
   };
+  /** Is a later candidate than `index` left whose breaker would let it be tried? */
+  const backupRemains = (index: number): boolean =>
+    run.candidates.slice(index + 1).some((later) => breaker.wouldAllow(later.model.modelId, deps.now()));
   /** The target is done with for this request: one verdict per request, not per attempt. */
   const settleFailure = (target: string, error: GatewayError): void => {
     // A single unlucky request with its retries must not take a provider out
@@ -183,8 +187,10 @@ export async function runWithFallback(run: FallbackRun): Promise<AgentResult> {
         // A target that hung for a whole attempt is not asked again while a backup
         // could still use the time; and a retry must leave itself time to answer.
         const hung = error.code === 'attempt_timeout' && !isLast;
+        // A target that is not listening gets no backoff while a backup that may serve remains.
+        const unreachable = failurePolicy.movesOnAtOnce(error) && backupRemains(index);
         const usefulAttemptMs = Math.min(candidate.attemptTimeoutMs, policy.minAttemptMs);
-        if (!decision.retry || hung || decision.delayMs + usefulAttemptMs > budgetLeftMs()) {
+        if (!decision.retry || hung || unreachable || decision.delayMs + usefulAttemptMs > budgetLeftMs()) {
           settleFailure(target, error);
           break;
         }

@@ -5,6 +5,7 @@ import { defaultRuntimeDeps } from '../../protocol/runtime-deps.ts';
 import type { AgentResult } from '../agents/agent-types.ts';
 import { collectCompletion } from './json-response.ts';
 import { sseResponse } from './sse-response.ts';
+import { scrubbedErrorBody } from '../middleware/error-response.ts';
 
 const metadata: AgentResult['metadata'] = {
   backend: 'local',
@@ -28,7 +29,7 @@ function respond(result: AgentResult, keepAliveMs?: number): Response {
     identity: { id: 'chatcmpl-test', created: 1, model: 'local/llama', includeUsage: false },
     headers: { 'x-agent-model': 'local/llama' },
     deps: defaultRuntimeDeps,
-    scrub: (text) => text.replaceAll('sk-secret-value', '[redacted]'),
+    errorBody: (error) => scrubbedErrorBody(error, (text) => text.replaceAll('sk-secret-value', '[redacted]')),
     keepAliveMs,
   });
 }
@@ -48,12 +49,12 @@ describe('the SSE response', () => {
   });
 
   it('a failure after the first token is an error event with a scrubbed message, and no [DONE]', async () => {
-    const failure = new GatewayError({ status: 502, type: 'upstream_error', code: 'upstream_stream_error', message: 'broke with key sk-secret-value' });
+    const failure = new GatewayError({ status: 502, type: 'upstream_error', code: 'upstream_stream_error', param: 'sk-secret-value', message: 'broke with key sk-secret-value' });
     const text = await respond(resultOf(play([{ type: 'text-delta', text: 'Hi' }], failure))).text();
     expect(text).not.toContain('[DONE]');
     expect(text).not.toContain('sk-secret-value');
     expect(text.trimEnd().split('\n').at(-1)).toBe(
-      'data: {"error":{"message":"broke with key [redacted]","type":"upstream_error","param":null,"code":"upstream_stream_error"}}',
+      'data: {"error":{"message":"broke with key [redacted]","type":"upstream_error","param":"[redacted]","code":"upstream_stream_error"}}',
     );
   });
 

@@ -7,7 +7,7 @@
  * is silent, a comment every `keepAliveMs` keeps proxies from timing out.
  */
 import type { ChatEvent } from '../../protocol/chat-events.ts';
-import { toGatewayError } from '../../protocol/gateway-error.ts';
+import { toGatewayError, type GatewayError, type OpenAIErrorBody } from '../../protocol/gateway-error.ts';
 import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { encodeSseComment, encodeSseData, SSE_DONE } from '../../protocol/sse.ts';
 import type { AgentResult } from '../agents/agent-types.ts';
@@ -20,8 +20,8 @@ export interface SseResponseOptions {
   identity: ChunkIdentity;
   headers: Record<string, string>;
   deps: RuntimeDeps;
-  /** Removes secrets from an error message before it is sent. */
-  scrub: (text: string) => string;
+  /** The error body sent in-band after commit, every field scrubbed of secrets. */
+  errorBody: (error: GatewayError) => OpenAIErrorBody;
   keepAliveMs?: number;
   /** Told how the stream ended: `done`, an error code, or `cancelled`. */
   onEnd?: (outcome: string) => void;
@@ -60,9 +60,7 @@ export function sseResponse(result: AgentResult, options: SseResponseOptions): R
       } catch (error) {
         pending = undefined;
         const failure = toGatewayError(error);
-        const body = failure.toBody();
-        body.error.message = options.scrub(body.error.message);
-        controller.enqueue(encoder.encode(encodeSseData(body)));
+        controller.enqueue(encoder.encode(encodeSseData(options.errorBody(failure))));
         controller.close();
         end(failure.code ?? failure.type);
         return;

@@ -1,26 +1,39 @@
 /**
  * The one place errors become responses: the OpenAI shape on every path
- * (`{error: {message, type, param, code}}`), secrets scrubbed from the message,
- * no stack traces, Retry-After where the client should wait, and the 404 and
+ * (`{error: {message, type, param, code}}`), secrets scrubbed from every string
+ * field (a caller may put a secret in a field name or a path and would get it
+ * straight back in `param` or the 404's message), no stack traces, Retry-After where the client should wait, and the 404 and
  * 405 of the router in the same shape.
  */
 import type { Context, ErrorHandler, Handler, NotFoundHandler } from 'hono';
-import { GatewayError, toGatewayError } from '../../protocol/gateway-error.ts';
+import { GatewayError, toGatewayError, type OpenAIErrorBody } from '../../protocol/gateway-error.ts';
 import { scrubSecrets } from '../providers/shared/scrub-secrets.ts';
 import { CONFIG_ERROR_CODE, isConfigError, secretValues, type Env } from '../config.ts';
 
 export type GatewayLogger = (line: string) => void;
 
-/** `text` with every configured secret and anything key-shaped removed. */
+/** `text` with every configured secret (also percent-encoded, as a path shows it) and anything key-shaped removed. */
 export function scrubFor(env: Env | undefined): (text: string) => string {
-  const secrets = env ? secretValues(env) : [];
-  return (text) => scrubSecrets(text, secrets);
+  const secrets = env ? secretValues(env).flatMap((secret) => [secret, encodeURIComponent(secret), encodeURI(secret)]) : [];
+  return (text) => scrubSecrets(text, [...new Set(secrets)]);
+}
+
+/** `error`'s OpenAI body with `scrub` applied to every string field: message, type, param and code. */
+export function scrubbedErrorBody(error: GatewayError, scrub: (text: string) => string): OpenAIErrorBody {
+  const { message, type, param, code } = error.toBody().error;
+  return {
+    error: {
+      message: scrub(message),
+      type: scrub(type),
+      param: param === null ? null : scrub(param),
+      code: code === null ? null : scrub(code),
+    },
+  };
 }
 
 /** The response for `error`. Clients never see a 499: nobody is listening. */
 export function errorResponse(error: GatewayError, scrub: (text: string) => string): Response {
-  const body = error.toBody();
-  body.error.message = scrub(body.error.message);
+  const body = scrubbedErrorBody(error, scrub);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (error.retryAfterMs !== undefined) {
     // The gateway's contract (docs/online-agent.md) puts milliseconds in
@@ -62,11 +75,11 @@ export function renderErrors(log: GatewayLogger): ErrorHandler<{ Bindings: Env }
   };
 }
 
-/** `app.notFound`: OpenAI's "Invalid URL" 404. */
+/** `app.notFound`: OpenAI's "Invalid URL" 404, the path echoed with secrets scrubbed. */
 export const renderNotFound: NotFoundHandler<{ Bindings: Env }> = (c: Context<{ Bindings: Env }>) =>
   errorResponse(
     new GatewayError({ status: 404, type: 'invalid_request_error', code: 'unknown_url', message: `Invalid URL (${c.req.method} ${new URL(c.req.url).pathname})` }),
-    (text) => text,
+    scrubFor(c.env),
   );
 
 /** A handler for the methods a path does not accept: 405 with `Allow`. */
@@ -79,7 +92,7 @@ export function methodNotAllowed(allowed: readonly string[]): Handler<{ Bindings
         code: 'method_not_allowed',
         message: `Method ${c.req.method} is not allowed on ${new URL(c.req.url).pathname}; use ${allowed.join(' or ')}.`,
       }),
-      (text) => text,
+      scrubFor(c.env),
     );
     response.headers.set('allow', allowed.join(', '));
     return response;

@@ -19,7 +19,7 @@ import { agentHeaders } from '../http/agent-headers.ts';
 import { completionId, createdSeconds } from '../http/completion-id.ts';
 import { collectCompletion } from '../http/json-response.ts';
 import { sseResponse } from '../http/sse-response.ts';
-import { scrubFor } from '../middleware/error-response.ts';
+import { scrubbedErrorBody, scrubFor } from '../middleware/error-response.ts';
 import { readJsonBody } from '../middleware/json-body.ts';
 import type { ProviderAdapter } from '../providers/provider-model.ts';
 
@@ -68,7 +68,7 @@ export function chatCompletions(options: ChatCompletionsOptions): Handler<{ Bind
         identity: { id, created, model: result.metadata.model_id, includeUsage: request.stream_options?.include_usage === true },
         headers,
         deps,
-        scrub: scrubFor(c.env),
+        errorBody: (error) => scrubbedErrorBody(error, scrubFor(c.env)),
         keepAliveMs: options.keepAliveMs,
         onEnd: (outcome) => {
           if (outcome === 'cancelled') client.abort();

@@ -16,6 +16,7 @@ import {
 } from '../../protocol/tunnel-frames.ts';
 import { BRIDGE_RECORD_KEY, loadBridgeRecord, readAttachment, type BridgeRecord, type SocketAttachment } from './bridge-record.ts';
 import { MalformedFramePolicy } from './malformed-frame-policy.ts';
+import { mergeDeltaEvents } from '../../protocol/merge-delta-events.ts';
 import type { PendingRequest } from './pending-request.ts';
 
 /** Late frames for this many recently ended requests are dropped quietly. */
@@ -197,7 +198,8 @@ export class BridgeFrameHandler {
           return;
         }
         request.nextSeq += 1;
-        request.emit(frame.events);
+        // One frame, one line, one SSE chunk (for a frame of text): neighbours merged, losslessly.
+        request.emit(mergeDeltaEvents(frame.events));
         return;
       case 'end':
         this.forget(id);

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { OnlineProvider } from '../../protocol/model-name.ts';
 import { findFreePort } from '../../scripts/sqld.ts';
 import type { MockBehavior } from '../helpers/mock-provider.ts';
-import { agentOf, readStream, startStack, type Stack } from './stack.ts';
+import { agentOf, readStream } from './stack-answers.ts';
+import { startStack, type Stack } from './stack.ts';
 
 const GROQ_ATTEMPT_TIMEOUT_MS = 400;
 let stack: Stack;
@@ -52,14 +53,15 @@ const BACKUP_MODELS: Record<OnlineProvider, string> = {
 };
 
 // Retryable failures get two retries on the primary (docs/online-agent.md), then the backup;
-// a stall gets none (functions/agents/fallback-runner.ts: `hung`).
+// a stall gets none (functions/agents/fallback-runner.ts: `hung`), and neither does a target never
+// reached (refused, or dropped without an answer) while a backup remains (`movesOnAtOnce`).
 const CASES: FailureCase[] = [
   { failure: '429 rate limited', primary: 'xai', behavior: { kind: 'status', status: 429, headers: { 'retry-after': '0' } }, primaryAttempts: 3, backup: 'anthropic' },
   { failure: '500 server error', primary: 'groq', behavior: { kind: 'status', status: 500 }, primaryAttempts: 3, backup: 'anthropic' },
   { failure: '503 overloaded', primary: 'xai', behavior: { kind: 'status', status: 503 }, primaryAttempts: 3, backup: 'groq' },
   { failure: "529 (Anthropic's overloaded)", primary: 'anthropic', behavior: { kind: 'status', status: 529 }, primaryAttempts: 3, backup: 'xai' },
-  { failure: 'connection refused', primary: 'openai', primaryAttempts: 3, backup: 'anthropic' },
-  { failure: 'connection dropped without an answer', primary: 'anthropic', behavior: { kind: 'hangup' }, primaryAttempts: 3, backup: 'groq' },
+  { failure: 'connection refused', primary: 'openai', primaryAttempts: 1, backup: 'anthropic' },
+  { failure: 'connection dropped without an answer', primary: 'anthropic', behavior: { kind: 'hangup' }, primaryAttempts: 1, backup: 'groq' },
   // A target that hung for a whole attempt is not asked again while a backup can use the time.
   { failure: 'a stall before the first token', primary: 'groq', behavior: { kind: 'stall' }, primaryAttempts: 1, backup: 'xai' },
 ];

@@ -7,7 +7,9 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentOf, MLX_MODEL, readStream, startStack, type BridgeProcess, type Stack } from './stack.ts';
+import { agentOf, readStream } from './stack-answers.ts';
+import { MLX_MODEL, type BridgeProcess } from './stack-bridge.ts';
+import { startStack, type Stack } from './stack.ts';
 
 let stack: Stack;
 let bridge: BridgeProcess | undefined;
@@ -128,7 +130,7 @@ describe('settings written through the API', () => {
 
 describe('with no bridge connected', () => {
   beforeAll(async () => {
-    await bridge?.stopGroup('SIGTERM');
+    await bridge?.stop('SIGTERM');
     bridge = undefined;
     await stack.api('/v1/settings', { method: 'DELETE' });
   });
@@ -180,7 +182,7 @@ describe('after a restart of everything', () => {
     });
     expect(typeof chosen['updated_at']).toBe('string');
 
-    await bridge?.stopGroup('SIGTERM');
+    await bridge?.stop('SIGTERM');
     bridge = undefined;
     await stack.database?.stop();
     await stack.restartGateway();

@@ -7,7 +7,8 @@
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { OnlineProvider } from '../../protocol/model-name.ts';
-import { agentOf, readStream, startStack, type Stack } from './stack.ts';
+import { agentOf, readStream } from './stack-answers.ts';
+import { startStack, type Stack } from './stack.ts';
 
 let stack: Stack;
 

@@ -14,14 +14,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { safeParseJson } from '../../protocol/validate.ts';
 import { findFreePort, REPO_ROOT } from '../../scripts/sqld.ts';
 import { startMockProvider, type MockProvider } from '../helpers/mock-provider.ts';
-import { openAIErrorOf, spawnManaged, type ManagedProcess } from './stack.ts';
+import { spawnGroup, type GroupProcess } from '../../scripts/process-group.ts';
+import { openAIErrorOf } from './stack-answers.ts';
 
 const NODE = join(REPO_ROOT, 'node_modules', '.bin', 'node');
 let home: string;
 let devVars: string;
 let workerPort: number;
 let libsqlPort: number;
-let started: ManagedProcess | undefined;
+let started: GroupProcess | undefined;
 
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'agent-gateway-newcomer-'));
@@ -31,7 +32,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  await started?.stopGroup('SIGTERM');
+  await started?.stop('SIGTERM');
   started = undefined;
 });
 
@@ -40,10 +41,10 @@ afterAll(() => {
 });
 
 /** `npm start` as a newcomer runs it: no provider key anywhere in the environment. */
-function npmStart(): ManagedProcess {
+function npmStart(): GroupProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, GATEWAY_DEV_VARS: devVars, GATEWAY_DATA_DIR: join(home, 'data'), PORT: String(workerPort), LIBSQL_PORT: String(libsqlPort) };
   for (const name of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'XAI_API_KEY', 'GROQ_API_KEY', 'TURSO_DATABASE_URL', 'TURSO_AUTH_TOKEN']) delete env[name];
-  started = spawnManaged(NODE, ['scripts/start.ts'], env);
+  started = spawnGroup(NODE, ['scripts/start.ts'], { name: 'npm start', cwd: REPO_ROOT, env });
   return started;
 }
 

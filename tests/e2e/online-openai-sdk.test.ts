@@ -89,7 +89,8 @@ describe('the official openai client against the running gateway', () => {
     expect(ids.some((id) => id.startsWith('openai/'))).toBe(true);
     expect(ids.some((id) => id.startsWith('anthropic/'))).toBe(true);
   });
-  // Client cancellation is pinned in tests/workers/chat-cancel.test.ts: under `wrangler dev` the
-  // local dev proxy keeps reading after the client left, so it never reaches the Worker here
-  // (cloudflare/workers-sdk#9334); on Cloudflare, `enable_request_signal` delivers it.
+  // Client cancellation: under `wrangler dev` (4.164) a disconnect after the stream started reaches
+  // the Worker (asserted in reliability-disconnects.test.ts); one before the first byte usually does
+  // not (cloudflare/workers-sdk#9334), so that case is pinned in tests/workers/chat-cancel.test.ts;
+  // on Cloudflare, `enable_request_signal` delivers both.
 });

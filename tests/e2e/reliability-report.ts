@@ -11,10 +11,20 @@
  *   wrangler dev); secrets: 29 responses + 19 logs checked, 0 leaks
  *
  * A scenario that did not run is left out of the line rather than printed as zeros.
+ *
+ * Each concern has its own test file (reliability-*.test.ts, each with its own
+ * stack); each records its figures with `recordFigures` when it ends, and the
+ * file that completes the set prints the line, once per run. Run one file alone
+ * and no line prints (its assertions still say what went wrong).
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../scripts/sqld.ts';
+import { safeParseJson } from '../../protocol/validate.ts';
+
+/** One test file each; the line prints once every one of them has reported in the same run. */
+export const RELIABILITY_CONCERNS = ['streams', 'disconnects', 'bridge-kills', 'sqld-kills', 'secrets'] as const;
+export type ReliabilityConcern = (typeof RELIABILITY_CONCERNS)[number];
 
 export interface StreamFigures {
   streams: number;
@@ -142,6 +152,61 @@ export function reportFigures(figures: ReliabilityFigures): string {
     // The printed line is the report; the file is a convenience.
   }
   return line;
+}
+
+const RUNS_FOLDER = join(REPO_ROOT, '.tmp', 'reliability-runs');
+const STALE_RUN_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * What identifies one vitest run across its test files: the main process. Test
+ * files run in forked children of it (`process.send` is their IPC channel), or,
+ * with worker threads, inside it.
+ */
+function runId(): number {
+  return typeof process.send === 'function' ? process.ppid : process.pid;
+}
+
+interface RunRecord {
+  concerns: string[];
+  figures: ReliabilityFigures;
+}
+
+function readRun(file: string): RunRecord {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return { concerns: [], figures: {} };
+  }
+  // Our own scratch file: written by this module, so its shape is ours once it parses.
+  const parsed = safeParseJson(text);
+  return parsed.ok ? (parsed.value as RunRecord) : { concerns: [], figures: {} };
+}
+
+/** Files of runs that ended without every concern (one file run alone, an interrupted run). */
+function dropStaleRuns(): void {
+  for (const name of readdirSync(RUNS_FOLDER)) {
+    const file = join(RUNS_FOLDER, name);
+    if (Date.now() - statSync(file).mtimeMs > STALE_RUN_MS) rmSync(file, { force: true });
+  }
+}
+
+/**
+ * Adds one concern's figures to this run's record; once every concern has
+ * reported, prints the line (see `reportFigures`) and returns it.
+ */
+export function recordFigures(concern: ReliabilityConcern, figures: ReliabilityFigures): string | undefined {
+  mkdirSync(RUNS_FOLDER, { recursive: true });
+  dropStaleRuns();
+  const file = join(RUNS_FOLDER, `${runId()}.json`);
+  const run = readRun(file);
+  const merged: RunRecord = { concerns: [...new Set([...run.concerns, concern])], figures: { ...run.figures, ...figures } };
+  if (!RELIABILITY_CONCERNS.every((name) => merged.concerns.includes(name))) {
+    writeFileSync(file, JSON.stringify(merged));
+    return undefined;
+  }
+  rmSync(file, { force: true });
+  return reportFigures(merged.figures);
 }
 
 /** Settles with the promise's outcome, or `'hung'` when it has not settled within `ms`. */

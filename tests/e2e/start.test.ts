@@ -3,7 +3,6 @@
  * in a temporary home (GATEWAY_DEV_VARS, GATEWAY_DATA_DIR) on free ports, so the
  * developer's own .dev.vars and .data are never touched.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,16 +10,9 @@ import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../../db/client.ts';
 import { createSettingsService } from '../../functions/settings/settings-service.ts';
+import { spawnGroup, waitForEmptyGroup, type GroupProcess } from '../../scripts/process-group.ts';
 import { findFreePort, isPortFree, REPO_ROOT } from '../../scripts/sqld.ts';
 import { listProcesses, stillRunning } from '../../scripts/process-tree.ts';
-
-interface RunningStart {
-  child: ChildProcess;
-  output: () => string;
-  /** Resolves when the output contains `text`; rejects if the process exits first. */
-  waitForOutput: (text: string) => Promise<void>;
-  exited: Promise<number | null>;
-}
 
 let home: string;
 let devVarsPath: string;
@@ -28,14 +20,13 @@ let dataDir: string;
 let workerPort: number;
 let libsqlPort: number;
 
-const launched: RunningStart[] = [];
+const launched: GroupProcess[] = [];
 
-function launch(command: string, args: string[], extraEnv: Record<string, string> = {}): RunningStart {
-  const child = spawn(command, args, {
+/** Starts `command` in its own process group, as a terminal would: the group is what gets signalled. */
+function launch(command: string, args: string[], extraEnv: Record<string, string> = {}): GroupProcess {
+  const running = spawnGroup(command, args, {
+    name: `${basename(command)} ${args.join(' ')}`,
     cwd: REPO_ROOT,
-    // Its own process group, as a terminal would give it: the group is what gets signalled.
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,
       GATEWAY_DEV_VARS: devVarsPath,
@@ -49,31 +40,6 @@ function launch(command: string, args: string[], extraEnv: Record<string, string
       ...extraEnv,
     },
   });
-  let output = '';
-  const listeners = new Set<() => void>();
-  const append = (chunk: Buffer): void => {
-    output += chunk.toString('utf8');
-    for (const listener of listeners) listener();
-  };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const waitForOutput = (text: string): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (output.includes(text)) {
-          listeners.delete(check);
-          resolve();
-        }
-      };
-      listeners.add(check);
-      check();
-      void exited.then(() => {
-        listeners.delete(check);
-        reject(new Error(`exited before printing '${text}':\n${output}`));
-      });
-    });
-  const running = { child, output: () => output, waitForOutput, exited };
   launched.push(running);
   return running;
 }
@@ -83,21 +49,6 @@ function processGroup(group: number): Array<{ pid: number; command: string }> {
   return listProcesses()
     .filter((entry) => entry.pgid === group)
     .map((entry) => ({ pid: entry.pid, command: basename(entry.command) }));
-}
-
-/**
- * Resolves with what is left of the group once it is empty, or after `timeoutMs`.
- * npm exits on SIGTERM without waiting for its script, so no exit event marks the end:
- * the process table is asked instead.
- */
-async function groupAfterShutdown(group: number, timeoutMs = 15_000): Promise<Array<{ pid: number; command: string }>> {
-  const deadline = Date.now() + timeoutMs;
-  let left = processGroup(group);
-  while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    left = processGroup(group);
-  }
-  return left;
 }
 
 function settingsService() {
@@ -123,15 +74,7 @@ beforeAll(async () => {
 
 // A failed assertion must not leave a stack running: kill the group of any start still up.
 afterEach(async () => {
-  for (const running of launched.splice(0)) {
-    if (running.child.exitCode !== null || running.child.signalCode !== null || running.child.pid === undefined) continue;
-    try {
-      process.kill(-running.child.pid, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
-    await running.exited;
-  }
+  for (const running of launched.splice(0)) await running.stop('SIGKILL');
 });
 
 afterAll(() => {
@@ -163,7 +106,9 @@ describe('npm start', () => {
 
     process.kill(-group, 'SIGTERM');
     await start.exited;
-    expect(await groupAfterShutdown(group)).toEqual([]);
+    // npm exits on SIGTERM without waiting for its script, so no exit event marks the end.
+    await waitForEmptyGroup(group, 15_000);
+    expect(processGroup(group)).toEqual([]);
     expect(stillRunning(members.map((member) => member.pid))).toEqual([]);
     expect(await isPortFree(workerPort)).toBe(true);
     expect(await isPortFree(libsqlPort)).toBe(true);

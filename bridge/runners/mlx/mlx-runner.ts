@@ -16,7 +16,7 @@ import { withKeepAlive } from '../with-keepalive.ts';
 import type { DeviceConfig, GenerationConfig, Runner, RunnerMemory, RunnerModelInfo } from '../runner.ts';
 import { listCachedModels } from './hf-cache-models.ts';
 import { MlxWorkerProcess, type WorkerExit } from './worker-process.ts';
-import type { WorkerCommand, WorkerEvent } from './worker-protocol.ts';
+import type { WorkerCommand, WorkerEvent, WorkerEventOf } from './worker-protocol.ts';
 import { estimateContextLength, toWorkerGenerationConfig, toWorkerMessages } from './worker-request.ts';
 
 /** What the runner tells the CLI (human status lines). */
@@ -48,7 +48,7 @@ export interface MlxRunnerOptions {
   generateId: () => string;
   /** The clock for load keep-alives (injected so tests control time). */
   sleep?: RuntimeDeps['sleep'];
-  /** While a model loads, a `progress load` event at least this often (default 5 s). */
+  /** While a model loads or a request waits in the worker's queue, a `progress` event at least this often (default 5 s). */
   loadProgressEveryMs?: number;
   log: (line: string) => void;
   onStatus?: (status: MlxStatus) => void;
@@ -63,6 +63,11 @@ export const LOAD_PROGRESS_EVERY_MS = 5_000;
 
 function isTunnelCode(code: string): code is TunnelErrorCode {
   return (TUNNEL_ERROR_CODES as readonly string[]).includes(code);
+}
+
+/** Progress that stays true until the worker's next event: a load at its start, or a place in its queue. */
+function isWaiting(event: WorkerEvent): event is WorkerEventOf<'progress'> {
+  return event.event === 'progress' && ((event.phase === 'load' && event.done === 0) || event.phase === 'queued');
 }
 
 /** A worker `error` event as the GatewayError the tunnel understands. */
@@ -119,15 +124,17 @@ export class MlxRunner implements Runner {
       messages,
       generation_config: toWorkerGenerationConfig(generationConfig),
     };
-    let loading = false;
+    // The worker says "load 0/1" or "queued" once, then nothing until the load ends or the
+    // generation starts: that progress is repeated while the silence lasts.
+    let waiting: WorkerEventOf<'progress'> | undefined;
     const events = withKeepAlive<WorkerEvent>(this.exchange(command, signal), {
       everyMs: this.options.loadProgressEveryMs ?? LOAD_PROGRESS_EVERY_MS,
       sleep: this.options.sleep ?? defaultRuntimeDeps.sleep,
-      // Still at "0 of 1": a heartbeat for the client, not a made-up fraction.
-      tick: () => (loading ? { event: 'progress', id: command.id, phase: 'load', done: 0, total: 1 } : undefined),
+      // Still at "0 of 1", or at the last place the worker gave: a heartbeat, not a made-up figure.
+      tick: () => waiting,
     });
     for await (const event of events) {
-      loading = event.event === 'progress' && event.phase === 'load' && event.done === 0;
+      waiting = isWaiting(event) ? event : undefined;
       switch (event.event) {
         case 'progress':
           yield { type: 'progress', phase: event.phase, done: event.done, total: event.total };

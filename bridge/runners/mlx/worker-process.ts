@@ -3,6 +3,12 @@
  * commands, and watches it. The watchdog kills a worker that stops talking (no
  * line, not even a heartbeat) or that is busy without progress (a wedged Metal
  * call, mlx-lm#1834-style): a static "ok" is not health.
+ *
+ * The worker never outlives the bridge: it exits on stdin EOF, on a failed
+ * protocol write and when the pid given as `--parent-pid` is gone (a SIGKILLed
+ * bridge sends no signal of its own); it shares the bridge's process group, so a
+ * Ctrl-C or a signal to the group reaches it; and a bridge that exits any other
+ * way (an uncaught exception, `process.exit`) terminates it on the way out.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -72,8 +78,15 @@ export class MlxWorkerProcess {
       String(options.heartbeatSec),
       '--idle-unload-sec',
       String(options.idleUnloadSec),
+      '--parent-pid',
+      String(process.pid),
     ];
+    // Not detached: the worker stays in the bridge's process group.
     this.child = spawn(options.python, args, { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const terminateOnExit = (): void => {
+      if (this.isAlive) this.child.kill('SIGTERM');
+    };
+    process.on('exit', terminateOnExit);
     this.child.stdin.on('error', () => undefined); // EPIPE after a crash: the exit handler reports it
     this.child.stdout.setEncoding('utf8').on('data', (chunk: string) => this.onStdout(chunk));
     this.child.stderr.setEncoding('utf8').on('data', (chunk: string) => this.onStderr(chunk));
@@ -94,6 +107,7 @@ export class MlxWorkerProcess {
       const finish = (info: WorkerExit): void => {
         if (this.exitInfo) return;
         this.exitInfo = info;
+        process.off('exit', terminateOnExit);
         clearInterval(this.watchdog);
         rejectReady(new Error(info.message));
         resolve(info);

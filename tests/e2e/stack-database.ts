@@ -1,0 +1,55 @@
+/**
+ * The database of an end-to-end stack: a real sqld (scripts/sqld.ts), migrated,
+ * that a test can SIGKILL as a crash would and bring back on the same port and
+ * data.
+ */
+import { applyMigrations } from '../../db/apply-migrations.ts';
+import { findFreePort, startSqld, type SqldServer } from '../../scripts/sqld.ts';
+
+/** The database of the stack: a real sqld that can be killed and brought back on the same port and data. */
+export interface StackDatabase {
+  readonly url: string;
+  readonly port: number;
+  readonly running: boolean;
+  /** Everything sqld printed, across restarts. */
+  output(): string;
+  /** SIGKILL: no shutdown, as a crash would. */
+  kill(): Promise<void>;
+  /** SIGTERM and wait. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and data. */
+  start(): Promise<void>;
+}
+
+/** Starts sqld on a free port over `dataDir` and applies the migrations. */
+export async function startDatabase(dataDir: string): Promise<StackDatabase> {
+  const port = await findFreePort();
+  let lines = '';
+  let server: SqldServer | undefined;
+  const launch = async (): Promise<void> => {
+    server = await startSqld({ dataDir, port, onOutput: (line) => (lines += `${line}\n`) });
+  };
+  await launch();
+  await applyMigrations({ url: `http://127.0.0.1:${port}`, authToken: undefined });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    get running() {
+      return server !== undefined;
+    },
+    output: () => lines,
+    async kill() {
+      const current = server;
+      server = undefined;
+      if (!current) return;
+      current.child.kill('SIGKILL');
+      await current.exited;
+    },
+    async stop() {
+      const current = server;
+      server = undefined;
+      await current?.stop();
+    },
+    start: launch,
+  };
+}
