@@ -15,32 +15,26 @@
  * - `stop()` sends goaway, lets running requests finish within drainMs,
  *   cancels the rest and closes 1000.
  * Closing the handler's runners is the caller's job (the CLI does it after stop()).
+ * This file is the lifecycle (reconnect loop, status, drain); one connection
+ * is connection-attempt.ts, hello and `models` are bridge-announcer.ts, frames
+ * are gateway-frames.ts and the heartbeat is heartbeat.ts.
  */
-import WebSocket, { type RawData } from 'ws';
-import type { BridgeHandler, BridgeModelInfo } from '../bridge-handler.ts';
+import WebSocket from 'ws';
+import type { BridgeHandler } from '../bridge-handler.ts';
 import { defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { tunnelError } from '../../protocol/tunnel-errors.ts';
-import { safeParseJson } from '../../protocol/validate.ts';
-import {
-  encodeTunnelFrame,
-  isValidModelId,
-  isValidRunnerName,
-  MAX_FRAME_BYTES,
-  parseTunnelFrame,
-  PING_FRAME,
-  TUNNEL_CLOSE,
-  TUNNEL_PROTOCOL_VERSION,
-  TUNNEL_SUBPROTOCOL,
-  type BridgeDevice,
-  type BridgeModel,
-  type OutgoingFrame,
-  type TunnelFrame,
-} from '../../protocol/tunnel-frames.ts';
-import { fullJitterDelay, STABLE_CONNECTION_MS } from './backoff.ts';
-import { classifyEnd, type ConnectionEnd, type FatalState } from './close-policy.ts';
+import { TUNNEL_CLOSE, type BridgeDevice } from '../../protocol/tunnel-frames.ts';
+import { fullJitterDelay } from './backoff.ts';
+import { BridgeAnnouncer } from './bridge-announcer.ts';
+import type { ConnectionEnd, FatalState } from './close-policy.ts';
+import { attemptConnection } from './connection-attempt.ts';
 import { bridgeConnectUrl } from './connect-url.ts';
-import { RequestScheduler, type SendFrame } from './request-scheduler.ts';
+import { sendOn } from './gateway-frames.ts';
+import { within } from './injected-timers.ts';
+import { RequestScheduler } from './request-scheduler.ts';
 import { runRequest } from './request-runner.ts';
+
+export { WELCOME_TIMEOUT_MS } from './connection-attempt.ts';
 
 export type BridgeClientState = 'idle' | 'connecting' | 'connected' | 'waiting' | 'stopping' | 'stopped' | FatalState;
 
@@ -84,11 +78,6 @@ export interface BridgeClientOptions {
   modelsPollMs?: number;
 }
 
-const DEFAULT_HEARTBEAT_MS = 25_000;
-/** The gateway answers hello at once; silence means it refused the hello or is stuck. */
-export const WELCOME_TIMEOUT_MS = 10_000;
-const MISSED_PONGS_LIMIT = 2;
-const DEFAULT_MODELS_POLL_MS = 30_000;
 /** Above this much unsent data, deltas are merged instead of sent one by one. */
 const BACKED_UP_BYTES = 256 * 1024;
 const CLOSE_WAIT_MS = 5_000;
@@ -99,26 +88,29 @@ export class BridgeClient {
   private readonly url: string;
   private readonly log: (line: string) => void;
   private readonly scheduler: RequestScheduler;
-  private readonly bridgeId: string;
+  private readonly announcer: BridgeAnnouncer;
   private readonly stopSignal = new AbortController();
   private status: BridgeClientStatus = { state: 'idle', attempt: 0, inFlight: 0, queued: 0 };
   private socket: WebSocket | undefined;
   private loop: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
-  private lastModels = '';
-  private lastDevice = '';
-  /** Model ids and runner names already reported as unusable on the wire (logged once each). */
-  private readonly refusedNames = new Set<string>();
 
   constructor(options: BridgeClientOptions) {
     this.options = options;
     this.deps = { ...defaultRuntimeDeps, ...options.deps };
     this.url = bridgeConnectUrl(options.url);
     this.log = options.log ?? (() => undefined);
-    this.bridgeId = options.bridgeId ?? `bridge-${this.deps.generateId().slice(0, 12)}`;
+    const capacity = { maxConcurrent: options.maxConcurrent ?? 2, maxQueue: options.maxQueue ?? 16 };
+    this.announcer = new BridgeAnnouncer({
+      handler: options.handler,
+      bridgeId: options.bridgeId ?? `bridge-${this.deps.generateId().slice(0, 12)}`,
+      version: options.version ?? '0.1.0',
+      capacity,
+      device: options.device,
+      log: this.log,
+    });
     this.scheduler = new RequestScheduler({
-      maxConcurrent: options.maxConcurrent ?? 2,
-      maxQueue: options.maxQueue ?? 16,
+      ...capacity,
       run: (frame, signal, send) =>
         runRequest(frame, signal, send, {
           handler: options.handler,
@@ -168,200 +160,36 @@ export class BridgeClient {
   }
 
   private connectOnce(): Promise<ConnectionEnd> {
-    return new Promise((resolve) => {
-      const socket = new WebSocket(this.url, [TUNNEL_SUBPROTOCOL], {
-        headers: { authorization: `Bearer ${this.options.token}` },
-        maxPayload: MAX_FRAME_BYTES,
-        handshakeTimeout: 15_000,
-        perMessageDeflate: false,
-      });
-      this.socket = socket;
-      // Ends every timer of this connection (welcome, heartbeat, model poll) when it closes.
-      const connection = new AbortController();
-      let httpStatus: number | undefined;
-      let welcomedAt: number | undefined;
-      let endReason: string | undefined;
-      let missedPongs = 0;
-      const send: SendFrame = (frame) => sendOn(socket, frame);
-      const drop = (why: string): void => {
-        endReason ??= why;
-        this.log(why);
-        socket.terminate();
-      };
-
-      socket.on('unexpected-response', (_request, response) => {
-        httpStatus = response.statusCode;
-        response.resume();
-        socket.terminate();
-      });
-      socket.on('error', (error) => this.log(`connection error: ${error.message}`));
-      socket.on('open', () => {
-        void this.sayHello(socket);
-        const welcomeTimeoutMs = this.options.welcomeTimeoutMs ?? WELCOME_TIMEOUT_MS;
-        void this.after(welcomeTimeoutMs, connection.signal, () => {
-          if (welcomedAt === undefined) drop(`no welcome from the gateway within ${welcomeTimeoutMs} ms`);
-        });
-      });
-      socket.on('message', (data: RawData, isBinary: boolean) => {
-        missedPongs = 0;
-        const text = isBinary ? undefined : rawText(data);
-        const frame = text === undefined ? undefined : parseTunnelFrame(text);
-        if (!frame?.ok) {
-          this.log('ignored a malformed frame from the gateway');
-          if (text !== undefined && frame?.kind === 'shape') this.refuseUnreadableRequest(text, frame.message, send);
-          return;
-        }
-        if (frame.frame.t === 'welcome' && welcomedAt === undefined) {
-          welcomedAt = this.deps.now();
-          const interval = Math.min(this.options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, frame.frame.heartbeatSec * 1000);
-          void this.every(interval, connection.signal, () => {
-            if (missedPongs >= MISSED_PONGS_LIMIT) return drop('heartbeat lost: no pong from the gateway');
-            missedPongs += 1;
-            sendOn(socket, PING_FRAME);
-          });
-          void this.every(this.options.modelsPollMs ?? DEFAULT_MODELS_POLL_MS, connection.signal, () => void this.pushModelsIfChanged());
-          this.log(`connected to ${this.url}`);
-          this.update({ state: 'connected', attempt: 0, sessionId: frame.frame.sessionId, reason: undefined });
-        }
-        this.onFrame(frame.frame, send);
-      });
-      socket.on('close', (code: number, reasonBuffer: Buffer) => {
-        connection.abort();
+    return attemptConnection({
+      url: this.url,
+      token: this.options.token,
+      deps: this.deps,
+      log: this.log,
+      scheduler: this.scheduler,
+      heartbeatMs: this.options.heartbeatMs,
+      welcomeTimeoutMs: this.options.welcomeTimeoutMs,
+      modelsPollMs: this.options.modelsPollMs,
+      onSocket: (socket) => {
+        this.socket = socket;
+      },
+      onOpen: (socket) => void this.sayHello(socket),
+      onWelcome: (sessionId) => this.update({ state: 'connected', attempt: 0, sessionId, reason: undefined }),
+      onModelsPoll: () => void this.pushModelsIfChanged(),
+      onClosed: (socket) => {
         if (this.socket === socket) this.socket = undefined;
-        // No resume in protocol v1: the gateway has already failed these requests.
-        this.scheduler.abortAll(tunnelError('bridge_offline', 'The tunnel connection closed'));
-        const reason = endReason ?? (reasonBuffer.toString() || (httpStatus ? `HTTP ${httpStatus}` : `code ${code}`));
-        const stable = welcomedAt !== undefined && this.deps.now() - welcomedAt >= STABLE_CONNECTION_MS;
-        resolve({ ...classifyEnd(httpStatus, code, reason), stable });
-      });
-    });
-  }
-
-  /** Runs `action` once after `ms` (injected clock), unless `signal` aborts first. */
-  private async after(ms: number, signal: AbortSignal, action: () => void): Promise<void> {
-    try {
-      await this.deps.sleep(ms, signal);
-    } catch {
-      return;
-    }
-    if (!signal.aborted) action();
-  }
-
-  /** Runs `action` every `ms` (injected clock) until `signal` aborts. */
-  private async every(ms: number, signal: AbortSignal, action: () => void): Promise<void> {
-    while (!signal.aborted) {
-      try {
-        await this.deps.sleep(ms, signal);
-      } catch {
-        return;
-      }
-      if (!signal.aborted) action();
-    }
-  }
-
-  /**
-   * A `req` frame this bridge cannot read (a newer gateway, a model id it refuses):
-   * answered `err bad_request` at once, so the request fails fast instead of
-   * waiting for its deadline. Only the failing field's path is reported.
-   */
-  private refuseUnreadableRequest(text: string, problem: string, send: SendFrame): void {
-    const json = safeParseJson(text);
-    if (!json.ok || typeof json.value !== 'object' || json.value === null) return;
-    const id: unknown = 't' in json.value && json.value.t === 'req' && 'id' in json.value ? json.value.id : undefined;
-    if (typeof id !== 'string' || id.length === 0 || id.length > 128) return;
-    this.log(`refused request ${id}: ${problem}`);
-    const where = /^invalid frame at ([\w.]+)/.exec(problem)?.[1];
-    send({
-      t: 'err',
-      id,
-      code: 'bad_request',
-      message: `This bridge cannot read the request${where ? ` (${where})` : ''}; it may be older than the gateway (update the bridge)`,
-      retryable: false,
+      },
     });
   }
 
   private async sayHello(socket: WebSocket): Promise<void> {
-    let models: BridgeModelInfo[] = [];
-    try {
-      models = await this.options.handler.listModels();
-    } catch (error) {
-      this.log(`could not list models: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    const wireModels = this.wireModels(models);
-    const device = this.device();
-    this.lastModels = JSON.stringify(wireModels);
-    this.lastDevice = JSON.stringify(device ?? null);
-    sendOn(socket, {
-      t: 'hello',
-      bridgeId: this.bridgeId,
-      version: this.options.version ?? '0.1.0',
-      protocols: [TUNNEL_PROTOCOL_VERSION],
-      runners: this.wireRunners(),
-      models: wireModels,
-      capacity: { maxConcurrent: this.options.maxConcurrent ?? 2, maxQueue: this.options.maxQueue ?? 16 },
-      device,
-    });
-  }
-
-  private onFrame(frame: TunnelFrame, send: SendFrame): void {
-    switch (frame.t) {
-      case 'req':
-        return this.scheduler.submit(frame, send);
-      case 'cancel':
-        return this.scheduler.cancel(frame.id, tunnelError('cancelled', `Cancelled by the gateway (${frame.reason})`));
-      case 'goaway':
-        return this.log(`the gateway is going away: ${frame.reason}`);
-      case 'err':
-        return this.log(`the gateway reported: ${frame.message}`);
-      default:
-        return; // welcome (handled above), pong
-    }
+    sendOn(socket, await this.announcer.hello());
   }
 
   private async pushModelsIfChanged(): Promise<void> {
     const socket = this.socket;
     if (!socket || socket.readyState !== WebSocket.OPEN) return;
-    let models: BridgeModel[];
-    try {
-      models = this.wireModels(await this.options.handler.listModels());
-    } catch {
-      return;
-    }
-    const serialized = JSON.stringify(models);
-    const device = this.device();
-    const deviceSerialized = JSON.stringify(device ?? null);
-    if (serialized === this.lastModels && deviceSerialized === this.lastDevice) return;
-    this.lastModels = serialized;
-    const deviceChanged = deviceSerialized !== this.lastDevice;
-    this.lastDevice = deviceSerialized;
-    sendOn(socket, { t: 'models', models, runners: this.wireRunners(), ...(deviceChanged && device ? { device } : {}) });
-  }
-
-  private device(): BridgeDevice | undefined {
-    const device = this.options.device;
-    try {
-      return typeof device === 'function' ? device() : device;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** The models the gateway can name: ids and runners outside the wire charset are left out (and logged once). */
-  private wireModels(models: BridgeModelInfo[]): BridgeModel[] {
-    return models.filter((model) => this.usable(model.id, isValidModelId, 'model id') && this.usable(model.runner, isValidRunnerName, 'runner name')).map(toBridgeModel);
-  }
-
-  private wireRunners(): string[] {
-    return this.options.handler.runners().filter((name) => this.usable(name, isValidRunnerName, 'runner name'));
-  }
-
-  private usable(name: string, valid: (name: string) => boolean, what: string): boolean {
-    if (valid(name)) return true;
-    if (!this.refusedNames.has(name)) {
-      this.refusedNames.add(name);
-      this.log(`not offering ${what} ${JSON.stringify(name)}: only letters, digits and . _ - (ids also : @ + /) can travel in HTTP headers`);
-    }
-    return false;
+    const models = await this.announcer.changes();
+    if (models) sendOn(socket, models);
   }
 
   private async shutdown(drainMs: number): Promise<void> {
@@ -372,15 +200,15 @@ export class BridgeClient {
     this.scheduler.close(shuttingDown);
     if (socket?.readyState === WebSocket.OPEN) {
       sendOn(socket, { t: 'goaway', reason: 'shutdown', drainMs });
-      const drained = await this.within(this.scheduler.idle(), drainMs);
+      const drained = await within(this.deps.sleep, this.scheduler.idle(), drainMs);
       if (!drained) {
         this.log(`drain time over: cancelling ${this.scheduler.inFlight} running request(s)`);
         this.scheduler.abortAll(shuttingDown);
-        await this.within(this.scheduler.idle(), CLOSE_WAIT_MS);
+        await within(this.deps.sleep, this.scheduler.idle(), CLOSE_WAIT_MS);
       }
       const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
       socket.close(TUNNEL_CLOSE.normal, 'bridge stopped');
-      if (!(await this.within(closed, CLOSE_WAIT_MS))) socket.terminate();
+      if (!(await within(this.deps.sleep, closed, CLOSE_WAIT_MS))) socket.terminate();
     } else {
       this.scheduler.abortAll(shuttingDown);
       socket?.terminate();
@@ -389,34 +217,8 @@ export class BridgeClient {
     this.update({ state: 'stopped', sessionId: undefined, retryInMs: undefined });
   }
 
-  /** Waits for `promise` at most `ms`; true when it settled in time. */
-  private async within(promise: Promise<void>, ms: number): Promise<boolean> {
-    const timeout = new AbortController();
-    const timedOut = this.deps.sleep(ms, timeout.signal).then(
-      () => false,
-      () => true,
-    );
-    const settled = await Promise.race([promise.then(() => true), timedOut]);
-    timeout.abort();
-    return settled;
-  }
-
   private update(change: Partial<BridgeClientStatus>): void {
     this.status = { ...this.status, ...change, inFlight: this.scheduler.inFlight, queued: this.scheduler.queued };
     this.options.onStatus?.({ ...this.status });
   }
-}
-
-function sendOn(socket: WebSocket, frame: OutgoingFrame | string): void {
-  if (socket.readyState !== WebSocket.OPEN) return;
-  socket.send(typeof frame === 'string' ? frame : encodeTunnelFrame(frame));
-}
-
-function rawText(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data).toString('utf8');
-}
-
-function toBridgeModel(model: BridgeModelInfo): BridgeModel {
-  return { id: model.id, state: model.state, runner: model.runner, ...(model.bytes === undefined ? {} : { bytes: model.bytes }) };
 }

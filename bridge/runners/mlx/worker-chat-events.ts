@@ -1,0 +1,77 @@
+/**
+ * A generation's worker events as ChatEvents: progress, text deltas and the
+ * finish with usage; a worker `error` becomes the GatewayError the tunnel
+ * understands. A load or a place in the worker's queue is repeated as a
+ * keep-alive while the worker stays silent, so the gateway's 30 s idle
+ * deadline never ends a slow first load.
+ */
+import type { ChatEvent } from '../../../protocol/chat-events.ts';
+import { invalidRequest, type GatewayError } from '../../../protocol/gateway-error.ts';
+import type { RuntimeDeps } from '../../../protocol/runtime-deps.ts';
+import { TUNNEL_ERROR_CODES, type TunnelErrorCode } from '../../../protocol/tunnel-frames.ts';
+import { tunnelError } from '../../../protocol/tunnel-errors.ts';
+import { withKeepAlive } from '../with-keepalive.ts';
+import type { WorkerEvent, WorkerEventOf } from './worker-protocol.ts';
+
+/**
+ * The worker says nothing between "load 0/1" and "loaded", which for a first
+ * Hugging Face download can be minutes; the gateway's idle deadline is 30 s.
+ */
+export const LOAD_PROGRESS_EVERY_MS = 5_000;
+
+function isTunnelCode(code: string): code is TunnelErrorCode {
+  return (TUNNEL_ERROR_CODES as readonly string[]).includes(code);
+}
+
+/** Progress that stays true until the worker's next event: a load at its start, or a place in its queue. */
+function isWaiting(event: WorkerEvent): event is WorkerEventOf<'progress'> {
+  return event.event === 'progress' && ((event.phase === 'load' && event.done === 0) || event.phase === 'queued');
+}
+
+/** A worker `error` event as the GatewayError the tunnel understands. */
+export function workerError(code: string, message: string): GatewayError {
+  if (code === 'bad_request') return invalidRequest(message);
+  return tunnelError(isTunnelCode(code) ? code : 'internal', message);
+}
+
+/** Turns one generation's worker events into ChatEvents; a cancelled generation throws the abort reason. */
+export async function* toChatEvents(
+  exchange: AsyncIterable<WorkerEvent>,
+  signal: AbortSignal,
+  keepAlive: { everyMs: number; sleep: RuntimeDeps['sleep'] },
+): AsyncGenerator<ChatEvent> {
+  // The worker says "load 0/1" or "queued" once, then nothing until the load ends or the
+  // generation starts: that progress is repeated while the silence lasts.
+  let waiting: WorkerEventOf<'progress'> | undefined;
+  const events = withKeepAlive<WorkerEvent>(exchange, {
+    ...keepAlive,
+    // Still at "0 of 1", or at the last place the worker gave: a heartbeat, not a made-up figure.
+    tick: () => waiting,
+  });
+  for await (const event of events) {
+    waiting = isWaiting(event) ? event : undefined;
+    switch (event.event) {
+      case 'progress':
+        yield { type: 'progress', phase: event.phase, done: event.done, total: event.total };
+        break;
+      case 'delta':
+        yield { type: 'text-delta', text: event.text };
+        break;
+      case 'error':
+        throw workerError(event.code, event.message);
+      case 'done': {
+        if (event.finish_reason === 'cancelled') throw signal.reason ?? tunnelError('cancelled', 'The generation was cancelled');
+        const { prompt_tokens, completion_tokens } = event.usage;
+        yield {
+          type: 'finish',
+          finishReason: event.finish_reason,
+          usage: { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens },
+          stats: event.stats,
+        };
+        return;
+      }
+      default:
+        break;
+    }
+  }
+}
