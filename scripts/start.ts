@@ -129,7 +129,9 @@ function startWorker(databaseUrl: string): void {
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+    // The gateway never reads request.cf, so wrangler need not fetch it from the
+    // internet (offline, that fetch prints a scary stack trace at every start).
+    env: { CLOUDFLARE_CF_FETCH_ENABLED: 'false', ...process.env, WRANGLER_SEND_METRICS: 'false' },
   });
   worker = child;
   workerExited = new Promise((resolve) => child.once('exit', resolve));

@@ -59,7 +59,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const worker = spawnGroup(process.execPath, args, {
     name: 'wrangler dev',
     cwd: REPO_ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1' },
+    env: { CLOUDFLARE_CF_FETCH_ENABLED: 'false', ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1' },
     keepOutputChars: 20_000,
   });
   const url = `http://127.0.0.1:${port}`;
