@@ -10,6 +10,7 @@
 import type { ChatModel } from '../../protocol/chat-model.ts';
 import type { ChatRequest } from '../../protocol/chat-request.ts';
 import type { Backend } from '../../protocol/chat-response.ts';
+import { invalidRequest } from '../../protocol/gateway-error.ts';
 import type { ModelName } from '../../protocol/model-name.ts';
 import { defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { fallbackPolicy, type AgentCandidate, type AgentResult, type FallbackPolicy } from './agent-types.ts';
@@ -40,7 +41,7 @@ export interface AgentOptions {
 
 export abstract class BaseAgent {
   /** Which transport the primary model uses. */
-  abstract readonly backend: Backend;
+  readonly backend: Backend;
   readonly primary: ModelName;
   readonly backups: readonly ModelName[];
   protected readonly resolveModel: ModelResolver;
@@ -48,7 +49,12 @@ export abstract class BaseAgent {
   protected readonly policy: FallbackPolicy;
   protected readonly breaker: CircuitBreaker;
 
-  constructor(options: AgentOptions) {
+  /** `backend` is the subclass's transport; a primary of the other transport is a 400 naming `model`. */
+  constructor(options: AgentOptions, backend: Backend) {
+    if (options.primary.transport !== backend) {
+      throw invalidRequest(`The ${backend} agent cannot serve '${options.primary.full}'.`, 'model');
+    }
+    this.backend = backend;
     this.primary = options.primary;
     this.backups = options.backups ?? [];
     this.resolveModel = options.resolveModel;

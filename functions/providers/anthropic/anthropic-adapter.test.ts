@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../../protocol/chat-events.ts';
 import { chatRequestSchema } from '../../../protocol/chat-request.ts';
-import { GatewayError } from '../../../protocol/gateway-error.ts';
 import { fixtureFetch, testDeps, type FixtureAnswer } from '../../../tests/helpers/mock-provider-fixtures.ts';
 import type { ProviderConfig } from '../../config.ts';
 import { providerAdapters } from '../index.ts';
 import { mapAnthropicStopReason } from './map-anthropic-stop-reason.ts';
+import { failure } from '../../../tests/helpers/gateway-failure.ts';
 
 const KEY = 'sk-ant-api03-test-key-0123456789';
 const config: ProviderConfig = { provider: 'anthropic', apiKey: KEY, baseUrl: 'https://anthropic.example', headers: {}, timeoutMs: 30_000, models: undefined };
@@ -22,14 +22,6 @@ function run(answers: FixtureAnswer[], signal = new AbortController().signal) {
   return { upstream, done, seen };
 }
 
-async function failure(promise: Promise<unknown>): Promise<GatewayError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  if (!GatewayError.isInstance(error)) throw new Error(`expected a GatewayError, got ${String(error)}`);
-  return error;
-}
 
 describe('Anthropic provider: streams', () => {
   it('translates a text stream, ignoring pings, with usage that counts cached tokens as prompt tokens', async () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../../protocol/chat-events.ts';
 import { chatRequestSchema, type ChatRequest } from '../../../protocol/chat-request.ts';
-import { GatewayError } from '../../../protocol/gateway-error.ts';
 import { fixtureFetch, testDeps, type FixtureAnswer } from '../../../tests/helpers/mock-provider-fixtures.ts';
 import type { ProviderConfig } from '../../config.ts';
 import { providerAdapters } from '../index.ts';
+import { failure } from '../../../tests/helpers/gateway-failure.ts';
 
 type Provider = 'openai' | 'xai' | 'groq';
 
@@ -31,14 +31,6 @@ function run(provider: Provider, answers: FixtureAnswer[], body: Record<string, 
   return { upstream, events, chatModel };
 }
 
-async function failure(promise: Promise<unknown>): Promise<GatewayError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  if (!GatewayError.isInstance(error)) throw new Error(`expected a GatewayError, got ${String(error)}`);
-  return error;
-}
 
 function text(events: ChatEvent[]): string {
   return events.map((event) => (event.type === 'text-delta' ? event.text : '')).join('');

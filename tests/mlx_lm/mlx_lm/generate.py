@@ -90,6 +90,22 @@ def stream_generate(model, tokenizer, prompt, max_tokens=256, draft_model=None, 
     prompt_tps = 0.0
     token = EOS_TOKEN_ID
     n = 0
+
+    def response(finish_reason):
+        # The real GenerationResponse fields, as mlx_lm fills them in.
+        return GenerationResponse(
+            text=detokenizer.last_segment,
+            token=token,
+            logprobs=None,
+            from_draft=False,
+            prompt_tokens=prompt.size,
+            prompt_tps=prompt_tps,
+            generation_tokens=n + 1,
+            generation_tps=(n + 1) / max(time.perf_counter() - tic, 1e-6),
+            peak_memory=mx.get_peak_memory() / 1e9,
+            finish_reason=finish_reason,
+        )
+
     for n, (token, logprobs) in enumerate(token_generator):
         if n == 0:
             prompt_time = time.perf_counter() - tic
@@ -100,31 +116,9 @@ def stream_generate(model, tokenizer, prompt, max_tokens=256, draft_model=None, 
         detokenizer.add_token(token)
         if (n + 1) == max_tokens:
             break
-        yield GenerationResponse(
-            text=detokenizer.last_segment,
-            token=token,
-            logprobs=None,
-            from_draft=False,
-            prompt_tokens=prompt.size,
-            prompt_tps=prompt_tps,
-            generation_tokens=n + 1,
-            generation_tps=(n + 1) / max(time.perf_counter() - tic, 1e-6),
-            peak_memory=mx.get_peak_memory() / 1e9,
-            finish_reason=None,
-        )
+        yield response(None)
     detokenizer.finalize()
-    yield GenerationResponse(
-        text=detokenizer.last_segment,
-        token=token,
-        logprobs=None,
-        from_draft=False,
-        prompt_tokens=prompt.size,
-        prompt_tps=prompt_tps,
-        generation_tokens=n + 1,
-        generation_tps=(n + 1) / max(time.perf_counter() - tic, 1e-6),
-        peak_memory=mx.get_peak_memory() / 1e9,
-        finish_reason="stop" if token in tokenizer.eos_token_ids else "length",
-    )
+    yield response("stop" if token in tokenizer.eos_token_ids else "length")
 
 
 def generate(model, tokenizer, prompt, verbose=False, **kwargs):

@@ -5,12 +5,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../../protocol/chat-events.ts';
 import { chatRequestSchema, type ChatRequest } from '../../../protocol/chat-request.ts';
-import { GatewayError } from '../../../protocol/gateway-error.ts';
 import { defaultRuntimeDeps } from '../../../protocol/runtime-deps.ts';
 import type { ProviderConfig } from '../../../functions/config.ts';
 import { providerAdapters } from '../../../functions/providers/index.ts';
 import type { OnlineProvider } from '../../../protocol/model-name.ts';
 import { startMockProvider, type MockProvider } from '../../helpers/mock-provider.ts';
+import { failure } from '../../helpers/gateway-failure.ts';
 
 const KEY = 'sk-loopback-test-key-0001';
 const mocks = {} as Record<'openai' | 'anthropic' | 'groq', MockProvider>;
@@ -42,14 +42,6 @@ async function collect(events: AsyncIterable<ChatEvent>): Promise<ChatEvent[]> {
   return out;
 }
 
-async function failure(promise: Promise<unknown>): Promise<GatewayError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  if (!GatewayError.isInstance(error)) throw new Error(`expected a GatewayError, got ${String(error)}`);
-  return error;
-}
 
 const textOf = (events: ChatEvent[]): string => events.map((event) => (event.type === 'text-delta' ? event.text : '')).join('');
 

@@ -3,10 +3,10 @@
  * Python worker script, and the mlx_lm test double standing in for Apple's GPU.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { GatewayError } from '../../../protocol/gateway-error.ts';
 import type { WorkerEvent, WorkerEventOf } from '../../../bridge/runners/mlx/worker-protocol.ts';
 import { FakeClock } from '../tunnel/fake-clock.ts';
 import { chat, collect, HUB_MODEL, makeMlxHarness, textOf, type MlxHarness } from './mlx-harness.ts';
+import { failure } from '../../helpers/gateway-failure.ts';
 
 const config = (maxTokens = 64, stop: string[] = []) => ({ maxTokens, stop });
 const never = new AbortController().signal;
@@ -21,14 +21,6 @@ function isEvent<E extends WorkerEvent['event']>(name: E, where: (event: WorkerE
   return (event: WorkerEvent): event is WorkerEventOf<E> => event.event === name && where(event as WorkerEventOf<E>);
 }
 
-async function failure(promise: Promise<unknown>): Promise<GatewayError> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  if (!GatewayError.isInstance(error)) throw new Error(`expected a GatewayError, got ${String(error)}`);
-  return error;
-}
 
 describe('MLX runner over the real worker', () => {
   it('loads a Hub model on first use, then streams its answer with usage and stats', async () => {
