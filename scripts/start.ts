@@ -21,6 +21,7 @@ import { createDevVars, formatDevVars, gatewayKeyHint, PROVIDER_KEY_VARIABLES, r
 import { isPortFree, REPO_ROOT, startSqld, type SqldServer } from './sqld.ts';
 import { stopProcess, waitForHttp } from './process-group.ts';
 import { descendantsOf, waitUntilGone } from './process-tree.ts';
+import { WRANGLER_JS, wranglerDevArgs, wranglerDevEnv } from './wrangler-dev.ts';
 
 const HOST = '127.0.0.1';
 const WORKER_READY_TIMEOUT_MS = 120_000;
@@ -111,27 +112,19 @@ function writeForwardedVars(devVars: Record<string, string>): string[] {
 }
 
 function startWorker(databaseUrl: string): void {
-  const wrangler = join(REPO_ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
-  if (!existsSync(wrangler)) fail('wrangler is not installed: run `npm install`');
-  const args = [
-    wrangler,
-    'dev',
-    '--ip', HOST,
-    '--port', String(workerPort),
-    '--var', `TURSO_DATABASE_URL:${databaseUrl}`,
-    '--env-file', forwardedVarsPath,
-    '--env-file', devVarsPath,
-    '--persist-to', join(dataDir, 'wrangler'),
-    '--show-interactive-dev-session=false',
-  ];
+  if (!existsSync(WRANGLER_JS)) fail('wrangler is not installed: run `npm install`');
+  const args = wranglerDevArgs({
+    port: workerPort,
+    vars: { TURSO_DATABASE_URL: databaseUrl },
+    envFiles: [forwardedVarsPath, devVarsPath],
+    persistDir: join(dataDir, 'wrangler'),
+  });
   // Same process group as this one, so a Ctrl-C in the terminal reaches it directly;
   // stdin ignored so wrangler never puts the terminal in raw mode and swallows Ctrl-C.
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
-    // The gateway never reads request.cf, so wrangler need not fetch it from the
-    // internet (offline, that fetch prints a scary stack trace at every start).
-    env: { CLOUDFLARE_CF_FETCH_ENABLED: 'false', ...process.env, WRANGLER_SEND_METRICS: 'false' },
+    env: wranglerDevEnv(),
   });
   worker = child;
   workerExited = new Promise((resolve) => child.once('exit', resolve));

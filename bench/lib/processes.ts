@@ -10,6 +10,7 @@ import { signalGroup, spawnGroup as spawnProcessGroup, waitForHttp as waitForSer
 import { descendantsOf } from '../../scripts/process-tree.ts';
 import { findFreePort } from '../../scripts/sqld.ts';
 import { safeParseJson } from '../../protocol/validate.ts';
+import { wranglerDevEnv } from '../../scripts/wrangler-dev.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -43,7 +44,7 @@ export function spawnGroup(
   const group = spawnProcessGroup(command, args, {
     name,
     cwd: options.cwd ?? REPO_ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1', ...options.env },
+    env: wranglerDevEnv({ CI: '1', ...options.env }),
     keepOutputChars: 20_000,
     onStdoutLine: (line) => {
       const parsed = line.startsWith('{') ? safeParseJson(line) : { ok: false as const };

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { wranglerDevArgs } from '../../tests/helpers/start-gateway.ts';
+import { wranglerDevArgs } from '../../scripts/wrangler-dev.ts';
 import { freePort, REPO_ROOT, spawnGroup, waitForHttp, type GroupProcess } from './processes.ts';
 
 export interface ServedWorker {
@@ -26,7 +26,7 @@ export async function startWranglerDev(name: string, configPath: string, vars: R
   const envFile = join(scratch, 'empty.vars');
   writeFileSync(envFile, '');
   const [port, inspectorPort] = [await freePort(), await freePort()];
-  const args = wranglerDevArgs({ configPath, port, inspectorPort, envFile, persistDir: join(scratch, 'state'), vars });
+  const args = wranglerDevArgs({ configPath, port, inspectorPort, envFiles: [envFile], persistDir: join(scratch, 'state'), vars });
   // The scratch directory goes with the process, however it is stopped (stopAll on Ctrl-C too).
   const child = spawnGroup(name, process.execPath, args, { cwd: root, afterStop: () => rmSync(scratch, { recursive: true, force: true }) });
   const url = `http://127.0.0.1:${port}`;

@@ -24,7 +24,7 @@ import OpenAI from 'openai';
 import { spawnGroup, waitForHttp, type GroupProcess } from '../../scripts/process-group.ts';
 import { findFreePort, REPO_ROOT } from '../../scripts/sqld.ts';
 import { formatDevVars } from '../../scripts/dev-vars.ts';
-import { wranglerDevArgs } from '../helpers/start-gateway.ts';
+import { wranglerDevArgs, wranglerDevEnv } from '../../scripts/wrangler-dev.ts';
 import { startMockProviderSet, type MockProviderSet } from '../helpers/mock-provider-set.ts';
 import type { MockProviderOptions } from '../helpers/mock-provider.ts';
 import type { OnlineProvider } from '../../protocol/model-name.ts';
@@ -122,8 +122,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...options.vars,
     };
     const launchWorker = async (): Promise<void> => {
-      const args = wranglerDevArgs({ port, inspectorPort: await findFreePort(), envFile, persistDir: join(scratch, 'wrangler-state'), vars });
-      const launched = spawnGroup(NODE, args, { name: 'wrangler dev', cwd: REPO_ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1' } });
+      const args = wranglerDevArgs({ port, inspectorPort: await findFreePort(), envFiles: [envFile], persistDir: join(scratch, 'wrangler-state'), vars });
+      const launched = spawnGroup(NODE, args, { name: 'wrangler dev', cwd: REPO_ROOT, env: wranglerDevEnv({ CI: '1' }) });
       worker = launched;
       processes.push(launched);
       await waitForHttp(`${url}/health`, { name: launched.name, timeoutMs: READY_TIMEOUT_MS, exited: launched.exited, output: launched.output });

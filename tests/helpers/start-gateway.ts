@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnGroup, waitForHttp } from '../../scripts/process-group.ts';
 import { findFreePort } from '../../scripts/sqld.ts';
+import { wranglerDevArgs, wranglerDevEnv } from '../../scripts/wrangler-dev.ts';
 
 export interface StartGatewayOptions {
   /** Worker vars and secrets, each passed as `--var NAME:value`. */
@@ -31,22 +32,6 @@ export interface RunningGateway {
 const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 const READY_TIMEOUT_MS = 60_000;
 
-/** The `wrangler dev` arguments every suite and the bench serve a Worker with: loopback, given ports, an env file, throwaway state. */
-export function wranglerDevArgs(options: { port: number; inspectorPort: number; envFile: string; persistDir: string; vars: Record<string, string>; configPath?: string }): string[] {
-  return [
-    join(REPO_ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'),
-    'dev',
-    ...(options.configPath ? ['--config', options.configPath] : []),
-    '--ip', '127.0.0.1',
-    '--port', String(options.port),
-    '--inspector-port', String(options.inspectorPort),
-    '--env-file', options.envFile,
-    '--persist-to', options.persistDir,
-    '--show-interactive-dev-session=false',
-    ...Object.entries(options.vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
-  ];
-}
-
 /** Starts the Worker under `wrangler dev`; resolves once GET /health answers. */
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const scratch = mkdtempSync(join(tmpdir(), 'agent-gateway-e2e-'));
@@ -54,12 +39,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   writeFileSync(envFile, '');
   const persistDir = options.persistDir ?? join(scratch, 'state');
   const [port, inspectorPort] = [await findFreePort(), await findFreePort()];
-  const args = wranglerDevArgs({ port, inspectorPort, envFile, persistDir, vars: options.vars });
+  const args = wranglerDevArgs({ port, inspectorPort, envFiles: [envFile], persistDir, vars: options.vars });
   // Its own process group, so stop() reaches workerd too.
   const worker = spawnGroup(process.execPath, args, {
     name: 'wrangler dev',
     cwd: REPO_ROOT,
-    env: { CLOUDFLARE_CF_FETCH_ENABLED: 'false', ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1' },
+    env: wranglerDevEnv({ CI: '1' }),
     keepOutputChars: 20_000,
   });
   const url = `http://127.0.0.1:${port}`;
