@@ -53,6 +53,8 @@ export interface ProviderConfig {
   timeoutMs: number;
   /** Fixed model list for `/v1/models`, instead of asking the provider. */
   models: string[] | undefined;
+  /** Values to scrub from anything this provider says: its key and its extra header values. */
+  secrets: string[];
 }
 
 export interface DatabaseConfig {
@@ -120,13 +122,15 @@ export function readConfig(env: Env): GatewayConfig {
     const apiKey = nonEmpty(env[PROVIDER_KEY_VARIABLES[provider]]);
     if (!apiKey) continue;
     const override = endpoints[provider] ?? {};
+    const headers = override.headers ?? {};
     providers[provider] = {
       provider,
       apiKey,
       baseUrl: (override.base_url ?? DEFAULT_BASE_URLS[provider]).replace(/\/+$/, ''),
-      headers: override.headers ?? {},
+      headers,
       timeoutMs: override.timeout_ms ?? DEFAULT_TIMEOUT_MS,
       models: override.models,
+      secrets: [apiKey, ...Object.values(headers)],
     };
   }
 
@@ -178,7 +182,7 @@ export function getConfig(env: Env): GatewayConfig {
 export function secretValues(env: Env): string[] {
   return [env.GATEWAY_API_KEY, env.BRIDGE_TOKEN, env.TURSO_AUTH_TOKEN, ...Object.values(PROVIDER_KEY_VARIABLES).map((name) => env[name])]
     .map(nonEmpty)
-    .filter((value): value is string => value !== undefined && value.length >= 8);
+    .filter((value): value is string => value !== undefined);
 }
 
 /** Settings and the bridge tunnel are per user; today every request is the default user's. */

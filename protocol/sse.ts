@@ -99,21 +99,6 @@ function createSseDecoder(): { push(text: string): SseEvent[] } {
   };
 }
 
-/** A TransformStream from the bytes of an event stream to its events. */
-export function createSseParser(): TransformStream<Uint8Array, SseEvent> {
-  // TextDecoder strips one leading BOM and keeps split UTF-8 sequences for the next chunk.
-  const decoder = new TextDecoder('utf-8');
-  const sse = createSseDecoder();
-  return new TransformStream<Uint8Array, SseEvent>({
-    transform(chunk, controller) {
-      for (const event of sse.push(decoder.decode(chunk, { stream: true }))) controller.enqueue(event);
-    },
-    flush(controller) {
-      for (const event of sse.push(decoder.decode())) controller.enqueue(event);
-    },
-  });
-}
-
 /**
  * The events of an event-stream body, in order. Stopping early (`break`,
  * `return()`, a thrown error) cancels the body, which releases the upstream

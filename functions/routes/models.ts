@@ -23,7 +23,7 @@ export interface ModelEntry {
 
 /** One model a connected or last-seen bridge offers. */
 export interface LocalModelEntry {
-  /** The id after `local/`. */
+  /** The full `local/<id>` name. */
   id: string;
   runner: string;
   state: string;
@@ -99,7 +99,8 @@ export function listModels(options: ModelsOptions): Handler<{ Bindings: Env }> {
     if (options.listLocalModels) {
       try {
         for (const model of await options.listLocalModels(c.env)) {
-          data.push({ id: `local/${model.id}`, object: 'model', created: 0, owned_by: model.runner, status: model.online ? model.state : 'offline' });
+          // The tunnel already reports `offline` as the state of a last-seen model.
+          data.push({ id: model.id, object: 'model', created: 0, owned_by: model.runner, status: model.state });
         }
       } catch {
         options.log('[models] the bridge model list is unavailable; local models left out');

@@ -6,7 +6,7 @@ let gateway: TestGateway;
 const auth = { headers: { authorization: `Bearer ${GATEWAY_KEY}` } };
 
 beforeEach(async () => {
-  gateway = testGateway(mocks.origins, { listLocalModels: async () => [{ id: 'mlx-community/Llama-3.2-3B-Instruct-4bit', runner: 'mlx', state: 'loaded', online: true }] });
+  gateway = testGateway(mocks.origins, { listLocalModels: async () => [{ id: 'local/mlx-community/Llama-3.2-3B-Instruct-4bit', runner: 'mlx', state: 'loaded', online: true }] });
   await mocks.resetAll();
 });
 

@@ -8,7 +8,7 @@ import { mapAnthropicStopReason } from './map-anthropic-stop-reason.ts';
 import { failure } from '../../../tests/helpers/gateway-failure.ts';
 
 const KEY = 'sk-ant-api03-test-key-0123456789';
-const config: ProviderConfig = { provider: 'anthropic', apiKey: KEY, baseUrl: 'https://anthropic.example', headers: {}, timeoutMs: 30_000, models: undefined };
+const config: ProviderConfig = { provider: 'anthropic', apiKey: KEY, baseUrl: 'https://anthropic.example', headers: {}, timeoutMs: 30_000, models: undefined, secrets: [KEY] };
 
 function run(answers: FixtureAnswer[], signal = new AbortController().signal) {
   const upstream = fixtureFetch(answers);

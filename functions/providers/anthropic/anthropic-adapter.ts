@@ -9,7 +9,6 @@ import type { ProviderConfig } from '../../config.ts';
 import type { ProviderAdapter } from '../provider-model.ts';
 import { withConfiguredHeaders } from '../shared/provider-headers.ts';
 import { readUpstreamJson } from '../shared/read-upstream-json.ts';
-import { providerSecrets } from '../shared/scrub-secrets.ts';
 import { streamUpstreamChat } from '../shared/stream-upstream-chat.ts';
 import { fetchUpstream } from '../shared/upstream-fetch.ts';
 import { ANTHROPIC_VERSION, anthropicModelListSchema } from './anthropic-api.ts';
@@ -60,7 +59,7 @@ export const anthropicAdapter: ProviderAdapter = {
         headers: headersFor(config, { accept: 'application/json' }),
         signal,
         deps,
-        secrets: providerSecrets(config.apiKey, config.headers),
+        secrets: config.secrets,
       });
       const list = await readUpstreamJson(config.provider, response, anthropicModelListSchema);
       ids.push(...list.data.map((model) => model.id));

@@ -11,7 +11,7 @@ type Provider = 'openai' | 'xai' | 'groq';
 const KEY = 'sk-test-0123456789abcdef';
 
 function configFor(provider: Provider, overrides: Partial<ProviderConfig> = {}): ProviderConfig {
-  return { provider, apiKey: KEY, baseUrl: `https://${provider}.example/v1`, headers: {}, timeoutMs: 30_000, models: undefined, ...overrides };
+  return { provider, apiKey: KEY, baseUrl: `https://${provider}.example/v1`, headers: {}, timeoutMs: 30_000, models: undefined, secrets: [KEY], ...overrides };
 }
 
 function request(body: Record<string, unknown> = {}): ChatRequest {

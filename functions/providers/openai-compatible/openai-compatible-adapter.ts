@@ -10,7 +10,6 @@ import type { ProviderConfig } from '../../config.ts';
 import type { ProviderAdapter } from '../provider-model.ts';
 import { withConfiguredHeaders } from '../shared/provider-headers.ts';
 import { readUpstreamJson } from '../shared/read-upstream-json.ts';
-import { providerSecrets } from '../shared/scrub-secrets.ts';
 import { streamUpstreamChat } from '../shared/stream-upstream-chat.ts';
 import { fetchUpstream } from '../shared/upstream-fetch.ts';
 import { openaiModelListSchema } from './openai-compatible-api.ts';
@@ -56,7 +55,7 @@ export function createOpenAICompatibleAdapter(profile: OpenAICompatibleProfile):
         headers: headersFor(config, { accept: 'application/json' }),
         signal,
         deps,
-        secrets: providerSecrets(config.apiKey, config.headers),
+        secrets: config.secrets,
       });
       const list = await readUpstreamJson(config.provider, response, openaiModelListSchema);
       return list.data.map((model) => model.id);

@@ -16,8 +16,3 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
   out = out.replace(KEY_LIKE, '[redacted]');
   return out.length > MAX_MESSAGE ? `${out.slice(0, MAX_MESSAGE)}…` : out;
 }
-
-/** The values worth scrubbing for one provider: its key and its extra header values. */
-export function providerSecrets(apiKey: string, headers: Record<string, string>): string[] {
-  return [apiKey, ...Object.values(headers)].filter((value) => value.length >= 8);
-}

@@ -7,7 +7,6 @@ import type { ChatEvent } from '../../../protocol/chat-events.ts';
 import type { RuntimeDeps } from '../../../protocol/runtime-deps.ts';
 import { readSseEvents, type SseEvent } from '../../../protocol/sse.ts';
 import type { ProviderConfig } from '../../config.ts';
-import { providerSecrets } from './scrub-secrets.ts';
 import { fetchUpstream, guardStream, streamBroken } from './upstream-fetch.ts';
 
 /** Set by a translator once a delta went out: later failures are then mid-stream. */
@@ -29,7 +28,7 @@ export interface UpstreamChat {
 /** Streams one chat from the upstream as normalized events. */
 export async function* streamUpstreamChat(chat: UpstreamChat): AsyncGenerator<ChatEvent, void, undefined> {
   const { config } = chat;
-  const secrets = providerSecrets(config.apiKey, config.headers);
+  const { secrets } = config;
   const response = await fetchUpstream({
     provider: config.provider,
     url: chat.url,

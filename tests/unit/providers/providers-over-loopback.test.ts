@@ -28,7 +28,7 @@ beforeEach(() => {
 });
 
 function modelFor(provider: 'openai' | 'anthropic' | 'groq', apiKey = KEY) {
-  const config: ProviderConfig = { provider: provider satisfies OnlineProvider, apiKey, baseUrl: mocks[provider].baseUrl, headers: {}, timeoutMs: 10_000, models: undefined };
+  const config: ProviderConfig = { provider: provider satisfies OnlineProvider, apiKey, baseUrl: mocks[provider].baseUrl, headers: {}, timeoutMs: 10_000, models: undefined, secrets: [apiKey] };
   return { config, model: providerAdapters[provider].createModel(config, 'mock-model', defaultRuntimeDeps) };
 }
 
