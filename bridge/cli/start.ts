@@ -10,7 +10,7 @@ import type { BridgeConfig } from '../config.ts';
 import { BridgeClient, type BridgeClientStatus } from '../connection/bridge-client.ts';
 import { RegistryHandler } from '../registry-handler.ts';
 import '../runners/builtin-runners.ts';
-import type { MlxStatus } from '../runners/mlx/mlx-runner.ts';
+import { LOAD_PROGRESS_EVERY_MS, type MlxStatus } from '../runners/mlx/mlx-runner.ts';
 import { RunnerRegistry } from '../runners/registry.ts';
 import { removeBridgeState, writeBridgeState } from './bridge-state.ts';
 import { describeDevice } from './device-info.ts';
@@ -27,7 +27,6 @@ export interface StartIo {
 }
 
 const DRAIN_MS = 10_000;
-const LOAD_PROGRESS_EVERY_MS = 5_000;
 const GAVE_UP: ReadonlySet<BridgeClientStatus['state']> = new Set(['auth_failed', 'superseded', 'rejected']);
 
 /** Runs until stopped; resolves with the process exit code. */

@@ -20,10 +20,6 @@ class Channel:
         # Set by the worker: called once, from the thread whose write failed.
         self.on_lost = None
 
-    @property
-    def lost(self):
-        return self._lost
-
     def emit(self, event, **fields):
         """Writes one event line; False when the bridge can no longer be reached."""
         line = json.dumps({"event": event, **fields}, allow_nan=False, default=str)

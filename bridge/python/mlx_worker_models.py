@@ -11,12 +11,11 @@ from mlx_worker_memory import gigabytes, kv_cache_bytes, weights_bytes
 
 
 class LoadedModel:
-    def __init__(self, model_id, model, tokenizer, nbytes, path):
+    def __init__(self, model_id, model, tokenizer, nbytes):
         self.model_id = model_id
         self.model = model
         self.tokenizer = tokenizer
         self.bytes = nbytes
-        self.path = path
         self.last_used = time.monotonic()
 
 
@@ -86,7 +85,7 @@ class ModelStore:
         self.on_progress(None)
         measured = int(self.mx.get_active_memory()) - before
         nbytes = measured if measured > 0 else (weights_bytes(local) if local else 0)
-        entry = LoadedModel(model_id, model, tokenizer, nbytes, str(local) if local else None)
+        entry = LoadedModel(model_id, model, tokenizer, nbytes)
         self.models[model_id] = entry
         budget = self.recommended_working_set()
         if budget and self.loaded_bytes() > budget:

@@ -29,10 +29,6 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     this.wake();
   }
 
-  get isEnded(): boolean {
-    return this.ended;
-  }
-
   private wake(): void {
     const waiter = this.waiter;
     this.waiter = undefined;

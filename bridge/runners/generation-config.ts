@@ -21,3 +21,35 @@ export function resolveGenerationConfig(request: ChatRequest, defaultMaxTokens =
   if (request.seed != null) config.seed = request.seed;
   return config;
 }
+
+/** Sampling settings under their OpenAI / mlx-lm names (`top_p`, `repetition_penalty`, …), absent ones left out. */
+export interface SamplingParams {
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  min_p?: number;
+  repetition_penalty?: number;
+  presence_penalty?: number;
+  frequency_penalty?: number;
+  seed?: number;
+}
+
+/** `config`'s sampling settings under the snake_case names both the vLLM API and the MLX worker use. */
+export function samplingParams(config: GenerationConfig): SamplingParams {
+  const named: SamplingParams = {
+    temperature: config.temperature,
+    top_p: config.topP,
+    top_k: config.topK,
+    min_p: config.minP,
+    repetition_penalty: config.repetitionPenalty,
+    presence_penalty: config.presencePenalty,
+    frequency_penalty: config.frequencyPenalty,
+    seed: config.seed,
+  };
+  const out: SamplingParams = {};
+  for (const key of Object.keys(named) as Array<keyof SamplingParams>) {
+    const value = named[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}

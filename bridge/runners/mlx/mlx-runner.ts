@@ -27,6 +27,9 @@ import { estimateContextLength, toWorkerGenerationConfig, toWorkerMessages } fro
 export type { MlxStatus } from './mlx-status.ts';
 export { LOAD_PROGRESS_EVERY_MS } from './worker-chat-events.ts';
 
+/** How long `cleanup` waits for the worker to unload before killing it. */
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
 export interface MlxRunnerOptions {
   python: string;
   /** The bridge's environment for the worker (PYTHONPATH included). */
@@ -41,14 +44,9 @@ export interface MlxRunnerOptions {
   heartbeatSec?: number;
   silenceTimeoutMs?: number;
   stallTimeoutMs?: number;
-  /** How long `cleanup` waits for the worker to unload before killing it. */
-  shutdownTimeoutMs?: number;
-  scriptPath?: string;
   generateId: () => string;
   /** The clock for load keep-alives (injected so tests control time). */
   sleep?: RuntimeDeps['sleep'];
-  /** While a model loads or a request waits in the worker's queue, a `progress` event at least this often (default 5 s). */
-  loadProgressEveryMs?: number;
   log: (line: string) => void;
   onStatus?: (status: MlxStatus) => void;
 }
@@ -101,7 +99,7 @@ export class MlxRunner implements Runner {
       generation_config: toWorkerGenerationConfig(generationConfig),
     };
     yield* toChatEvents(this.exchange(command, signal), signal, {
-      everyMs: this.options.loadProgressEveryMs ?? LOAD_PROGRESS_EVERY_MS,
+      everyMs: LOAD_PROGRESS_EVERY_MS,
       sleep: this.options.sleep ?? defaultRuntimeDeps.sleep,
     });
   }
@@ -124,7 +122,7 @@ export class MlxRunner implements Runner {
   async cleanup(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
-    if (worker?.isAlive) await worker.shutdown(this.options.shutdownTimeoutMs ?? 10_000);
+    if (worker?.isAlive) await worker.shutdown(SHUTDOWN_TIMEOUT_MS);
   }
 
   private location(modelId: string): { path?: string } {
@@ -142,7 +140,6 @@ export class MlxRunner implements Runner {
     const options = this.options;
     const worker = new MlxWorkerProcess({
       python: options.python,
-      scriptPath: options.scriptPath,
       env: options.env,
       heartbeatSec: options.heartbeatSec ?? 1,
       idleUnloadSec: options.idleUnloadSec,

@@ -20,7 +20,6 @@ export const MLX_WORKER_SCRIPT = fileURLToPath(new URL('../../python/mlx_worker.
 export interface WorkerProcessOptions {
   /** The interpreter (BRIDGE_PYTHON). */
   python: string;
-  scriptPath?: string;
   /** The bridge's own environment, PYTHONPATH included. */
   env: Record<string, string | undefined>;
   heartbeatSec: number;
@@ -73,7 +72,7 @@ export class MlxWorkerProcess {
     this.lastLineAt = this.lastProgressAt = this.now();
     const args = [
       '-u',
-      options.scriptPath ?? MLX_WORKER_SCRIPT,
+      MLX_WORKER_SCRIPT,
       '--heartbeat-sec',
       String(options.heartbeatSec),
       '--idle-unload-sec',

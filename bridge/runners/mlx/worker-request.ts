@@ -5,6 +5,7 @@
  */
 import { contentText, type ChatRequest } from '../../../protocol/chat-request.ts';
 import { invalidRequest } from '../../../protocol/gateway-error.ts';
+import { samplingParams } from '../generation-config.ts';
 import type { GenerationConfig } from '../runner.ts';
 import type { WorkerGenerationConfig, WorkerMessage } from './worker-protocol.ts';
 
@@ -21,16 +22,7 @@ export function toWorkerMessages(request: ChatRequest): WorkerMessage[] {
 
 /** The sampling settings under the names the worker passes to make_sampler / make_logits_processors. */
 export function toWorkerGenerationConfig(config: GenerationConfig): WorkerGenerationConfig {
-  const out: WorkerGenerationConfig = { max_tokens: config.maxTokens, stop: config.stop };
-  if (config.temperature !== undefined) out.temperature = config.temperature;
-  if (config.topP !== undefined) out.top_p = config.topP;
-  if (config.topK !== undefined) out.top_k = config.topK;
-  if (config.minP !== undefined) out.min_p = config.minP;
-  if (config.repetitionPenalty !== undefined) out.repetition_penalty = config.repetitionPenalty;
-  if (config.presencePenalty !== undefined) out.presence_penalty = config.presencePenalty;
-  if (config.frequencyPenalty !== undefined) out.frequency_penalty = config.frequencyPenalty;
-  if (config.seed !== undefined) out.seed = config.seed;
-  return out;
+  return { max_tokens: config.maxTokens, stop: config.stop, ...samplingParams(config) };
 }
 
 /** Prompt plus answer, in tokens, for the KV-cache estimate (about 3 characters a token, on the safe side). */

@@ -13,6 +13,7 @@ import { GatewayError, invalidRequest } from '../../../protocol/gateway-error.ts
 import { readSseEvents } from '../../../protocol/sse.ts';
 import { tunnelError } from '../../../protocol/tunnel-errors.ts';
 import { safeParseJson } from '../../../protocol/validate.ts';
+import { samplingParams } from '../generation-config.ts';
 import type { DeviceConfig, GenerationConfig, Runner, RunnerMemory, RunnerModelInfo } from '../runner.ts';
 
 export interface VllmRunnerOptions {
@@ -192,17 +193,7 @@ export class VllmRunner implements Runner {
       max_tokens: config.maxTokens,
     };
     if (config.stop.length > 0) body.stop = config.stop;
-    const sampling: Record<string, number | undefined> = {
-      temperature: config.temperature,
-      top_p: config.topP,
-      top_k: config.topK,
-      min_p: config.minP,
-      repetition_penalty: config.repetitionPenalty,
-      presence_penalty: config.presencePenalty,
-      frequency_penalty: config.frequencyPenalty,
-      seed: config.seed,
-    };
-    for (const [key, value] of Object.entries(sampling)) if (value !== undefined) body[key] = value;
+    Object.assign(body, samplingParams(config));
     // vLLM understands these OpenAI fields natively.
     if (request.tools) body.tools = request.tools;
     if (request.tool_choice) body.tool_choice = request.tool_choice;
