@@ -5,6 +5,7 @@
  * commands are typed only. Documented in docs/bridge.md.
  */
 import * as z from 'zod';
+import type { SamplingParams } from '../generation-config.ts';
 import { statsSchema } from '../../../protocol/tunnel-frames.ts';
 import { safeParseJson } from '../../../protocol/validate.ts';
 
@@ -14,16 +15,9 @@ export interface WorkerMessage {
 }
 
 /** Sampling and limits in the worker's snake_case. */
-export interface WorkerGenerationConfig {
+/** What the worker passes to make_sampler / make_logits_processors, plus the limits. */
+export interface WorkerGenerationConfig extends SamplingParams {
   max_tokens: number;
-  temperature?: number;
-  top_p?: number;
-  top_k?: number;
-  min_p?: number;
-  repetition_penalty?: number;
-  presence_penalty?: number;
-  frequency_penalty?: number;
-  seed?: number;
   stop: string[];
 }
 
