@@ -23,7 +23,7 @@ import { REPO_ROOT } from '../../scripts/sqld.ts';
 import { safeParseJson } from '../../protocol/validate.ts';
 
 /** One test file each; the line prints once every one of them has reported in the same run. */
-export const RELIABILITY_CONCERNS = ['streams', 'disconnects', 'bridge-kills', 'sqld-kills', 'secrets'] as const;
+export const RELIABILITY_CONCERNS = ['streams', 'disconnects', 'bridge-kills', 'sqld-kills', 'secrets', 'settings-burst', 'traversal', 'stuck-bridge'] as const;
 export type ReliabilityConcern = (typeof RELIABILITY_CONCERNS)[number];
 
 export interface StreamFigures {
@@ -91,6 +91,31 @@ export interface SecretFigures {
   reflected: number;
 }
 
+export interface SettingsBurstFigures {
+  /** Concurrent settings requests (GET/PUT/PATCH/DELETE mixed) and completions that read the settings. */
+  requests: number;
+  /** Not answered within the bound. */
+  hung: number;
+  /** Answered with a body that is not the OpenAI error shape or the settings/completion shape. */
+  malformed: number;
+  /** Whether the first request after the burst answered normally (1) or not (0). */
+  healthyAfter: number;
+}
+
+export interface TraversalFigures {
+  /** Hostile or not-offered local model names sent through the gateway. */
+  namesTried: number;
+  /** Of those, how many reached the engine's load(). */
+  loaded: number;
+}
+
+export interface StuckBridgeFigures {
+  /** Requests sent to a bridge that accepted them and then said nothing (or was frozen). */
+  requests: number;
+  /** The slowest time from the request to the first byte of its error, in milliseconds. */
+  slowestFirstByteMs: number;
+}
+
 export interface ReliabilityFigures {
   gateway?: StreamFigures;
   tunnel?: StreamFigures;
@@ -98,12 +123,15 @@ export interface ReliabilityFigures {
   sqldKills?: SqldKillFigures;
   disconnects?: DisconnectFigures;
   secrets?: SecretFigures;
+  settingsBurst?: SettingsBurstFigures;
+  traversal?: TraversalFigures;
+  stuckBridge?: StuckBridgeFigures;
 }
 
 /** The one-line summary. */
 export function formatFigures(figures: ReliabilityFigures): string {
   const parts: string[] = [];
-  const { gateway, tunnel, bridgeKills, sqldKills, disconnects, secrets } = figures;
+  const { gateway, tunnel, bridgeKills, sqldKills, disconnects, secrets, settingsBurst, traversal, stuckBridge } = figures;
   if (gateway) parts.push(`${gateway.streams} streams, ${gateway.lost} lost, ${gateway.crossed} crossed`);
   if (tunnel) parts.push(`tunnel ${tunnel.streams} streams, ${tunnel.lost} lost, ${tunnel.crossed} crossed`);
   if (bridgeKills) {
@@ -134,6 +162,12 @@ export function formatFigures(figures: ReliabilityFigures): string {
     const reflected = secrets.reflected > 0 ? ` (${secrets.reflected} reflected back to the caller that sent it)` : '';
     parts.push(`secrets: ${secrets.responsesChecked} responses + ${secrets.logsChecked} logs checked, ${secrets.leaks} leaks${reflected}`);
   }
+  if (settingsBurst) {
+    const malformed = settingsBurst.malformed > 0 ? `, ${settingsBurst.malformed} malformed` : '';
+    parts.push(`settings burst: ${settingsBurst.requests}, ${settingsBurst.hung} hung${malformed}, next request ${settingsBurst.healthyAfter === 1 ? 'answered' : 'FAILED'}`);
+  }
+  if (traversal) parts.push(`traversal names tried: ${traversal.namesTried}, ${traversal.loaded} loaded`);
+  if (stuckBridge) parts.push(`stuck bridge: ${stuckBridge.requests} requests, error's first byte ≤ ${stuckBridge.slowestFirstByteMs} ms`);
   return `reliability: ${parts.length > 0 ? parts.join('; ') : 'no scenario ran'}`;
 }
 
