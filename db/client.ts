@@ -14,6 +14,13 @@ export interface DatabaseLocation {
   authToken: string | undefined;
 }
 
+export interface DatabaseOptions {
+  /** A fresh signal for each HTTP request to the database, e.g. one that aborts with a TimeoutError (default: no deadline). */
+  requestDeadline?: () => AbortSignal;
+  /** The fetch to use (default: the runtime's). */
+  fetch?: typeof fetch;
+}
+
 export type SettingsDatabase = LibSQLDatabase<typeof schema>;
 
 export interface DatabaseHandle {
@@ -21,30 +28,24 @@ export interface DatabaseHandle {
   client: Client;
 }
 
-/** A drizzle database over a fresh libSQL client for `location`. */
-export function createDatabase(location: DatabaseLocation): DatabaseHandle {
-  const client = createClient({ url: location.url, authToken: location.authToken });
+/**
+ * A drizzle database over a fresh libSQL client for `location`. In the Worker,
+ * call it once per request and never keep the handle past it: workerd ties
+ * every fetch to the request that started it, and the client's concurrency
+ * limiter starts a queued query from whichever query finished before it. A
+ * client shared across requests therefore ran one request's query inside
+ * another's I/O context; when that request ended, the query never settled, its
+ * limiter slot was never given back, and after 20 such leaks every settings
+ * request hung until the isolate restarted. A client costs a URL parse.
+ */
+export function createDatabase(location: DatabaseLocation, options: DatabaseOptions = {}): DatabaseHandle {
+  const { requestDeadline } = options;
+  const fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+  const client = createClient({
+    url: location.url,
+    authToken: location.authToken,
+    // The signal covers the reply's body too: Hrana reads it before the query settles.
+    fetch: requestDeadline === undefined ? fetchImpl : (input: Request | string, init?: RequestInit) => fetchImpl(input, { ...init, signal: requestDeadline() }),
+  });
   return { db: drizzle(client, { schema }), client };
-}
-
-// One client per location per isolate: the HTTP client is stateless between
-// requests, so sharing it is safe and saves re-parsing the URL every request.
-const handles = new Map<string, DatabaseHandle>();
-const MAX_CACHED_HANDLES = 8;
-
-/** `createDatabase`, memoised per isolate by URL and token. */
-export function getDatabase(location: DatabaseLocation): DatabaseHandle {
-  const key = `${location.url}\u0000${location.authToken ?? ''}`;
-  let handle = handles.get(key);
-  if (!handle) {
-    // Tests build many envs with different URLs; keep the map small.
-    if (handles.size >= MAX_CACHED_HANDLES) {
-      // Not closed: a request may still be using it, and an HTTP client holds no connection of its own.
-      const oldest = handles.keys().next().value;
-      if (oldest !== undefined) handles.delete(oldest);
-    }
-    handle = createDatabase(location);
-    handles.set(key, handle);
-  }
-  return handle;
 }

@@ -6,6 +6,7 @@
 import { GatewayError } from '../../protocol/gateway-error.ts';
 
 interface ErrorFacts {
+  names: string[];
   codes: string[];
   messages: string[];
   statuses: number[];
@@ -14,10 +15,11 @@ interface ErrorFacts {
 // Drizzle wraps the libSQL error, which wraps the Hrana one, which wraps the
 // fetch failure: look at the whole chain, not the top.
 function collectFacts(error: unknown): ErrorFacts {
-  const facts: ErrorFacts = { codes: [], messages: [], statuses: [] };
+  const facts: ErrorFacts = { names: [], codes: [], messages: [], statuses: [] };
   let current: unknown = error;
   for (let depth = 0; depth < 8 && typeof current === 'object' && current !== null; depth++) {
-    const record = current as { code?: unknown; message?: unknown; status?: unknown; cause?: unknown };
+    const record = current as { name?: unknown; code?: unknown; message?: unknown; status?: unknown; cause?: unknown };
+    if (typeof record.name === 'string') facts.names.push(record.name);
     if (typeof record.code === 'string') facts.codes.push(record.code);
     if (typeof record.message === 'string') facts.messages.push(record.message);
     if (typeof record.status === 'number') facts.statuses.push(record.status);
@@ -55,6 +57,9 @@ export function toDatabaseError(error: unknown): GatewayError {
   if (facts.codes.some((code) => code.startsWith('SQLITE_CONSTRAINT'))) {
     // Validation runs before every write, so a constraint failure is our bug, not the caller's.
     return new GatewayError({ status: 500, type: 'server_error', message: 'The settings could not be stored', cause: error });
+  }
+  if (facts.names.includes('TimeoutError')) {
+    return unavailable('database_unavailable', 'The settings database did not answer in time; try again shortly', error);
   }
   return unavailable('database_unavailable', 'The settings database is unreachable; try again shortly', error);
 }

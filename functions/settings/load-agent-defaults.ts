@@ -4,9 +4,9 @@
  * once); without a database, or with the database down, completions still
  * work: this returns undefined and the env defaults apply.
  */
-import { defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
+import { deadlineSignal, defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { DEFAULT_USER_ID, getConfig, type Env } from '../config.ts';
-import { getDatabase } from '../../db/client.ts';
+import { createDatabase } from '../../db/client.ts';
 import { findSettingsRow } from '../../db/settings-repository.ts';
 import type { UserSettingsRow } from '../../db/schema.ts';
 import { toDatabaseError } from './database-error.ts';
@@ -19,7 +19,7 @@ export { invalidateAgentDefaults } from './agent-defaults-cache.ts';
 export const AGENT_DEFAULTS_TTL_MS = 5_000;
 /** How long a failed read is remembered, so a down database costs one wait per second, not one per request. */
 export const AGENT_DEFAULTS_FAILURE_TTL_MS = 1_000;
-/** A completion never waits longer than this for the settings. */
+/** A completion never waits longer than this for the settings (the database request's own deadline). */
 export const AGENT_DEFAULTS_TIMEOUT_MS = 2_000;
 
 function toAgentDefaults(row: UserSettingsRow | undefined): AgentDefaults {
@@ -31,21 +31,6 @@ function toAgentDefaults(row: UserSettingsRow | undefined): AgentDefaults {
   if (row.backupModels.length > 0) defaults.backup_models = row.backupModels;
   if (row.ragArchives.length > 0) defaults.rag_archives = row.ragArchives;
   return defaults;
-}
-
-async function withTimeout<T>(work: Promise<T>, deps: RuntimeDeps): Promise<T> {
-  const timer = new AbortController();
-  const timeout = new Promise<never>((_resolve, reject) => {
-    deps.sleep(AGENT_DEFAULTS_TIMEOUT_MS, timer.signal).then(
-      () => reject(new Error('settings read timed out')),
-      () => {}, // Aborted: the read finished first.
-    );
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    timer.abort();
-  }
 }
 
 export interface LoadAgentDefaultsOptions {
@@ -78,8 +63,8 @@ export async function loadAgentDefaults(env: Env, options: LoadAgentDefaultsOpti
     key,
     async () => {
       try {
-        const { db } = getDatabase(location);
-        return toAgentDefaults(await withTimeout(findSettingsRow(db, userId), deps));
+        const { db } = createDatabase(location, { requestDeadline: () => deadlineSignal(AGENT_DEFAULTS_TIMEOUT_MS, deps) });
+        return toAgentDefaults(await findSettingsRow(db, userId));
       } catch (error) {
         const failure = toDatabaseError(error);
         // The code names the failure; the message of the cause could carry the URL.

@@ -1,16 +1,20 @@
 /** The default user's settings service for a Worker env (its database from functions/config.ts). */
-import { defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
+import { deadlineSignal, defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { DEFAULT_USER_ID, getConfig, type Env } from '../config.ts';
-import { getDatabase } from '../../db/client.ts';
+import { createDatabase } from '../../db/client.ts';
 import { databaseNotConfigured } from './database-error.ts';
 import { createSettingsService, type SettingsService } from './settings-service.ts';
 
+/** A settings request answers 503 rather than wait longer than this for the database. */
+export const SETTINGS_DATABASE_TIMEOUT_MS = 5_000;
+
 /** The service for `userId` (today always the default user); 503 when no database is configured. */
-export function settingsServiceFor(env: Env, deps: Pick<RuntimeDeps, 'now'> = defaultRuntimeDeps, userId: string = DEFAULT_USER_ID): SettingsService {
+export function settingsServiceFor(env: Env, deps: Pick<RuntimeDeps, 'now' | 'sleep'> = defaultRuntimeDeps, userId: string = DEFAULT_USER_ID): SettingsService {
   const config = getConfig(env);
   if (!config.database) throw databaseNotConfigured();
   return createSettingsService({
-    db: getDatabase(config.database).db,
+    // A client per request, never shared across requests (db/client.ts says why).
+    db: createDatabase(config.database, { requestDeadline: () => deadlineSignal(SETTINGS_DATABASE_TIMEOUT_MS, deps) }).db,
     userId,
     defaultTransport: config.defaultTransport,
     now: deps.now,

@@ -15,6 +15,10 @@ export interface StackDatabase {
   output(): string;
   /** SIGKILL: no shutdown, as a crash would. */
   kill(): Promise<void>;
+  /** SIGSTOP: still listening, answering nothing, as a frozen host would. */
+  pause(): void;
+  /** SIGCONT after `pause`. */
+  resume(): void;
   /** SIGTERM and wait. */
   stop(): Promise<void>;
   /** Starts it again on the same port and data. */
@@ -44,6 +48,12 @@ export async function startDatabase(dataDir: string): Promise<StackDatabase> {
       if (!current) return;
       current.child.kill('SIGKILL');
       await current.exited;
+    },
+    pause() {
+      server?.child.kill('SIGSTOP');
+    },
+    resume() {
+      server?.child.kill('SIGCONT');
     },
     async stop() {
       const current = server;

@@ -12,6 +12,7 @@ import { toGatewayError } from '../../protocol/gateway-error.ts';
 import type { Env } from '../../functions/config.ts';
 import { createSettingsRoutes } from '../../functions/routes/settings.ts';
 import { createDatabase } from '../../db/client.ts';
+import { defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
 
 export const sqldUrl = inject('sqldUrl');
 
@@ -34,9 +35,9 @@ export function testClock(startIso = '2026-11-24T04:30:00.000Z'): { now: () => n
 }
 
 /** The settings routes under /v1/settings with the app's error rendering. */
-export function settingsApp(now: () => number): Hono<{ Bindings: Env }> {
+export function settingsApp(now: () => number, sleep: RuntimeDeps['sleep'] = defaultRuntimeDeps.sleep): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
-  app.route('/v1/settings', createSettingsRoutes({ now }));
+  app.route('/v1/settings', createSettingsRoutes({ now, sleep }));
   app.onError((error, c) => {
     const gatewayError = toGatewayError(error);
     return c.json(gatewayError.toBody(), gatewayError.status as ContentfulStatusCode);

@@ -281,6 +281,18 @@ describe('when the database is not there', () => {
     }
   });
 
+  it('answers 503 instead of waiting when the database does not answer within the deadline', async () => {
+    // A sleep that is over at once: every database request's deadline passes before sqld can answer.
+    const impatient = settingsApp(clock.now, () => Promise.resolve());
+    for (const init of [undefined, json('PUT', full)]) {
+      const response = await impatient.request('/v1/settings', init, environment);
+      expect(response.status).toBe(503);
+      expect(await response.json()).toEqual({
+        error: { message: expect.stringContaining('did not answer in time'), type: 'service_unavailable', param: null, code: 'database_unavailable' },
+      });
+    }
+  });
+
   it('answers 503 saying what to set when no database is configured', async () => {
     const response = await call('/v1/settings', undefined, settingsEnv({ TURSO_DATABASE_URL: '' }));
     expect(response.status).toBe(503);

@@ -6,7 +6,7 @@
 import { eq, inArray } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
-import { getDatabase } from '../../db/client.ts';
+import { createDatabase } from '../../db/client.ts';
 import { userSettings } from '../../db/schema.ts';
 import { createSettingsService, invalidateAgentDefaults, loadAgentDefaults, AGENT_DEFAULTS_TTL_MS } from '../../functions/settings/index.ts';
 import { settingsEnv, sqldUrl, testClock, testDatabase } from './settings-harness.ts';
@@ -28,7 +28,7 @@ function newUserId(): string {
 }
 
 function serviceFor(userId: string, clock = testClock()) {
-  return createSettingsService({ db: getDatabase({ url: sqldUrl, authToken: undefined }).db, userId, defaultTransport: 'online', now: clock.now });
+  return createSettingsService({ db: createDatabase({ url: sqldUrl, authToken: undefined }).db, userId, defaultTransport: 'online', now: clock.now });
 }
 
 describe('the settings service', () => {
