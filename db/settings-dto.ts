@@ -1,5 +1,5 @@
 /**
- * The settings body on the wire (snake_case, contract.md) and its validation.
+ * The settings body on the wire (snake_case, docs/settings.md) and its validation.
  * Field types follow db/schema.ts: `SettingsChange` maps onto the row's columns
  * in settings-repository.ts, so a column change that the DTO misses fails to compile.
  */

@@ -89,7 +89,7 @@ export function isConfigError(error: GatewayError): boolean {
   return error.code === CONFIG_ERROR_CODE;
 }
 
-/** Provider → the variable holding its key (contract.md); the one copy of this table. */
+/** Provider → the variable holding its key (docs/agents.md); the one copy of this table. */
 export const PROVIDER_KEY_VARIABLES = {
   openai: 'OPENAI_API_KEY',
   anthropic: 'ANTHROPIC_API_KEY',

@@ -22,6 +22,16 @@ function ask(model: string, extra: Partial<ChatRequest> = {}): ChatRequest {
   return { model, messages: [{ role: 'user', content: 'Hi' }], ...extra };
 }
 
+/** The structure of a value: its keys, recursively, and the type of each leaf (arrays by their first element). */
+function shapeOf(value: unknown): unknown {
+  if (Array.isArray(value)) return [value.length > 0 ? shapeOf(value[0]) : 'empty'];
+  if (value !== null && typeof value === 'object') {
+    if (Symbol.asyncIterator in value) return 'async-iterable';
+    return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([key, entry]) => [key, shapeOf(entry)]));
+  }
+  return value === null ? 'null' : typeof value;
+}
+
 describe('LocalAgent', () => {
   it('answers 503 bridge_offline with a Retry-After when no bridge is connected and there are no backups', async () => {
     const online = scriptedModel('openai/gpt-4o-mini', [{ kind: 'answer', events: answerEvents() }]);
@@ -52,13 +62,25 @@ describe('LocalAgent', () => {
   });
 
   it('returns exactly the OnlineAgent shape, with backend local and the runner as provider', async () => {
-    const runner = scriptedModel('mlx/llama', [{ kind: 'answer', events: [{ type: 'progress', phase: 'load', done: 3, total: 10 }, ...answerEvents('Local hello')] }]);
+    // The same answer served once by an online provider and once by a local runner.
+    const cloud = scriptedModel('openai/gpt-4o', [{ kind: 'answer', events: answerEvents('Same hello') }]);
+    const runner = scriptedModel('mlx/llama', [{ kind: 'answer', events: answerEvents('Same hello') }]);
     const localModel = { ...runner, provider: 'mlx', modelId: 'local/llama' };
-    const request = ask('local/llama');
-    const agent = createAgent(request, undefined, { config, adapters: adaptersServing(runner), createLocalModel: () => localModel });
-    const result = await agent.run(request, new AbortController().signal);
-    expect(Object.keys(result).sort()).toEqual(['events', 'metadata']);
-    expect(result.metadata).toMatchObject({ backend: 'local', provider: 'mlx', model_id: 'local/llama' });
+    const serve = async (request: ChatRequest) => {
+      const agent = createAgent(request, undefined, { config, adapters: adaptersServing(cloud), createLocalModel: () => localModel });
+      const result = await agent.run(request, new AbortController().signal);
+      return { agent, result, events: (await drain(result.events)).events };
+    };
+    const online = await serve(ask('openai/gpt-4o'));
+    const local = await serve(ask('local/llama'));
+    expect(online.agent).toBeInstanceOf(OnlineAgent);
+    expect(local.agent).toBeInstanceOf(LocalAgent);
+
+    // Same keys at every level, each value of the same type; only the values that name who served differ.
+    expect(shapeOf(local.result)).toEqual(shapeOf(online.result));
+    expect(local.events).toEqual(online.events);
+    expect(local.result.metadata).toMatchObject({ backend: 'local', provider: 'mlx', model_id: 'local/llama' });
+    expect(online.result.metadata).toMatchObject({ backend: 'online', provider: 'openai', model_id: 'openai/gpt-4o' });
     expect(runner.calls[0]?.request.model).toBe('llama');
     expect(runner.calls[0]?.request).not.toHaveProperty('fallback_models');
   });

@@ -253,7 +253,7 @@ describe('serving requests', () => {
     peer.send({ t: 'cancel', id: 'long', reason: 'client_abort' });
     const [call] = await harness.handler.waitForCalls(1);
     await call?.settled;
-    expect(call?.aborted).toBeDefined();
+    expect(call?.aborted).toMatchObject({ code: 'cancelled', message: expect.stringContaining('Cancelled by the gateway') });
     expect(await peer.nextFrame('end', (frame) => frame.id === 'long')).toMatchObject({ finish_reason: 'cancelled' });
   });
 
@@ -425,6 +425,6 @@ describe('stopping', () => {
     await stopped;
     expect(await peer.nextFrame('err')).toMatchObject({ id: 'stuck', code: 'bridge_offline' });
     expect((await peer.closed).code).toBe(1000);
-    expect((await harness.handler.waitForCalls(1))[0]?.aborted).toBeDefined();
+    expect((await harness.handler.waitForCalls(1))[0]?.aborted).toMatchObject({ code: 'bridge_offline', message: expect.stringContaining('shutting down') });
   });
 });
