@@ -154,6 +154,6 @@ describe('cancellation', () => {
     const pendingRead = iterator.next();
     await iterator.return?.();
     expect(primary.calls[0]?.signal.aborted).toBe(true);
-    await expect(pendingRead).rejects.toBeDefined();
+    await expect(pendingRead).rejects.toMatchObject({ code: 'client_closed_request' });
   });
 });

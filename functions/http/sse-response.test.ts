@@ -44,7 +44,9 @@ describe('the SSE response', () => {
       resultOf(play([{ type: 'progress', phase: 'load', done: 3, total: 10 }, { type: 'text-delta', text: 'Hi' }, { type: 'finish', finishReason: 'stop' }])),
     ).text();
     expect(text).toContain(': progress load 3/10\n\n');
-    expect(text.indexOf('"role":"assistant"')).toBeLessThan(text.indexOf('"content":"Hi"'));
+    const role = text.indexOf('"role":"assistant"');
+    expect(role).toBeGreaterThanOrEqual(0);
+    expect(role).toBeLessThan(text.indexOf('"content":"Hi"'));
     expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
   });
 

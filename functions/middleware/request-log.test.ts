@@ -53,6 +53,7 @@ describe('the request log', () => {
   });
 
   it('writes a line marked slow for an answer that took longer than 10 s', async () => {
+    expect(SLOW_REQUEST_MS).toBe(10_000);
     const gateway = gatewayLike();
     await gateway.request('/slow');
     expect(gateway.lines).toEqual([`POST /slow 200 ${SLOW_REQUEST_MS + 1}ms model=local/llama attempts=1 slow`]);

@@ -7,7 +7,7 @@
  */
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { waitForEmptyGroup } from '../../scripts/process-group.ts';
+import { groupMembers, waitForEmptyGroup } from '../../scripts/process-group.ts';
 import { within } from './reliability-report.ts';
 import { ask, reliabilitySuite, SETTLE_BOUND_MS, waitForBridgeInFlight } from './reliability-stack.ts';
 import { readStream } from './stack-answers.ts';
@@ -33,6 +33,12 @@ function classifyKilledRequest(settled: Awaited<ReturnType<typeof within<unknown
     return 'clean';
   }
   return 'unclean';
+}
+
+/** The bridge's process group (it leads its own group). */
+function bridgeGroup(bridge: BridgeProcess): number {
+  if (bridge.child.pid === undefined) throw new Error('the bridge process has no pid');
+  return bridge.child.pid;
 }
 
 describe('the bridge killed during load', () => {
@@ -66,6 +72,8 @@ describe('the bridge killed during load', () => {
       const inFlight = await requestsInFlight(model, IN_FLIGHT_PER_KILL);
 
       // SIGKILL to the daemon alone, as a crash would: its Python worker must notice and go too.
+      // (The group holds both while it serves, or "no orphans" below would prove nothing.)
+      expect(groupMembers(bridgeGroup(bridge)).length, 'the bridge and its Python worker').toBeGreaterThanOrEqual(2);
       bridge.child.kill('SIGKILL');
       await bridge.exited;
       result.kills += 1;
@@ -79,7 +87,7 @@ describe('the bridge killed during load', () => {
         }
       }
       // The worker reads EOF on stdin the moment its bridge dies: a second is plenty to exit.
-      const orphans = await waitForEmptyGroup(bridge.child.pid ?? -1, ORPHAN_BOUND_MS);
+      const orphans = await waitForEmptyGroup(bridgeGroup(bridge), ORPHAN_BOUND_MS);
       result.orphanWorkers += orphans.length;
       if (orphans.length > 0) await bridge.stop('SIGKILL');
 
@@ -128,9 +136,10 @@ describe('the bridge killed during load', () => {
   it('takes its Python worker with it when the bridge process is killed mid-generation', async () => {
     const bridge = await suite.stack.startBridge('mlx', { env: bridgeEnv });
     const inFlight = await requestsInFlight(MLX_MODEL, 1);
+    expect(groupMembers(bridgeGroup(bridge)).length, 'the bridge and its Python worker').toBeGreaterThanOrEqual(2);
     bridge.child.kill('SIGKILL');
     await Promise.all(inFlight.map((request) => within(request, SETTLE_BOUND_MS)));
-    const left = await waitForEmptyGroup(bridge.child.pid ?? -1, 5_000);
+    const left = await waitForEmptyGroup(bridgeGroup(bridge), 5_000);
     await bridge.stop('SIGKILL');
     expect(left).toEqual([]);
   });

@@ -69,6 +69,8 @@ describe('client disconnects during load', () => {
       .waitForCalls({ aborted: STALLED_DISCONNECTS, timeoutMs: ANTHROPIC_ATTEMPT_TIMEOUT_MS + SETTLE_BOUND_MS })
       .then(abortedSoon, () => abortedSoon(suite.stack.mocks.providers.anthropic.calls()));
 
+    // -1 means GET /v1/bridge did not report in_flight at all: not "nothing pending".
+    expect(bridgeLeft, 'GET /v1/bridge must report in_flight').toBeGreaterThanOrEqual(0);
     figures.disconnects = {
       midStreamOnline: ONLINE_DISCONNECTS,
       midStreamOnlineAborted: suite.echo.aborted() - abortedBefore,
@@ -76,7 +78,7 @@ describe('client disconnects during load', () => {
       bridgeCancelled: (bridge.output().match(/cancelled by the client/g) ?? []).length - cancelledBefore,
       beforeFirstToken: STALLED_DISCONNECTS,
       beforeFirstTokenForwarded: forwarded,
-      pending: openUpstream + Math.max(0, bridgeLeft) + (STALLED_DISCONNECTS - released),
+      pending: openUpstream + bridgeLeft + (STALLED_DISCONNECTS - released),
     };
     expect(figures.disconnects).toMatchObject({
       pending: 0,

@@ -94,6 +94,8 @@ export interface SecretFigures {
 export interface SettingsBurstFigures {
   /** Concurrent settings requests (GET/PUT/PATCH/DELETE mixed) and completions that read the settings. */
   requests: number;
+  /** Answered with their own success shape (a settings body, a completion). */
+  answered: number;
   /** Not answered within the bound. */
   hung: number;
   /** Answered with a body that is not the OpenAI error shape or the settings/completion shape. */
@@ -164,7 +166,7 @@ export function formatFigures(figures: ReliabilityFigures): string {
   }
   if (settingsBurst) {
     const malformed = settingsBurst.malformed > 0 ? `, ${settingsBurst.malformed} malformed` : '';
-    parts.push(`settings burst: ${settingsBurst.requests}, ${settingsBurst.hung} hung${malformed}, next request ${settingsBurst.healthyAfter === 1 ? 'answered' : 'FAILED'}`);
+    parts.push(`settings burst: ${settingsBurst.requests}, ${settingsBurst.answered} answered, ${settingsBurst.hung} hung${malformed}, next request ${settingsBurst.healthyAfter === 1 ? 'answered' : 'FAILED'}`);
   }
   if (traversal) parts.push(`traversal names tried: ${traversal.namesTried}, ${traversal.loaded} loaded`);
   if (stuckBridge) parts.push(`stuck bridge: ${stuckBridge.requests} requests, error's first byte ≤ ${stuckBridge.slowestFirstByteMs} ms`);

@@ -13,6 +13,7 @@ import { reliabilitySuite, SETTLE_BOUND_MS } from './reliability-stack.ts';
 import { within } from './reliability-report.ts';
 import { settingsWrite } from './reliability-settings.ts';
 import { openAIErrorOf } from './stack-answers.ts';
+import { SETTINGS_DATABASE_TIMEOUT_MS } from '../../functions/settings/settings-for-env.ts';
 
 const BURST = 500;
 const ABANDONED = 100;
@@ -21,6 +22,10 @@ const suite = reliabilitySuite('settings-burst');
 
 interface Tally {
   requests: number;
+  /** Answered with the request's own success shape. */
+  answered: number;
+  /** The other answers, by status and error code (for the failure message). */
+  others: Record<string, number>;
   hung: number;
   malformed: string[];
 }
@@ -60,8 +65,16 @@ async function burst(requests: Array<() => Promise<Response>>, ok: Check, tally:
         return;
       }
       const { status, body } = outcome.value;
-      if (ok(status, body)) return;
-      if (status >= 400 && openAIErrorOf(body)) return;
+      if (ok(status, body)) {
+        tally.answered += 1;
+        return;
+      }
+      const error = openAIErrorOf(body);
+      if (status >= 400 && error) {
+        const key = `${status} ${error.code ?? error.type}`;
+        tally.others[key] = (tally.others[key] ?? 0) + 1;
+        return;
+      }
       tally.malformed.push(`${status}: ${JSON.stringify(body).slice(0, 160)}`);
     }),
   );
@@ -70,7 +83,8 @@ async function burst(requests: Array<() => Promise<Response>>, ok: Check, tally:
 describe('settings bursts', () => {
   it('answers 500 concurrent mixed settings requests and 500 concurrent completions that read them, none hung, and the next request normally', async () => {
     const { stack } = suite;
-    const tally: Tally = { requests: 0, hung: 0, malformed: [] };
+    const settingsTally: Tally = { requests: 0, answered: 0, others: {}, hung: 0, malformed: [] };
+    const completionsTally: Tally = { requests: 0, answered: 0, others: {}, hung: 0, malformed: [] };
 
     // Requests their clients abandon a few milliseconds in: whatever the Worker was doing for them must not poison the burst after.
     await Promise.all(
@@ -95,7 +109,7 @@ describe('settings bursts', () => {
           return index % 8 === 3 ? stack.api('/v1/settings', { method: 'DELETE' }) : stack.api('/v1/settings');
       }
     });
-    await burst(settingsRequests, isSettings, tally);
+    await burst(settingsRequests, isSettings, settingsTally);
 
     const afterSettings = await stack.api('/v1/settings');
     const afterSettingsBody = await bodyOf(afterSettings);
@@ -110,7 +124,7 @@ describe('settings bursts', () => {
     const completions = Array.from({ length: BURST }, (_unused, index) => () =>
       stack.api('/v1/chat/completions', { method: 'POST', body: JSON.stringify({ messages: [{ role: 'user', content: `burst ${index}` }] }) }),
     );
-    await burst(completions, isCompletion, tally);
+    await burst(completions, isCompletion, completionsTally);
 
     const next = await stack.api('/v1/chat/completions', { method: 'POST', body: JSON.stringify({ messages: [{ role: 'user', content: 'after the burst' }] }) });
     const nextBody = await bodyOf(next);
@@ -118,13 +132,22 @@ describe('settings bursts', () => {
     const healthy = isCompletion(next.status, nextBody) && (nextBody as { model?: unknown }).model === 'openai/gpt-4o-mini' && isSettings(nextSettings.status, await bodyOf(nextSettings));
 
     suite.figures.settingsBurst = {
-      requests: tally.requests,
-      hung: tally.hung,
-      malformed: tally.malformed.length,
+      requests: settingsTally.requests + completionsTally.requests,
+      answered: settingsTally.answered + completionsTally.answered,
+      hung: settingsTally.hung + completionsTally.hung,
+      malformed: settingsTally.malformed.length + completionsTally.malformed.length,
       healthyAfter: healthy && healthyAfterSettings ? 1 : 0,
     };
-    expect(tally.malformed.slice(0, 5)).toEqual([]);
-    expect(tally.hung).toBe(0);
+    expect([...settingsTally.malformed, ...completionsTally.malformed].slice(0, 5)).toEqual([]);
+    expect([settingsTally.hung, completionsTally.hung]).toEqual([0, 0]);
+    // Not merely "an OpenAI-shaped error": the burst is served. On a quiet machine every request is
+    // (500/500, 500/500); on one loaded many times over, a few may meet the database deadline, which
+    // answers 503 database_unavailable, or for a completion without a model, the env defaults' 400.
+    // The wedge this pins answered 3 in 100.
+    const why = JSON.stringify([settingsTally.others, completionsTally.others]);
+    expect(settingsTally.answered, why).toBeGreaterThanOrEqual(BURST * 0.9);
+    expect(completionsTally.answered, why).toBeGreaterThanOrEqual(BURST * 0.9);
+    expect(Object.keys(settingsTally.others).filter((key) => key !== '503 database_unavailable'), why).toEqual([]);
     expect(afterSettingsBody).toMatchObject({ preferred_transport: expect.any(String) });
     expect(chosenBody).toMatchObject({ default_online_model: 'openai/gpt-4o-mini' });
     expect(healthy, JSON.stringify(nextBody)).toBe(true);
@@ -134,7 +157,7 @@ describe('settings bursts', () => {
     const { stack } = suite;
     const database = stack.database;
     if (!database) throw new Error('the suite needs the database');
-    database.pause();
+    await database.pause();
     try {
       const started = Date.now();
       const [settings, completion] = await Promise.all([
@@ -142,10 +165,10 @@ describe('settings bursts', () => {
         stack.api('/v1/chat/completions', { method: 'POST', body: JSON.stringify({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'while frozen' }] }) }),
       ]);
       const settingsBody = await bodyOf(settings);
-      expect(settings.status).toBe(503);
+      expect(settings.status, JSON.stringify(settingsBody)).toBe(503);
       expect(openAIErrorOf(settingsBody)?.code).toBe('database_unavailable');
-      // The route's deadline is 5 s; it must not wait for the host to thaw.
-      expect(Date.now() - started).toBeLessThan(SETTLE_BOUND_MS);
+      // The route's deadline is 5 s (a little more on a loaded machine); it must not wait for the host to thaw.
+      expect(Date.now() - started).toBeLessThan(SETTINGS_DATABASE_TIMEOUT_MS + 3_000);
       expect(isCompletion(completion.status, await bodyOf(completion))).toBe(true);
     } finally {
       database.resume();

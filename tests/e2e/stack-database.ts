@@ -3,6 +3,7 @@
  * that a test can SIGKILL as a crash would and bring back on the same port and
  * data.
  */
+import { readFileSync } from 'node:fs';
 import { applyMigrations } from '../../db/apply-migrations.ts';
 import { findFreePort, startSqld, type SqldServer } from '../../scripts/sqld.ts';
 
@@ -15,14 +16,23 @@ export interface StackDatabase {
   output(): string;
   /** SIGKILL: no shutdown, as a crash would. */
   kill(): Promise<void>;
-  /** SIGSTOP: still listening, answering nothing, as a frozen host would. */
-  pause(): void;
+  /** SIGSTOP, resolving once the kernel shows it stopped: still listening, answering nothing, as a frozen host would. */
+  pause(): Promise<void>;
   /** SIGCONT after `pause`. */
   resume(): void;
   /** SIGTERM and wait. */
   stop(): Promise<void>;
   /** Starts it again on the same port and data. */
   start(): Promise<void>;
+}
+
+/** The state letter of /proc/<pid>/stat (`T` when stopped), or undefined when the process is gone. */
+function processState(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
+  } catch {
+    return undefined;
+  }
 }
 
 /** Starts sqld on a free port over `dataDir` and applies the migrations. */
@@ -49,8 +59,12 @@ export async function startDatabase(dataDir: string): Promise<StackDatabase> {
       current.child.kill('SIGKILL');
       await current.exited;
     },
-    pause() {
-      server?.child.kill('SIGSTOP');
+    async pause() {
+      const pid = server?.child.pid;
+      if (pid === undefined) throw new Error('sqld is not running');
+      process.kill(pid, 'SIGSTOP');
+      for (let poll = 0; poll < 200 && processState(pid) !== 'T'; poll++) await new Promise((resolve) => setTimeout(resolve, 5));
+      if (processState(pid) !== 'T') throw new Error(`sqld (pid ${pid}) did not stop`);
     },
     resume() {
       server?.child.kill('SIGCONT');

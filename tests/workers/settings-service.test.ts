@@ -148,12 +148,15 @@ describe('loadAgentDefaults', () => {
     expect(await loadAgentDefaults(env, { deps, userId })).toEqual({ preferred_transport: 'online' });
   });
 
-  it('asks the database once for concurrent callers', async () => {
+  it('gives every concurrent caller the stored value, each reading for itself, and the next caller the cached copy', async () => {
     const userId = newUserId();
+    const env = settingsEnv();
     await serviceFor(userId).patch({ backup_models: ['xai/grok-4'] });
-    const results = await Promise.all(Array.from({ length: 10 }, () => loadAgentDefaults(settingsEnv(), { deps, userId })));
-    expect(new Set(results.map((result) => JSON.stringify(result))).size).toBe(1);
-    expect(results[0]).toEqual({ backup_models: ['xai/grok-4'] });
+    const results = await Promise.all(Array.from({ length: 10 }, () => loadAgentDefaults(env, { deps, userId })));
+    expect(results).toEqual(Array(10).fill({ backup_models: ['xai/grok-4'] }));
+    // Changed behind the service's back: the cached copy does not see it, a fresh read would.
+    await testDatabase.update(userSettings).set({ backupModels: ['groq/other'] }).where(eq(userSettings.userId, userId));
+    expect(await loadAgentDefaults(env, { deps, userId })).toEqual({ backup_models: ['xai/grok-4'] });
   });
 
   it('is undefined, with a log line that names no URL or token, when the database is down', async () => {

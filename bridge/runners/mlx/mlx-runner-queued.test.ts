@@ -7,7 +7,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../../protocol/chat-events.ts';
 import { FakeClock } from '../../../tests/unit/tunnel/fake-clock.ts';
 import { chat, makeMlxHarness, textOf, type MlxHarness } from '../../../tests/unit/runners/mlx-harness.ts';
-import { LOAD_PROGRESS_EVERY_MS } from './mlx-runner.ts';
 
 let harness: MlxHarness | undefined;
 afterEach(async () => {
@@ -32,8 +31,8 @@ describe('a request waiting in the MLX worker queue', () => {
     expect((await waiting.next()).value).toEqual({ type: 'progress', phase: 'queued', done: 1 });
     for (let beat = 0; beat < 3; beat += 1) {
       const next = waiting.next();
-      await clock.whenPending(LOAD_PROGRESS_EVERY_MS);
-      await clock.advance(LOAD_PROGRESS_EVERY_MS);
+      await clock.whenPending(5_000);
+      await clock.advance(5_000);
       expect((await next).value).toEqual({ type: 'progress', phase: 'queued', done: 1 });
     }
 

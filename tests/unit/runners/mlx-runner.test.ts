@@ -190,7 +190,8 @@ describe('MLX runner over the real worker', () => {
         seen.push(event.text);
         if (seen.length === 2) {
           firstPid = harness.runner.workerPid();
-          process.kill(firstPid ?? 0, 'SIGKILL');
+          if (firstPid === undefined) throw new Error('no MLX worker pid while it was streaming');
+          process.kill(firstPid, 'SIGKILL');
         }
       }
     })();
@@ -199,6 +200,7 @@ describe('MLX runner over the real worker', () => {
     expect(seen.length).toBeLessThan(16);
     const next = await collect(harness.runner.generate(chat(HUB_MODEL, 'back again'), config(), never));
     expect(textOf(next)).toBe('back again');
+    expect(harness.runner.workerPid()).toEqual(expect.any(Number));
     expect(harness.runner.workerPid()).not.toBe(firstPid);
   });
 
