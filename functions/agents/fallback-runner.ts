@@ -10,7 +10,7 @@
  */
 import { isContentEvent, type ChatEvent } from '../../protocol/chat-events.ts';
 import { GatewayError, toGatewayError } from '../../protocol/gateway-error.ts';
-import type { AttemptRecord } from '../../protocol/chat-response.ts';
+import type { AgentMetadata, AttemptRecord } from '../../protocol/chat-response.ts';
 import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import type { AgentCandidate, AgentResult, FallbackPolicy } from './agent-types.ts';
 import { chainFailed, failedAttempt, servedAttempt, skippedAttempt } from './attempt-outcome.ts';
@@ -90,6 +90,16 @@ export async function runWithFallback(run: FallbackRun): Promise<AgentResult> {
   const attempts: AttemptRecord[] = [];
   const errors: GatewayError[] = [];
   let breakerRetryAfterMs: number | undefined;
+  /** The candidate tried (or skipped) last: an error answer's `x-agent-*` headers name it. */
+  let lastTried: AgentCandidate | undefined;
+  const metadataSoFar = (): AgentMetadata | undefined =>
+    lastTried && {
+      backend: lastTried.backend,
+      provider: lastTried.model.provider,
+      model_id: lastTried.model.modelId,
+      latency_ms: deps.now() - startedAt,
+      attempts: [...attempts],
+    };
 
   // The chain's signal: the client going away or the overall deadline.
   const chain = new AbortController();
@@ -122,6 +132,7 @@ export async function runWithFallback(run: FallbackRun): Promise<AgentResult> {
       for (let retry = 0; ; retry++) {
         const halt = stopped();
         if (halt) throw halt;
+        lastTried = candidate;
         const verdict = breaker.allow(target, deps.now());
         if (!verdict.allowed) {
           attempts.push(skippedAttempt(candidate.model));
@@ -204,6 +215,11 @@ export async function runWithFallback(run: FallbackRun): Promise<AgentResult> {
     const halt = stopped();
     if (halt) throw halt;
     throw chainFailed({ attempts, errors, breakerRetryAfterMs });
+  } catch (thrown) {
+    // An error answer says what was tried, as a completion does.
+    const agent = metadataSoFar();
+    if (!GatewayError.isInstance(thrown) || thrown.agent || !agent) throw thrown;
+    throw thrown.with({ agent });
   } finally {
     deadline.cancel();
     unlinkClient();
