@@ -60,13 +60,19 @@ export function provesTargetAlive(error: GatewayError): boolean {
   return error.callerFault && ANSWERED_BY_TARGET.has(error.code ?? '');
 }
 
+/** Was the request itself refused (a bad field, an unknown model, too large)? A client that left is not a refusal. */
+export function isCallersFault(error: GatewayError): boolean {
+  return error.callerFault && error.code !== 'client_closed_request';
+}
+
 /**
- * A caller fault from a backup (`index > 0`): taken as that backup's own
+ * A caller fault from a backup (`index > 0`): maybe only that backup's own
  * limit (a field it does not support, a model it does not know, a request
- * shape it rejects) rather than the caller's, so the chain moves on to the
- * next one. A prompt too long for the context window is the caller's,
- * whichever model says it, and goes back at once.
+ * shape it rejects), so the chain moves on to the next one; should none
+ * serve, the refusal is the answer (attempt-outcome.ts). A prompt too long
+ * for the context window is the caller's, whichever model says it, and goes
+ * back at once.
  */
 export function backupCannotServe(error: GatewayError, index: number): boolean {
-  return index > 0 && error.callerFault && error.code !== 'context_length_exceeded' && error.code !== 'client_closed_request';
+  return index > 0 && isCallersFault(error) && error.code !== 'context_length_exceeded';
 }

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { CircuitBreaker } from '../../functions/agents/circuit-breaker.ts';
 import { chatInit, hello, PROVIDER_KEYS, readSse, suiteMocks, testGateway, type TestGateway } from './chat-gateway-fixture.ts';
 
 const mocks = suiteMocks('chat-fallback');
@@ -89,5 +90,44 @@ describe('fallback through real provider adapters', () => {
     const calls = await mocks.openai.waitForCalls({ count: 1, aborted: 1 });
     expect(calls).toHaveLength(1);
     expect(calls[0]?.aborted).toBe(true);
+  });
+});
+
+describe("the caller's fault stays a 400 with its param, whichever candidate said it", () => {
+  const badSeed = { kind: 'status', status: 400, body: { error: { message: 'Invalid value for seed', type: 'invalid_request_error', param: 'seed', code: null } } } as const;
+  const toGroq = { model: 'openai/gpt-4o', messages: hello, seed: -1, fallback_models: ['groq/llama-3.3-70b-versatile'] };
+
+  /** A gateway whose breaker for openai/gpt-4o is open, as after three failed requests. */
+  function withPrimaryPaused(): TestGateway {
+    const breaker = new CircuitBreaker({ failureThreshold: 1 });
+    breaker.recordFailure('openai/gpt-4o', Date.now());
+    return testGateway(mocks.origins, { breaker });
+  }
+
+  it("the primary's breaker is open and the backup answers 400: the client gets that 400 with param, not a 502", async () => {
+    await mocks.groq.script([badSeed]);
+    const response = await withPrimaryPaused().fetch('/v1/chat/completions', chatInit(toGroq));
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', param: 'seed', code: 'invalid_request' } });
+    expect(response.headers.get('x-agent-attempts')).toBe('1');
+    expect(response.headers.get('x-agent-model')).toBe('groq/llama-3.3-70b-versatile');
+    expect(await mocks.openai.calls()).toHaveLength(0);
+    expect(await mocks.groq.calls()).toHaveLength(1);
+  });
+
+  it('the primary answers 503 every time and the backup answers 400: 400 with param', async () => {
+    await mocks.openai.setDefault({ kind: 'status', status: 503 });
+    await mocks.groq.script([badSeed]);
+    const response = await gateway.fetch('/v1/chat/completions', chatInit(toGroq));
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { param: 'seed' } });
+    expect(response.headers.get('x-agent-attempts')).toBe('4');
+  });
+
+  it("the primary's breaker is open and the backup refuses our key: 502, the gateway's own fault, never a 401", async () => {
+    await mocks.groq.script([{ kind: 'status', status: 401 }]);
+    const response = await withPrimaryPaused().fetch('/v1/chat/completions', chatInit(toGroq));
+    expect(response.status).toBe(502);
+    expect(await response.json()).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_auth_failed', param: null } });
   });
 });
