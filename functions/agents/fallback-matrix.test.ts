@@ -13,7 +13,8 @@ import { LocalAgent } from './local-agent.ts';
 import { OnlineAgent } from './online-agent.ts';
 import { answerEvents, drain, scriptedModel, type ScriptedBehavior, type ScriptedModel } from './testing/scripted-model.ts';
 
-const request: ChatRequest = { model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'Hi' }] };
+// Streaming, so the commit point is the first event; a non-streaming request's is its finish (commit-point.test.ts).
+const request: ChatRequest = { model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'Hi' }], stream: true };
 
 function name(full: string): ModelName {
   const parsed = parseModelName(full);
