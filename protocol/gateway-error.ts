@@ -1,3 +1,5 @@
+import type { AgentMetadata } from './chat-response.ts';
+
 /**
  * The one error type of the project. Thrown anywhere; rendered only at the edge
  * (`app.onError` in the Worker, an `err` frame in the bridge) as the OpenAI error
@@ -28,6 +30,8 @@ export interface GatewayErrorOptions {
   retryAfterMs?: number;
   /** The failure is the caller's own (bad body, unknown model): never fall back. */
   callerFault?: boolean;
+  /** Who was tried before this error became the answer: the `x-agent-*` headers of an error response. */
+  agent?: AgentMetadata;
   cause?: unknown;
 }
 
@@ -41,6 +45,7 @@ export class GatewayError extends Error {
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
   readonly callerFault: boolean;
+  readonly agent: AgentMetadata | undefined;
   readonly [MARKER] = true;
 
   constructor(options: GatewayErrorOptions) {
@@ -53,6 +58,24 @@ export class GatewayError extends Error {
     this.retryable = options.retryable ?? false;
     this.retryAfterMs = options.retryAfterMs;
     this.callerFault = options.callerFault ?? false;
+    this.agent = options.agent;
+  }
+
+  /** A copy with some fields replaced (errors are immutable; the copy keeps the cause). */
+  with(changes: Partial<GatewayErrorOptions>): GatewayError {
+    return new GatewayError({
+      status: this.status,
+      type: this.type,
+      message: this.message,
+      param: this.param,
+      code: this.code,
+      retryable: this.retryable,
+      retryAfterMs: this.retryAfterMs,
+      callerFault: this.callerFault,
+      agent: this.agent,
+      cause: this.cause,
+      ...changes,
+    });
   }
 
   /** Works across bundles and realms, where `instanceof` does not. */

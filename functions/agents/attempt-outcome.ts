@@ -5,6 +5,7 @@
 import { GatewayError } from '../../protocol/gateway-error.ts';
 import type { AttemptRecord } from '../../protocol/chat-response.ts';
 import type { ChatModel } from '../../protocol/chat-model.ts';
+import { isCallersFault } from './failure-policy.ts';
 
 /** The attempt record of a model that answered. */
 export function servedAttempt(model: ChatModel, latencyMs: number): AttemptRecord {
@@ -44,16 +45,23 @@ function shortestRetryAfterMs(errors: readonly GatewayError[]): number | undefin
 
 /**
  * The one error for a chain in which nothing served, its status saying what
- * the client should do: 504 when the deadline passed or every attempt timed
- * out; 503 when every model was skipped by its breaker, or when the bridge was
- * offline and nothing else was tried; 429 (with the shortest Retry-After asked
- * for) when every attempt was refused for load; else 502 carrying the last
- * error's code. The message lists every attempt.
+ * the client should do: the first refusal of the request itself (a 400 with
+ * its `param`, a 404, a 413, a 422), whichever candidate said it and whatever
+ * the others did, since no retry of the same request can succeed and a 5xx
+ * would make SDKs send it again; 504 when the deadline passed or every attempt
+ * timed out; 503 when every model was skipped by its breaker, or when the
+ * bridge was offline and nothing else was tried; 429 (with the shortest
+ * Retry-After asked for) when every attempt was refused for load; else 502
+ * carrying the last error's code. The message lists every attempt.
  */
 export function chainFailed(failure: ChainFailure): GatewayError {
   const { attempts, errors } = failure;
   const list = describeAttempts(attempts);
   const last = errors.at(-1);
+  const refusal = errors.find(isCallersFault);
+  if (refusal) {
+    return refusal.with({ message: attempts.length > 1 ? `${refusal.message} Attempts: ${list}` : refusal.message });
+  }
   if (failure.deadline) {
     return new GatewayError({
       status: 504,

@@ -64,9 +64,10 @@ export abstract class BaseAgent {
   }
 
   /**
-   * Serves `request`: resolves when a model yields its first event (the commit
-   * point), with the metadata so far and every event from that one on; rejects
-   * with a GatewayError when no model can serve. `signal` is the client's.
+   * Serves `request`: resolves at the commit point (a streaming request's
+   * first event; a non-streaming request's finish), with the metadata so far
+   * and every event from the first on; rejects with a GatewayError when no
+   * model can serve. `signal` is the client's.
    */
   async run(request: ChatRequest, signal: AbortSignal): Promise<AgentResult> {
     checkRequestSanity(request);
@@ -76,6 +77,8 @@ export abstract class BaseAgent {
       deps: this.deps,
       policy: this.policy,
       breaker: this.breaker,
+      // A JSON answer is sent whole, so it is committed only once complete.
+      buffered: request.stream !== true,
     });
   }
 

@@ -1,17 +1,21 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChatEvent } from '../../protocol/chat-events.ts';
 import type { ChatRequest } from '../../protocol/chat-request.ts';
-import type { GatewayError } from '../../protocol/gateway-error.ts';
+import { GatewayError } from '../../protocol/gateway-error.ts';
 import { parseModelName, type ModelName } from '../../protocol/model-name.ts';
 import { defaultRuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { gatewayErrorFromTunnel } from '../../protocol/tunnel-errors.ts';
+import { classifyStreamError } from '../providers/shared/classify-upstream-error.ts';
+import { streamBroken } from '../providers/shared/upstream-fetch.ts';
 import { fallbackPolicy } from './agent-types.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { LOCAL_ATTEMPT_TIMEOUT_MS } from './factory.ts';
 import { LocalAgent } from './local-agent.ts';
 import { answerEvents, drain, scriptedModel, type ScriptedBehavior, type ScriptedModel } from './testing/scripted-model.ts';
 
-const request: ChatRequest = { model: 'local/llama', messages: [{ role: 'user', content: 'Hi' }] };
+// Streaming: its commit point is the first event. A non-streaming request's is its finish (below).
+const request: ChatRequest = { model: 'local/llama', messages: [{ role: 'user', content: 'Hi' }], stream: true };
+const unstreamed: ChatRequest = { ...request, stream: false };
 const name = (full: string): ModelName => parseModelName(full) as ModelName;
 const loading = (done: number): ChatEvent => ({ type: 'progress', phase: 'load', done, total: 100 });
 
@@ -132,5 +136,131 @@ describe('the commit point of the last candidate', () => {
     const { events, error } = await drained;
     expect(events).toEqual([loading(1)]);
     expect((error as GatewayError).code).toBe('idle_timeout');
+  });
+});
+
+describe('the commit point of a non-streaming request is its finish', () => {
+  const text = (events: ChatEvent[]): string => events.map((event) => (event.type === 'text-delta' ? event.text : '')).join('');
+  /** Three deltas reached the gateway, then the upstream's connection broke (as the providers throw it). */
+  const cutMidStream = (): ScriptedBehavior => ({ kind: 'fail-after', events: answerEvents('one two three four').slice(0, 3), error: streamBroken('openai', true, 'broke off') });
+
+  async function settled(agent: LocalAgent, signal = new AbortController().signal) {
+    const outcome = agent.run(unstreamed, signal).then(
+      (result) => ({ ok: true as const, result }),
+      (error: unknown) => ({ ok: false as const, error: error as GatewayError }),
+    );
+    await vi.runAllTimersAsync();
+    return outcome;
+  }
+
+  it('a connection reset after three deltas falls back, and only the backup’s answer reaches the client', async () => {
+    const { agent, local, backup } = localChain([cutMidStream()], [{ kind: 'answer', events: answerEvents('From the cloud') }]);
+    const outcome = await settled(agent);
+    if (!outcome.ok) throw outcome.error;
+    expect(outcome.result.metadata.model_id).toBe('openai/gpt-4o-mini');
+    const { events, error } = await drain(outcome.result.events);
+    expect(error).toBeUndefined();
+    expect(text(events)).toBe('From the cloud');
+    // Retried like a failure before the first token, then the backup; every attempt is listed.
+    expect(outcome.result.metadata.attempts.map((attempt) => [attempt.model_id, attempt.status, attempt.error_type])).toEqual([
+      ['local/llama', 502, 'upstream_stream_error'],
+      ['local/llama', 502, 'upstream_stream_error'],
+      ['local/llama', 502, 'upstream_stream_error'],
+      ['openai/gpt-4o-mini', 200, null],
+    ]);
+    expect(local.calls.every((call) => call.signal.aborted)).toBe(true);
+    expect(backup.calls).toHaveLength(1);
+  });
+
+  it('an in-band error event mid-stream is retried on the same model, whose second answer alone is returned', async () => {
+    const midStream = classifyStreamError('openai', { type: 'server_error', message: 'boom' }, true, []);
+    const { agent, backup } = localChain(
+      [{ kind: 'fail-after', events: answerEvents('half an answer').slice(0, 2), error: midStream }, { kind: 'answer', events: answerEvents('A whole answer') }],
+      [{ kind: 'answer', events: answerEvents('From the cloud') }],
+    );
+    const outcome = await settled(agent);
+    if (!outcome.ok) throw outcome.error;
+    expect(outcome.result.metadata.attempts.map((attempt) => [attempt.model_id, attempt.status])).toEqual([
+      ['local/llama', 502],
+      ['local/llama', 200],
+    ]);
+    const { events } = await drain(outcome.result.events);
+    expect(text(events)).toBe('A whole answer');
+    expect(events.at(-1)?.type).toBe('finish');
+    expect(backup.calls).toHaveLength(0);
+  });
+
+  it('a model that goes silent mid-answer is cut at the idle deadline and the backup serves, without a second wait on the silent one', async () => {
+    const { agent, local } = localChain(
+      [{ kind: 'timed', steps: [{ afterMs: 100, event: { type: 'text-delta', text: 'Half' } }, { afterMs: 120_000, event: { type: 'finish', finishReason: 'stop' } }] }],
+      [{ kind: 'answer', events: answerEvents('From the cloud') }],
+    );
+    const started = Date.now();
+    const outcome = await settled(agent);
+    if (!outcome.ok) throw outcome.error;
+    expect(outcome.result.metadata.attempts.map((attempt) => [attempt.model_id, attempt.error_type])).toEqual([
+      ['local/llama', 'idle_timeout'],
+      ['openai/gpt-4o-mini', null],
+    ]);
+    expect(local.calls).toHaveLength(1);
+    expect(outcome.result.metadata.latency_ms).toBe(100 + fallbackPolicy().idleTimeoutMs);
+    expect(Date.now() - started).toBe(100 + fallbackPolicy().idleTimeoutMs);
+  });
+
+  it('resolves only once the answer is complete, its latency covering the whole answer', async () => {
+    const { agent } = localChain([
+      { kind: 'timed', steps: [{ afterMs: 500, event: { type: 'text-delta', text: 'Slow ' } }, { afterMs: 20_000, event: { type: 'text-delta', text: 'answer' } }, { afterMs: 0, event: { type: 'finish', finishReason: 'stop' } }] },
+    ]);
+    let resolved = false;
+    const pending = agent.run(unstreamed, new AbortController().signal).then((result) => {
+      resolved = true;
+      return result;
+    });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(resolved).toBe(false); // streaming would have committed at 500 ms
+    await vi.runAllTimersAsync();
+    const result = await pending;
+    expect(result.metadata.latency_ms).toBe(20_500);
+    expect(result.metadata.attempts).toEqual([{ provider: 'local', model_id: 'local/llama', status: 200, error_type: null, latency_ms: 20_500 }]);
+    expect(text((await drain(result.events)).events)).toBe('Slow answer');
+  });
+
+  it('with nothing left to fall back to, a mid-stream failure on every attempt is one error listing them, not a half answer', async () => {
+    const { agent, local } = localChain([cutMidStream()]);
+    const outcome = await settled(agent);
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(GatewayError.isInstance(outcome.error)).toBe(true);
+    expect(outcome.error).toMatchObject({ status: 502, code: 'upstream_stream_error' });
+    expect(outcome.error.agent?.attempts).toHaveLength(3);
+    expect(local.calls).toHaveLength(3);
+  });
+
+  it('a client that leaves mid-answer ends the request: no retry, no backup', async () => {
+    const { agent, local, backup } = localChain(
+      [{ kind: 'timed', steps: [{ afterMs: 100, event: { type: 'text-delta', text: 'Half' } }, { afterMs: 10_000, event: { type: 'finish', finishReason: 'stop' } }] }],
+      [{ kind: 'answer', events: answerEvents('From the cloud') }],
+    );
+    const client = new AbortController();
+    const pending = agent.run(unstreamed, client.signal).catch((error: unknown) => error as GatewayError);
+    await vi.advanceTimersByTimeAsync(1_000);
+    client.abort();
+    await vi.runAllTimersAsync();
+    expect(await pending).toMatchObject({ code: 'client_closed_request' });
+    expect(local.calls).toHaveLength(1);
+    expect(local.calls[0]?.signal.aborted).toBe(true);
+    expect(backup.calls).toHaveLength(0);
+  });
+
+  it('a streaming request still commits at its first event, and a failure after it is the stream’s', async () => {
+    const { agent, backup } = localChain([cutMidStream()], [{ kind: 'answer', events: answerEvents('From the cloud') }]);
+    const pending = agent.run(request, new AbortController().signal);
+    await vi.runAllTimersAsync();
+    const result = await pending;
+    expect(result.metadata.model_id).toBe('local/llama');
+    const { events, error } = await drain(result.events);
+    expect(events).toHaveLength(3);
+    expect((error as GatewayError).code).toBe('upstream_stream_error');
+    expect(backup.calls).toHaveLength(0);
   });
 });

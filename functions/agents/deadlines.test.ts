@@ -8,7 +8,8 @@ import { CircuitBreaker } from './circuit-breaker.ts';
 import { OnlineAgent } from './online-agent.ts';
 import { answerEvents, drain, scriptedModel, type ScriptedBehavior, type ScriptedModel } from './testing/scripted-model.ts';
 
-const request: ChatRequest = { model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'Hi' }] };
+// Streaming: the commit point is the first event, and the idle deadline runs after it (non-streaming: commit-point.test.ts).
+const request: ChatRequest = { model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'Hi' }], stream: true };
 const name = (full: string): ModelName => parseModelName(full) as ModelName;
 
 function setup(primaryBehaviors: ScriptedBehavior[], policy: Partial<FallbackPolicy>, attemptTimeoutMs = 5_000, backupBehaviors: ScriptedBehavior[] | null = [{ kind: 'stall' }]) {

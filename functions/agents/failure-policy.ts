@@ -40,6 +40,31 @@ const NOT_CURED_BY_WAITING: ReadonlySet<string> = new Set(['bridge_offline', 'ru
  */
 const NEVER_REACHED: ReadonlySet<string> = new Set(['upstream_unreachable']);
 
+/**
+ * Failures a provider or the chain marks not retryable only because part of
+ * the answer had already gone out: a broken or cut stream, an in-band error
+ * event (overloaded, rate limited, anything else), a stream that ended early,
+ * silence past the idle deadline. Before the first token each is retryable.
+ */
+const RETRYABLE_UNTIL_SENT: ReadonlySet<string> = new Set(['upstream_stream_error', 'overloaded', 'rate_limited', 'idle_timeout']);
+
+/** Targets that went silent for a whole deadline: not asked again while a backup could use the time. */
+const WENT_SILENT: ReadonlySet<string> = new Set(['attempt_timeout', 'idle_timeout']);
+
+/**
+ * `error` as the chain sees it when nothing of the answer has reached the
+ * client (a non-streaming request is sent only once complete): a failure
+ * mid-answer is then as retryable as the same failure before the first token.
+ */
+export function asIfNothingSent(error: GatewayError): GatewayError {
+  return !error.retryable && RETRYABLE_UNTIL_SENT.has(error.code ?? '') ? error.with({ retryable: true }) : error;
+}
+
+/** Did the target go silent for a whole deadline (before its first event, or mid-answer)? */
+export function wentSilent(error: GatewayError): boolean {
+  return WENT_SILENT.has(error.code ?? '');
+}
+
 /** Should the chain go to the next candidate at once (no retry, no backoff) when one remains? */
 export function movesOnAtOnce(error: GatewayError): boolean {
   return NEVER_REACHED.has(error.code ?? '');
@@ -60,13 +85,19 @@ export function provesTargetAlive(error: GatewayError): boolean {
   return error.callerFault && ANSWERED_BY_TARGET.has(error.code ?? '');
 }
 
+/** Was the request itself refused (a bad field, an unknown model, too large)? A client that left is not a refusal. */
+export function isCallersFault(error: GatewayError): boolean {
+  return error.callerFault && error.code !== 'client_closed_request';
+}
+
 /**
- * A caller fault from a backup (`index > 0`): taken as that backup's own
+ * A caller fault from a backup (`index > 0`): maybe only that backup's own
  * limit (a field it does not support, a model it does not know, a request
- * shape it rejects) rather than the caller's, so the chain moves on to the
- * next one. A prompt too long for the context window is the caller's,
- * whichever model says it, and goes back at once.
+ * shape it rejects), so the chain moves on to the next one; should none
+ * serve, the refusal is the answer (attempt-outcome.ts). A prompt too long
+ * for the context window is the caller's, whichever model says it, and goes
+ * back at once.
  */
 export function backupCannotServe(error: GatewayError, index: number): boolean {
-  return index > 0 && error.callerFault && error.code !== 'context_length_exceeded' && error.code !== 'client_closed_request';
+  return index > 0 && isCallersFault(error) && error.code !== 'context_length_exceeded';
 }

@@ -7,11 +7,14 @@ import { tunnelError } from '../../protocol/tunnel-errors.ts';
 import { classifyStreamError, classifyUpstreamError } from '../providers/shared/classify-upstream-error.ts';
 import { streamBroken, unreachable } from '../providers/shared/upstream-fetch.ts';
 import { fallbackPolicy, type AgentResult } from './agent-types.ts';
+import type { BaseAgent } from './base-agent.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
+import { LocalAgent } from './local-agent.ts';
 import { OnlineAgent } from './online-agent.ts';
 import { answerEvents, drain, scriptedModel, type ScriptedBehavior, type ScriptedModel } from './testing/scripted-model.ts';
 
-const request: ChatRequest = { model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'Hi' }] };
+// Streaming, so the commit point is the first event; a non-streaming request's is its finish (commit-point.test.ts).
+const request: ChatRequest = { model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'Hi' }], stream: true };
 
 function name(full: string): ModelName {
   const parsed = parseModelName(full);
@@ -49,7 +52,7 @@ function chain(primaryBehaviors: ScriptedBehavior[], options: { attemptTimeoutMs
 type Settled = { ok: true; result: AgentResult } | { ok: false; error: GatewayError };
 
 /** Runs the agent to its commit point (or failure), letting fake time pass. */
-async function settle(agent: OnlineAgent, signal = new AbortController().signal): Promise<Settled> {
+async function settle(agent: BaseAgent, signal = new AbortController().signal): Promise<Settled> {
   const outcome = agent.run(request, signal).then(
     (result): Settled => ({ ok: true, result }),
     (error: unknown): Settled => ({ ok: false, error: error as GatewayError }),
@@ -318,5 +321,121 @@ describe('the status when nothing can serve', () => {
     expect(outcome.ok).toBe(false);
     if (outcome.ok) return;
     expect(outcome.error).toMatchObject({ status: 502, type: 'upstream_error' });
+  });
+});
+
+describe("the caller's fault stays the caller's, whichever candidate said it", () => {
+  const badSeed = (): GatewayError => upstream(400, JSON.stringify({ error: { message: 'Invalid value for seed', type: 'invalid_request_error', param: 'seed' } }));
+  const answers = (text: string): ScriptedBehavior => ({ kind: 'answer', events: answerEvents(text) });
+
+  /** The primary, then each backup, with a breaker that may start with some of them open. */
+  function chainOf(behaviors: Record<string, ScriptedBehavior[]>, open: string[] = []) {
+    const models = Object.entries(behaviors).map(([modelId, scripted]) => scriptedModel(modelId, scripted));
+    const byName = new Map(models.map((model) => [model.modelId, model]));
+    const breaker = new CircuitBreaker({ failureThreshold: 1 });
+    for (const target of open) breaker.recordFailure(target, Date.now());
+    const [primary, ...backups] = models.map((model) => name(model.modelId));
+    const Agent = primary?.transport === 'local' ? LocalAgent : OnlineAgent;
+    const agent = new Agent({
+      primary: primary as ModelName,
+      backups,
+      resolveModel: (model) => ({ model: byName.get(model.full) as ScriptedModel, backend: model.transport, attemptTimeoutMs: 2_000 }),
+      deps: { ...defaultRuntimeDeps, random: () => 0.5 },
+      policy: fallbackPolicy(),
+      breaker,
+    });
+    return { agent, models: byName };
+  }
+
+  const rows: Array<{ what: string; behaviors: Record<string, ScriptedBehavior[]>; open?: string[]; status: number; code: string; param?: string | null }> = [
+    {
+      what: "the primary's breaker is open and the backup answers 400",
+      behaviors: { 'openai/gpt-4o': [answers('never asked')], 'groq/llama-3.3-70b': [fail(badSeed())] },
+      open: ['openai/gpt-4o'],
+      status: 400,
+      code: 'invalid_request',
+      param: 'seed',
+    },
+    {
+      what: 'the primary answers 503 every time and the backup answers 400',
+      behaviors: { 'openai/gpt-4o': [fail(upstream(503))], 'groq/llama-3.3-70b': [fail(badSeed())] },
+      status: 400,
+      code: 'invalid_request',
+      param: 'seed',
+    },
+    {
+      what: 'the primary is rate limited every time and the backup answers 400',
+      behaviors: { 'openai/gpt-4o': [fail(upstream(429))], 'groq/llama-3.3-70b': [fail(badSeed())] },
+      status: 400,
+      code: 'invalid_request',
+      param: 'seed',
+    },
+    {
+      what: 'the local primary has no bridge and the backup answers 400',
+      behaviors: { 'local/llama': [fail(tunnelError('bridge_offline', 'No bridge is connected'))], 'groq/llama-3.3-70b': [fail(badSeed())] },
+      status: 400,
+      code: 'invalid_request',
+      param: 'seed',
+    },
+    {
+      what: 'the primary hangs and the backup does not know its model (404)',
+      behaviors: { 'openai/gpt-4o': [{ kind: 'stall' }], 'groq/llama-3.3-70b': [fail(upstream(404))] },
+      status: 404,
+      code: 'model_not_found',
+    },
+    {
+      what: "a backup answers 400 and the next one's key is refused: the 400 is still the answer",
+      behaviors: { 'openai/gpt-4o': [fail(upstream(503))], 'groq/llama-3.3-70b': [fail(badSeed())], 'anthropic/claude-sonnet-4-5': [fail(upstream(401))] },
+      status: 400,
+      code: 'invalid_request',
+      param: 'seed',
+    },
+    {
+      what: "the primary's breaker is open and the backup refuses our key (401): the gateway's fault, not the caller's",
+      behaviors: { 'openai/gpt-4o': [answers('never asked')], 'groq/llama-3.3-70b': [fail(upstream(401))] },
+      open: ['openai/gpt-4o'],
+      status: 502,
+      code: 'upstream_auth_failed',
+      param: null,
+    },
+    {
+      what: "the primary's breaker is open and the backup answers 403",
+      behaviors: { 'openai/gpt-4o': [answers('never asked')], 'groq/llama-3.3-70b': [fail(upstream(403))] },
+      open: ['openai/gpt-4o'],
+      status: 502,
+      code: 'upstream_auth_failed',
+      param: null,
+    },
+  ];
+
+  for (const row of rows) {
+    it(`${row.what}: ${row.status} ${row.code}`, async () => {
+      const { agent } = chainOf(row.behaviors, row.open);
+      const outcome = await settle(agent);
+      expect(outcome.ok).toBe(false);
+      if (outcome.ok) return;
+      expect(outcome.error).toMatchObject({ status: row.status, code: row.code });
+      if (row.param !== undefined) expect(outcome.error.param).toBe(row.param);
+      // Whatever the answer, it says what was tried.
+      expect(outcome.error.agent?.attempts.length).toBeGreaterThan(0);
+    });
+  }
+
+  it('a 400 from the only backup that was asked keeps its message and lists the attempts', async () => {
+    const { agent, models } = chainOf({ 'openai/gpt-4o': [answers('never asked')], 'groq/llama-3.3-70b': [fail(badSeed())] }, ['openai/gpt-4o']);
+    const outcome = await settle(agent);
+    if (outcome.ok) throw new Error('expected a failure');
+    expect(outcome.error.type).toBe('invalid_request_error');
+    expect(outcome.error.message).toContain('Invalid value for seed');
+    expect(outcome.error.message).toContain('openai/gpt-4o: - circuit_open; groq/llama-3.3-70b: 400 invalid_request');
+    expect(models.get('openai/gpt-4o')?.calls).toHaveLength(0);
+    expect(models.get('groq/llama-3.3-70b')?.calls).toHaveLength(1);
+  });
+
+  it('a backup that refuses is still skipped when a later one serves', async () => {
+    const { agent } = chainOf({ 'openai/gpt-4o': [answers('never asked')], 'groq/llama-3.3-70b': [fail(badSeed())], 'anthropic/claude-sonnet-4-5': [answers('From the last backup')] }, ['openai/gpt-4o']);
+    const outcome = await settle(agent);
+    if (!outcome.ok) throw outcome.error;
+    expect(outcome.result.metadata.model_id).toBe('anthropic/claude-sonnet-4-5');
   });
 });

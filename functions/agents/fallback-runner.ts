@@ -6,15 +6,18 @@
  * per-attempt deadline capped at what is left of it. Resolves at the commit
  * point (the first content event of the model that serves, or its first
  * progress event when nothing is left to fall back to); from then on nothing
- * falls back.
+ * falls back. A buffered run (a non-streaming request) commits only at the
+ * finish: until then the client has received nothing, so a failure anywhere
+ * in the answer is retried or falls back like one before the first token.
  */
 import { isContentEvent, type ChatEvent } from '../../protocol/chat-events.ts';
 import { GatewayError, toGatewayError } from '../../protocol/gateway-error.ts';
-import type { AttemptRecord } from '../../protocol/chat-response.ts';
+import type { AgentMetadata, AttemptRecord } from '../../protocol/chat-response.ts';
 import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import type { AgentCandidate, AgentResult, FallbackPolicy } from './agent-types.ts';
 import { chainFailed, failedAttempt, servedAttempt, skippedAttempt } from './attempt-outcome.ts';
 import { decideRetry } from './backoff.ts';
+import { gatherAnswer, replayAnswer } from './buffered-answer.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { committedEvents } from './committed-stream.ts';
 import { attemptTimeout, clientClosed, linkAbort, overallTimeout, raceAbort, startTimer } from './deadlines.ts';
@@ -31,6 +34,8 @@ export interface FallbackRun {
   retriesSameTarget?: (error: GatewayError) => boolean;
   /** Does this failure say the target is unhealthy? Default: failure-policy.ts. */
   countsAgainstBreaker?: (error: GatewayError) => boolean;
+  /** Nothing reaches the client before the answer is complete (`stream: false`): commit at the finish. */
+  buffered?: boolean;
 }
 
 type AttemptOutcome =
@@ -90,6 +95,16 @@ export async function runWithFallback(run: FallbackRun): Promise<AgentResult> {
   const attempts: AttemptRecord[] = [];
   const errors: GatewayError[] = [];
   let breakerRetryAfterMs: number | undefined;
+  /** The candidate tried (or skipped) last: an error answer's `x-agent-*` headers name it. */
+  let lastTried: AgentCandidate | undefined;
+  const metadataSoFar = (): AgentMetadata | undefined =>
+    lastTried && {
+      backend: lastTried.backend,
+      provider: lastTried.model.provider,
+      model_id: lastTried.model.modelId,
+      latency_ms: deps.now() - startedAt,
+      attempts: [...attempts],
+    };
 
   // The chain's signal: the client going away or the overall deadline.
   const chain = new AbortController();
@@ -122,6 +137,7 @@ export async function runWithFallback(run: FallbackRun): Promise<AgentResult> {
       for (let retry = 0; ; retry++) {
         const halt = stopped();
         if (halt) throw halt;
+        lastTried = candidate;
         const verdict = breaker.allow(target, deps.now());
         if (!verdict.allowed) {
           attempts.push(skippedAttempt(candidate.model));
@@ -132,11 +148,8 @@ export async function runWithFallback(run: FallbackRun): Promise<AgentResult> {
         const attemptStartedAt = deps.now();
         const plan: AttemptPlan = { candidate, timeoutMs: Math.min(candidate.attemptTimeoutMs, budgetLeftMs()), commitsOnProgress: isLast };
         const outcome = await attempt(plan, chain.signal, deps);
-        const latencyMs = deps.now() - attemptStartedAt;
-
+        let error: GatewayError;
         if (outcome.ok) {
-          breaker.recordSuccess(target);
-          attempts.push(servedAttempt(candidate.model, latencyMs));
           // From here only the client's leaving aborts the model, not the chain's deadline.
           const unlinkServing = linkAbort(signal, outcome.controller);
           const events = committedEvents({
@@ -148,28 +161,31 @@ export async function runWithFallback(run: FallbackRun): Promise<AgentResult> {
             idleTimeoutMs: policy.idleTimeoutMs,
             deps,
             breaker,
-            countsAgainstBreaker,
+            // A buffered answer's failure is the chain's to settle, once per request.
+            countsAgainstBreaker: run.buffered ? () => false : countsAgainstBreaker,
             onEnd: unlinkServing,
           });
-          return {
-            metadata: {
-              backend: candidate.backend,
-              provider: candidate.model.provider,
-              model_id: target,
-              latency_ms: deps.now() - startedAt,
-              attempts,
-            },
-            events,
+          const served = (answer: AsyncIterable<ChatEvent>): AgentResult => {
+            breaker.recordSuccess(target);
+            attempts.push(servedAttempt(candidate.model, deps.now() - attemptStartedAt));
+            const metadata = { backend: candidate.backend, provider: candidate.model.provider, model_id: target, latency_ms: deps.now() - startedAt, attempts };
+            return { metadata, events: answer };
           };
+          if (!run.buffered) return served(events);
+          const answer = await gatherAnswer(events);
+          if (answer.ok) return served(replayAnswer(answer.events));
+          error = failurePolicy.asIfNothingSent(answer.error);
+        } else {
+          error = outcome.error;
         }
+        const latencyMs = deps.now() - attemptStartedAt;
 
         if (signal.aborted || chain.signal.aborted) {
           breaker.recordAbandoned(target, deps.now());
-          if (!signal.aborted) attempts.push(failedAttempt(candidate.model, outcome.error, latencyMs));
+          if (!signal.aborted) attempts.push(failedAttempt(candidate.model, error, latencyMs));
           throw stopped() ?? clientClosed();
         }
 
-        const { error } = outcome;
         attempts.push(failedAttempt(candidate.model, error, latencyMs));
         if (error.callerFault) {
           // Only a refusal the target itself sent shows it alive; a check the
@@ -184,9 +200,9 @@ export async function runWithFallback(run: FallbackRun): Promise<AgentResult> {
         }
         errors.push(error);
         const decision = decideRetry(error, retriesSameTarget(error), retry, policy.backoff, policy.retryAfterCapMs, deps.random);
-        // A target that hung for a whole attempt is not asked again while a backup
-        // could still use the time; and a retry must leave itself time to answer.
-        const hung = error.code === 'attempt_timeout' && !isLast;
+        // A target that went silent for a whole deadline is not asked again while a
+        // backup could still use the time; and a retry must leave itself time to answer.
+        const hung = failurePolicy.wentSilent(error) && !isLast;
         // A target that is not listening gets no backoff while a backup that may serve remains.
         const unreachable = failurePolicy.movesOnAtOnce(error) && backupRemains(index);
         const usefulAttemptMs = Math.min(candidate.attemptTimeoutMs, policy.minAttemptMs);
@@ -204,6 +220,11 @@ export async function runWithFallback(run: FallbackRun): Promise<AgentResult> {
     const halt = stopped();
     if (halt) throw halt;
     throw chainFailed({ attempts, errors, breakerRetryAfterMs });
+  } catch (thrown) {
+    // An error answer says what was tried, as a completion does.
+    const agent = metadataSoFar();
+    if (!GatewayError.isInstance(thrown) || thrown.agent || !agent) throw thrown;
+    throw thrown.with({ agent });
   } finally {
     deadline.cancel();
     unlinkClient();

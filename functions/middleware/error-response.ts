@@ -2,11 +2,15 @@
  * The one place errors become responses: the OpenAI shape on every path
  * (`{error: {message, type, param, code}}`), secrets scrubbed from every string
  * field (a caller may put a secret in a field name or a path and would get it
- * straight back in `param` or the 404's message), no stack traces, Retry-After where the client should wait, and the 404 and
- * 405 of the router in the same shape.
+ * straight back in `param` or the 404's message), no stack traces, the retry
+ * hint where the client should wait (functions/http/retry-hint.ts), the
+ * `x-agent-*` headers of whatever the agent tried, and the 404 and 405 of the
+ * router in the same shape.
  */
 import type { Context, ErrorHandler, Handler, NotFoundHandler } from 'hono';
 import { GatewayError, toGatewayError, type OpenAIErrorBody } from '../../protocol/gateway-error.ts';
+import { agentHeaders } from '../http/agent-headers.ts';
+import { retryHintHeaders } from '../http/retry-hint.ts';
 import { scrubSecrets } from '../providers/shared/scrub-secrets.ts';
 import { CONFIG_ERROR_CODE, isConfigError, secretValues, type Env } from '../config.ts';
 
@@ -34,15 +38,11 @@ export function scrubbedErrorBody(error: GatewayError, scrub: (text: string) => 
 /** The response for `error`. Clients never see a 499: nobody is listening. */
 export function errorResponse(error: GatewayError, scrub: (text: string) => string): Response {
   const body = scrubbedErrorBody(error, scrub);
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (error.retryAfterMs !== undefined) {
-    // The gateway's contract (docs/online-agent.md) puts milliseconds in
-    // Retry-After, not HTTP's seconds; retry-after-ms carries the same value
-    // and is what the OpenAI SDKs read first.
-    const milliseconds = String(Math.max(0, Math.round(error.retryAfterMs)));
-    headers['retry-after'] = milliseconds;
-    headers['retry-after-ms'] = milliseconds;
-  }
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    ...(error.agent ? agentHeaders(error.agent) : {}),
+    ...retryHintHeaders(error),
+  };
   if (error.status === 401) headers['www-authenticate'] = 'Bearer';
   return new Response(JSON.stringify(body), { status: error.status, headers });
 }

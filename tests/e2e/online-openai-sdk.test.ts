@@ -89,6 +89,55 @@ describe('the official openai client against the running gateway', () => {
     expect(ids.some((id) => id.startsWith('openai/'))).toBe(true);
     expect(ids.some((id) => id.startsWith('anthropic/'))).toBe(true);
   });
+  it('reads retry-after-ms first: the gateway says Retry-After in whole seconds, and the SDK waits the milliseconds', async () => {
+    // Each of the gateway's three attempts is rate limited; the SDK's own retry then finds the upstream free.
+    const limited = { kind: 'status', status: 429, headers: { 'retry-after-ms': '200' } } as const;
+    openaiMock.script([limited, limited, limited, { kind: 'reply', content: 'After the wait' }]);
+    const requestsAt: number[] = [];
+    const answers: Array<{ status: number; at: number; headers: Headers }> = [];
+    const retrying = new OpenAI({
+      baseURL: `${gateway.url}/v1`,
+      apiKey: GATEWAY_KEY,
+      maxRetries: 1,
+      fetch: async (input, init) => {
+        requestsAt.push(Date.now());
+        const answer = await fetch(input, init);
+        answers.push({ status: answer.status, at: Date.now(), headers: answer.headers });
+        return answer;
+      },
+    });
+    const completion = await retrying.chat.completions.create({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'Say hello' }] });
+    expect(completion.choices[0]?.message.content).toBe('After the wait');
+    expect(answers.map((answer) => answer.status)).toEqual([429, 200]);
+    const [refused] = answers;
+    expect(refused?.headers.get('retry-after')).toBe('1');
+    expect(refused?.headers.get('retry-after-ms')).toBe('200');
+    expect(refused?.headers.get('x-agent-attempts')).toBe('3');
+    // 200 ms, as retry-after-ms said: reading Retry-After would have meant a whole second.
+    const waited = (requestsAt[1] ?? 0) - (refused?.at ?? 0);
+    expect(waited).toBeGreaterThanOrEqual(190);
+    expect(waited).toBeLessThan(900);
+    expect(openaiMock.calls()).toHaveLength(4);
+  });
+
+  it('an invalid request through an open breaker is one 400 with param, which the SDK does not send again', async () => {
+    // Three requests whose model refuses our key open its breaker (each request counts once).
+    anthropicMock.setDefault({ kind: 'status', status: 401 });
+    for (let request = 0; request < 3; request++) {
+      await client.chat.completions.create({ model: 'anthropic/claude-haiku-4-5', messages: [{ role: 'user', content: 'x' }] }).catch(() => undefined);
+    }
+    expect(anthropicMock.calls()).toHaveLength(3);
+    openaiMock.setDefault({ kind: 'status', status: 400, body: { error: { message: 'Invalid value for seed', type: 'invalid_request_error', param: 'seed', code: null } } });
+    const retrying = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: GATEWAY_KEY, maxRetries: 2 });
+    const error = await retrying.chat.completions
+      .create({ model: 'anthropic/claude-haiku-4-5', messages: [{ role: 'user', content: 'x' }], ...({ fallback_models: ['openai/gpt-4o-mini'] } as object) })
+      .catch((failure: unknown) => failure);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('seed');
+    expect(anthropicMock.calls()).toHaveLength(3); // skipped by its open breaker
+    expect(openaiMock.calls()).toHaveLength(1); // asked once: the SDK did not retry a 400
+  });
+
   // Client cancellation: under `wrangler dev` (4.164) a disconnect after the stream started reaches
   // the Worker (asserted in reliability-disconnects.test.ts); one before the first byte usually does
   // not (cloudflare/workers-sdk#9334), so that case is pinned in tests/workers/chat-cancel.test.ts;

@@ -64,10 +64,10 @@ describe('non-streaming chat completions', () => {
     });
   });
 
-  it('a local model with no bridge connected is 503 bridge_offline with Retry-After in milliseconds, as the contract says', async () => {
+  it('a local model with no bridge connected is 503 bridge_offline with Retry-After in seconds and retry-after-ms, as the contract says', async () => {
     const response = await gateway.fetch('/v1/chat/completions', chatInit({ model: 'local/mlx-community/Llama-3.2-3B-Instruct-4bit', messages: hello }));
     expect(response.status).toBe(503);
-    expect(response.headers.get('retry-after')).toBe(String(BRIDGE_OFFLINE_RETRY_AFTER_MS));
+    expect(response.headers.get('retry-after')).toBe(String(Math.ceil(BRIDGE_OFFLINE_RETRY_AFTER_MS / 1000)));
     expect(response.headers.get('retry-after-ms')).toBe(String(BRIDGE_OFFLINE_RETRY_AFTER_MS));
     expect(await response.json()).toMatchObject({ error: { type: 'service_unavailable', code: 'bridge_offline', param: null } });
   });

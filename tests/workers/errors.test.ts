@@ -1,4 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { fallbackPolicy } from '../../functions/agents/agent-types.ts';
+import { CircuitBreaker } from '../../functions/agents/circuit-breaker.ts';
+import { BRIDGE_OFFLINE_RETRY_AFTER_MS } from '../../protocol/tunnel-errors.ts';
 import { chatInit, GATEWAY_KEY, hello, suiteMocks, testGateway, type TestGateway } from './chat-gateway-fixture.ts';
 
 const mocks = suiteMocks('errors');
@@ -132,5 +135,125 @@ describe('routes that do not exist', () => {
       expect(error.message).not.toContain('AGENT_ONLINE_ENDPOINTS');
     }
     expect(gateway.logs.some((line) => line.includes('AGENT_ONLINE_ENDPOINTS is not valid JSON'))).toBe(true);
+  });
+});
+
+describe('retry hints: Retry-After in whole seconds, retry-after-ms in milliseconds', () => {
+  // No retries of the same provider: the upstream's one answer is what the client hears about.
+  const once = (): TestGateway => testGateway(mocks.origins, { policy: fallbackPolicy({ backoff: { baseMs: 0, capMs: 0, maxRetries: 0 } }) });
+
+  function hint(response: Response): { seconds: string | null; milliseconds: string | null } {
+    return { seconds: response.headers.get('retry-after'), milliseconds: response.headers.get('retry-after-ms') };
+  }
+
+  it('an upstream 429 with retry-after: 2 reaches the client as Retry-After: 2 and retry-after-ms: 2000', async () => {
+    await mocks.openai.script([{ kind: 'status', status: 429, headers: { 'retry-after': '2' } }]);
+    const response = await once().fetch('/v1/chat/completions', chatInit({ model: 'openai/gpt-4o', messages: hello }));
+    expect(response.status).toBe(429);
+    expect(hint(response)).toEqual({ seconds: '2', milliseconds: '2000' });
+    expect(await errorOf(response)).toMatchObject({ type: 'rate_limit_error', code: 'rate_limited' });
+  });
+
+  it("an upstream's retry-after-ms: 1500 is rounded up to Retry-After: 2", async () => {
+    await mocks.openai.script([{ kind: 'status', status: 429, headers: { 'retry-after-ms': '1500' } }]);
+    const response = await once().fetch('/v1/chat/completions', chatInit({ model: 'openai/gpt-4o', messages: hello }));
+    expect(response.status).toBe(429);
+    expect(hint(response)).toEqual({ seconds: '2', milliseconds: '1500' });
+  });
+
+  it('an upstream 429 that names no wait still tells the client one: 1 s', async () => {
+    await mocks.openai.script([{ kind: 'status', status: 429 }]);
+    const response = await once().fetch('/v1/chat/completions', chatInit({ model: 'openai/gpt-4o', messages: hello }));
+    expect(response.status).toBe(429);
+    expect(hint(response)).toEqual({ seconds: '1', milliseconds: '1000' });
+  });
+
+  it("an Anthropic 529 overloaded carries the upstream's Retry-After in seconds", async () => {
+    await mocks.anthropic.script([{ kind: 'status', status: 529, headers: { 'retry-after': '3' } }]);
+    const response = await once().fetch('/v1/chat/completions', chatInit({ model: 'anthropic/claude-sonnet-4-5', messages: hello }));
+    expect(response.status).toBe(502);
+    expect(await errorOf(response)).toMatchObject({ code: 'overloaded' });
+    expect(hint(response)).toEqual({ seconds: '3', milliseconds: '3000' });
+  });
+
+  it('circuit_open says in seconds when the first breaker lets a probe through', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1 });
+    breaker.recordFailure('openai/gpt-4o', Date.now());
+    breaker.recordFailure('anthropic/claude-sonnet-4-5', Date.now());
+    const gateway = testGateway(mocks.origins, { breaker });
+    const response = await gateway.fetch('/v1/chat/completions', chatInit({ model: 'openai/gpt-4o', messages: hello, fallback_models: ['anthropic/claude-sonnet-4-5'] }));
+    expect(response.status).toBe(503);
+    expect(await errorOf(response)).toMatchObject({ type: 'service_unavailable', code: 'circuit_open' });
+    const { seconds, milliseconds } = hint(response);
+    expect(seconds).toBe('30');
+    expect(Number(milliseconds)).toBeGreaterThan(29_000);
+    expect(Number(milliseconds)).toBeLessThanOrEqual(30_000);
+    // Nothing was called: the headers say so, and still name what was tried.
+    expect(response.headers.get('x-agent-attempts')).toBe('0');
+    expect(await mocks.openai.calls()).toHaveLength(0);
+  });
+
+  it('bridge_offline says 5 s, both ways', async () => {
+    const response = await gateway.fetch('/v1/chat/completions', chatInit({ model: 'local/mlx-community/Llama-3.2-3B-Instruct-4bit', messages: hello }));
+    expect(response.status).toBe(503);
+    expect(await errorOf(response)).toMatchObject({ code: 'bridge_offline' });
+    expect(hint(response)).toEqual({ seconds: String(BRIDGE_OFFLINE_RETRY_AFTER_MS / 1000), milliseconds: String(BRIDGE_OFFLINE_RETRY_AFTER_MS) });
+  });
+
+  it('the settings database being unreachable is a 503 with a retry hint', async () => {
+    const response = await gateway.fetch('/v1/settings', { headers: { authorization: `Bearer ${GATEWAY_KEY}` } }, { TURSO_DATABASE_URL: 'http://127.0.0.1:1' });
+    expect(response.status).toBe(503);
+    expect(await errorOf(response)).toMatchObject({ code: 'database_unavailable' });
+    expect(hint(response)).toEqual({ seconds: '1', milliseconds: '1000' });
+  });
+
+  it('no settings database configured is a 503 with a retry hint too', async () => {
+    const response = await gateway.fetch('/v1/settings', { headers: { authorization: `Bearer ${GATEWAY_KEY}` } });
+    expect(response.status).toBe(503);
+    expect(await errorOf(response)).toMatchObject({ code: 'database_not_configured' });
+    expect(hint(response)).toEqual({ seconds: '1', milliseconds: '1000' });
+  });
+
+  it('a 400 carries no retry hint', async () => {
+    const response = await gateway.fetch('/v1/chat/completions', chatInit({ model: 'openai/gpt-4o', messages: [] }));
+    expect(response.status).toBe(400);
+    expect(hint(response)).toEqual({ seconds: null, milliseconds: null });
+  });
+});
+
+describe('error answers say what was tried', () => {
+  it('a 502 after every attempt failed carries x-agent-attempts and the last model tried', async () => {
+    await mocks.openai.setDefault({ kind: 'status', status: 500 });
+    await mocks.anthropic.setDefault({ kind: 'status', status: 401 });
+    const response = await gateway.fetch('/v1/chat/completions', chatInit({ model: 'openai/gpt-4o', messages: hello, fallback_models: ['anthropic/claude-sonnet-4-5'] }));
+    expect(response.status).toBe(502);
+    expect(response.headers.get('x-agent-attempts')).toBe('4');
+    expect(response.headers.get('x-agent-backend')).toBe('online');
+    expect(response.headers.get('x-agent-provider')).toBe('anthropic');
+    expect(response.headers.get('x-agent-model')).toBe('anthropic/claude-sonnet-4-5');
+    expect(Number(response.headers.get('x-agent-latency-ms'))).toBeGreaterThanOrEqual(0);
+  });
+
+  it("the upstream's 400 carries x-agent-attempts: 1 and the model that refused", async () => {
+    await mocks.openai.script([{ kind: 'status', status: 400, body: { error: { message: 'Invalid value for seed', type: 'invalid_request_error', param: 'seed', code: null } } }]);
+    const response = await gateway.fetch('/v1/chat/completions', chatInit({ model: 'openai/gpt-4o', messages: hello }));
+    expect(response.status).toBe(400);
+    expect(await errorOf(response)).toMatchObject({ param: 'seed' });
+    expect(response.headers.get('x-agent-attempts')).toBe('1');
+    expect(response.headers.get('x-agent-model')).toBe('openai/gpt-4o');
+  });
+
+  it('bridge_offline names the local backend and model', async () => {
+    const response = await gateway.fetch('/v1/chat/completions', chatInit({ model: 'local/llama', messages: hello }));
+    expect(response.status).toBe(503);
+    expect(response.headers.get('x-agent-backend')).toBe('local');
+    expect(response.headers.get('x-agent-model')).toBe('local/llama');
+    expect(response.headers.get('x-agent-attempts')).toBe('1');
+  });
+
+  it('a request refused before any model was chosen has no x-agent-* headers to give', async () => {
+    const response = await gateway.fetch('/v1/chat/completions', chatInit({ model: 'mistral/large', messages: hello }));
+    expect(response.status).toBe(404);
+    expect(response.headers.get('x-agent-attempts')).toBeNull();
   });
 });
