@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The bridge CLI: `npm run bridge -- [start|models|doctor|install-service|uninstall-service] [flags]`.
+ * The bridge CLI: `npm run bridge -- [start|login|models|doctor|install-service|uninstall-service] [flags]`.
  * A bare flag list means `start`. See docs/bridge.md.
  */
 import { readFileSync } from 'node:fs';
@@ -42,6 +42,11 @@ async function run(args: CliArgs, config: BridgeConfig): Promise<number> {
     case 'start': {
       const { runStart } = await import('./cli/start.ts');
       return runStart(config, { out, err, stopRequested: stopSignal(), version: version() });
+    }
+    case 'login': {
+      const { runLogin } = await import('./cli/login.ts');
+      const options = { url: args.flags.url, tokenFlag: args.flags.token !== undefined, tokenInEnv: config.tokenSource === 'BRIDGE_TOKEN' };
+      return runLogin(config, options, { input: process.stdin, prompt: (text) => void process.stderr.write(text), out, err });
     }
     case 'models': {
       const { collectModels, formatModels } = await import('./cli/models.ts');
@@ -89,13 +94,16 @@ async function main(argv: string[]): Promise<number> {
   }
   let config: BridgeConfig;
   try {
-    config = loadBridgeConfig(args.flags);
+    config = loadBridgeConfig(args.flags, process.env, { configFileMayBeMissing: args.command === 'login' });
   } catch (error) {
     if (GatewayError.isInstance(error)) {
       err(`configuration error: ${error.message}`);
       return 2;
     }
     throw error;
+  }
+  if (config.tokenSource === '--token' && args.command !== 'login') {
+    err("warning: --token is visible to every user of this machine (ps, npm's `> node bridge/cli.ts …` banner, shell history); store it once with `npm run bridge -- login` and drop --token");
   }
   return run(args, config);
 }

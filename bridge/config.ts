@@ -2,7 +2,7 @@
  * The bridge's configuration, and the ONLY bridge module that reads
  * `process.env`. Precedence: command-line flags, then the environment, then
  * an optional JSON config file (`--config`, BRIDGE_CONFIG, or
- * ~/.config/agent-gateway/bridge.json). A bad value is an error naming the
+ * ~/.config/agent-gateway/bridge.json; `login` stores the token there). A bad value is an error naming the
  * flag, variable or file key, raised before anything starts.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -44,11 +44,18 @@ export interface BridgeConfig {
   homeDir: string;
   /** The config file that was read, if any. */
   configFile?: string;
+  /** Where the config file is, or would be written (`login`, `install-service`). */
+  configPath: string;
+  /** Where the token came from, for `doctor` and the `--token` warning. */
+  tokenSource?: TokenSource;
   /** Where a running bridge records what it serves, for `bridge models`. */
   stateFile: string;
   /** The environment handed to child processes (the Python worker). */
   childEnv: Record<string, string | undefined>;
 }
+
+/** Where the bridge token was found: flag > env > config file. */
+export type TokenSource = '--token' | 'BRIDGE_TOKEN' | 'config file';
 
 /** Command-line flags that override env and file. */
 export interface BridgeFlags {
@@ -147,12 +154,17 @@ export function defaultConfigFile(env: Record<string, string | undefined>, homeD
   return path.join(env.XDG_CONFIG_HOME || path.join(homeDir, '.config'), 'agent-gateway', 'bridge.json');
 }
 
+export interface LoadOptions {
+  /** `login` creates the config file: one named by --config or BRIDGE_CONFIG need not exist yet. */
+  configFileMayBeMissing?: boolean;
+}
+
 /** Resolves flags > env > config file > defaults. `env` defaults to the real process environment. */
-export function loadBridgeConfig(flags: BridgeFlags = {}, env: Record<string, string | undefined> = process.env): BridgeConfig {
+export function loadBridgeConfig(flags: BridgeFlags = {}, env: Record<string, string | undefined> = process.env, options: LoadOptions = {}): BridgeConfig {
   const homeDir = env.HOME || os.homedir();
   const explicitFile = pick(flags.config, env.BRIDGE_CONFIG);
   const configFile = explicitFile ?? defaultConfigFile(env, homeDir);
-  const file = readConfigFile(configFile, explicitFile !== undefined);
+  const file = readConfigFile(configFile, explicitFile !== undefined && !options.configFileMayBeMissing);
 
   const envPaths = env.LOCAL_MODEL_PATHS ? parseWith(modelPathsSchema, parseJsonObject(env.LOCAL_MODEL_PATHS, 'LOCAL_MODEL_PATHS'), 'LOCAL_MODEL_PATHS') : {};
   const filePaths: Record<string, string> = { ...file.local_model_paths };
@@ -181,12 +193,21 @@ export function loadBridgeConfig(flags: BridgeFlags = {}, env: Record<string, st
     hfCacheDir: env.HF_HUB_CACHE || path.join(hfHome, 'hub'),
     homeDir,
     stateFile: path.join(stateHome, 'agent-gateway', 'bridge-state.json'),
+    configPath: configFile,
     childEnv: { ...env },
   };
   const url = pick(flags.url, env.BRIDGE_URL, file.url);
   if (url !== undefined) config.url = url;
-  const token = pick(flags.token, env.BRIDGE_TOKEN, file.token);
-  if (token !== undefined) config.token = token;
+  const tokens: Array<[TokenSource, string | undefined]> = [
+    ['--token', flags.token],
+    ['BRIDGE_TOKEN', env.BRIDGE_TOKEN],
+    ['config file', file.token],
+  ];
+  const found = tokens.find(([, value]) => value !== undefined && value !== '');
+  if (found) {
+    config.token = found[1];
+    config.tokenSource = found[0];
+  }
   const vllmBaseUrl = pick(flags.vllmUrl, env.VLLM_BASE_URL, file.vllm_base_url);
   if (vllmBaseUrl !== undefined) config.vllmBaseUrl = vllmBaseUrl;
   const vllmApiKey = pick(env.VLLM_API_KEY, file.vllm_api_key);

@@ -29,7 +29,7 @@ export function createDevVars(path: string): CreatedDevVars {
     `# Secrets for \`wrangler dev\`, created by \`npm start\` on ${new Date().toISOString()}. Never commit this file.`,
     '# The key clients send as `Authorization: Bearer …`:',
     `GATEWAY_API_KEY=${created.gatewayApiKey}`,
-    '# The token the bridge daemon on your Mac sends (`npm run bridge -- --token …`):',
+    '# The token the bridge daemon on your Mac sends (store it there with `npm run bridge -- login`):',
     `BRIDGE_TOKEN=${created.bridgeToken}`,
     '# Provider keys: a provider without a key is not offered. Uncomment and fill in:',
     ...providerLines,

@@ -2,7 +2,9 @@
  * `npm start`: the whole edge stack on this machine, offline.
  *
  *   1. `.dev.vars` created with fresh GATEWAY_API_KEY and BRIDGE_TOKEN when missing
- *   2. sqld on 127.0.0.1:${LIBSQL_PORT:-8080}, data under .data/
+ *   2. sqld on 127.0.0.1:${LIBSQL_PORT:-8080}, data under .data/, started again
+ *      (same port, same data, with backoff) when it dies; the Worker keeps serving
+ *      meanwhile and settings answer 503 database_unavailable until it is back
  *   3. pending migrations from drizzle/ applied to it
  *   4. `wrangler dev` on 127.0.0.1:${PORT:-8787}, TURSO_DATABASE_URL pointing at that sqld
  *
@@ -18,9 +20,11 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { applyMigrations } from '../db/apply-migrations.ts';
 import { createDevVars, formatDevVars, gatewayKeyHint, PROVIDER_KEY_VARIABLES, readDevVars } from './dev-vars.ts';
+import { defaultRuntimeDeps } from '../protocol/runtime-deps.ts';
 import { isPortFree, REPO_ROOT, startSqld, type SqldServer } from './sqld.ts';
 import { stopProcess, waitForHttp } from './process-group.ts';
 import { descendantsOf, waitUntilGone } from './process-tree.ts';
+import { superviseRestarts, type RestartSupervisor } from './restart-supervisor.ts';
 import { WRANGLER_JS, wranglerDevArgs, wranglerDevEnv } from './wrangler-dev.ts';
 
 const HOST = '127.0.0.1';
@@ -48,8 +52,9 @@ const dataDir = resolve(process.env.GATEWAY_DATA_DIR?.trim() || join(REPO_ROOT, 
 // only env files); .dev.vars is loaded after it and wins.
 const forwardedVarsPath = join(dataDir, 'shell-env.vars');
 
-let sqld: SqldServer | undefined;
-let sqldStarting: Promise<SqldServer> | undefined;
+let sqld: RestartSupervisor<SqldServer> | undefined;
+// Aborted the moment the stack starts stopping: from then on an exit of sqld is no crash.
+const shutdown = new AbortController();
 let worker: ChildProcess | undefined;
 let workerExited: Promise<unknown> = Promise.resolve();
 let stopping: Promise<void> | undefined;
@@ -57,15 +62,15 @@ let stopping: Promise<void> | undefined;
 /** Stops the Worker first (it may be mid-request), then sqld; idempotent. */
 function stopAll(exitCode: number): Promise<void> {
   stopping ??= (async () => {
+    shutdown.abort();
     if (worker) {
       // wrangler exits before the workerd processes it started are gone: wait for those too.
       const workerTree = worker.pid !== undefined && worker.exitCode === null ? descendantsOf(worker.pid).map((entry) => entry.pid) : [];
       await stopProcess(worker, workerExited, WORKER_STOP_GRACE_MS);
       await waitUntilGone(workerTree, WORKER_STOP_GRACE_MS);
     }
-    // A signal during start-up: let sqld finish starting, then stop it, rather than orphan it.
-    const database = sqld ?? (await sqldStarting?.catch(() => undefined));
-    if (database) await database.stop();
+    // Also waits for a start under way (a signal during start-up), rather than orphan it.
+    await sqld?.stop();
     rmSync(forwardedVarsPath, { force: true });
     process.exit(exitCode);
   })();
@@ -160,21 +165,29 @@ async function main(): Promise<void> {
     console.log(`Note: TURSO_DATABASE_URL in ${devVarsPath} wins over the local sqld: the Worker will use that database.`);
   }
 
-  sqldStarting = startSqld({ dataDir, port: libsqlPort, onOutput: (line) => console.log(`[sqld] ${line}`) });
-  sqld = await sqldStarting;
-  void sqld.exited.then(() => {
-    if (!stopping) {
-      console.error('\n✖ sqld exited; stopping the Worker.');
-      void stopAll(1);
-    }
+  // sqld dying must not take the Worker down with it (completions need no database):
+  // it is started again on the same port and data, and given up only when it keeps dying.
+  sqld = superviseRestarts({
+    name: 'sqld',
+    start: () => startSqld({ dataDir, port: libsqlPort, onOutput: (line) => console.log(`[sqld] ${line}`) }),
+    log: (line) => console.error(line),
+    shutdown: shutdown.signal,
+    onRestarted: (server) => console.error(`sqld is back on ${server.url}`),
+    onGaveUp: () =>
+      console.error(
+        `\n✖ sqld keeps exiting (its output is above). The Worker keeps serving completions; settings answer 503 database_unavailable.\n` +
+          '  Fix the cause, then stop this and run `npm start` again.\n',
+      ),
+    deps: defaultRuntimeDeps,
   });
-  console.log(`sqld listening on ${sqld.url}, data in ${join(dataDir, 'sqld')}`);
+  const database = await sqld.started;
+  console.log(`sqld listening on ${database.url}, data in ${join(dataDir, 'sqld')}`);
 
-  const { applied, total } = await applyMigrations({ url: sqld.url, authToken: undefined });
+  const { applied, total } = await applyMigrations({ url: database.url, authToken: undefined });
   console.log(applied > 0 ? `Applied ${applied} migration(s) (${total} in all)` : `Database schema up to date (${total} migrations)`);
 
   if (stopping) return;
-  startWorker(sqld.url);
+  startWorker(database.url);
   const url = `http://${HOST}:${workerPort}`;
   // Its output goes straight to the terminal, above any error this prints.
   await waitForHttp(`${url}/health`, { name: 'wrangler dev', timeoutMs: WORKER_READY_TIMEOUT_MS, exited: workerExited, intervalMs: 200 });

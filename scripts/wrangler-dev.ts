@@ -40,8 +40,11 @@ export function wranglerDevArgs(options: WranglerDevOptions): string[] {
 /**
  * The environment wrangler runs with. The gateway never reads `request.cf`, so
  * wrangler need not fetch it from the internet (offline, that fetch prints a stack
- * trace at every start); no usage metrics are sent.
+ * trace at every start); no usage metrics are sent. Local observability is off:
+ * with `[observability]` in wrangler.toml, wrangler dev otherwise records every
+ * request's full URL (query string and any key a caller put there) and console
+ * output in a trace store under the persist dir (`.data/wrangler/v3/observability`).
  */
 export function wranglerDevEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { CLOUDFLARE_CF_FETCH_ENABLED: 'false', ...process.env, WRANGLER_SEND_METRICS: 'false', ...extra };
+  return { CLOUDFLARE_CF_FETCH_ENABLED: 'false', ...process.env, WRANGLER_SEND_METRICS: 'false', X_LOCAL_OBSERVABILITY: 'false', ...extra };
 }

@@ -3,13 +3,14 @@
  * exactly what to fix. Exit code 1 when any check fails. Never prints the token.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod';
 import { safeParseJson } from '../../protocol/validate.ts';
 import type { BridgeConfig } from '../config.ts';
 import { MLX_WORKER_SCRIPT } from '../runners/mlx/worker-process.ts';
 import { VllmRunner } from '../runners/vllm/vllm-runner.ts';
+import { describeTokenProblem, describeUrlProblem } from './credential-checks.ts';
 
 export interface DoctorCheck {
   name: string;
@@ -119,15 +120,11 @@ function urlCheck(config: BridgeConfig): { check: DoctorCheck; url?: URL } {
   if (!config.url) {
     return { check: { name: 'Gateway URL', ok: false, detail: 'not set', fix: 'pass --url https://<your-gateway> or set BRIDGE_URL (locally: http://127.0.0.1:8787)' } };
   }
-  let url: URL;
-  try {
-    url = new URL(config.url);
-  } catch {
-    return { check: { name: 'Gateway URL', ok: false, detail: `not a URL: ${config.url}`, fix: 'use the gateway\'s base URL, e.g. https://agents.example.workers.dev' } };
+  const problem = describeUrlProblem(config.url);
+  if (problem) {
+    return { check: { name: 'Gateway URL', ok: false, detail: problem, fix: "use the gateway's http(s) base URL, e.g. https://agents.example.workers.dev; the bridge derives ws(s)://…/bridge/connect itself" } };
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return { check: { name: 'Gateway URL', ok: false, detail: `${config.url} is not http(s)`, fix: 'use the http(s) base URL; the bridge derives ws(s)://…/bridge/connect itself' } };
-  }
+  const url = new URL(config.url);
   const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
   if (url.protocol === 'http:' && !loopback) {
     return {
@@ -138,14 +135,37 @@ function urlCheck(config: BridgeConfig): { check: DoctorCheck; url?: URL } {
   return { url, check: { name: 'Gateway URL', ok: true, detail: url.origin } };
 }
 
+/** Where the token came from, never the token: `--token` is flagged, since ps shows it. */
 function tokenCheck(config: BridgeConfig): DoctorCheck {
   const token = config.token;
   if (!token) {
-    return { name: 'Bridge token', ok: false, detail: 'not set', fix: 'pass --token or set BRIDGE_TOKEN to the gateway\'s BRIDGE_TOKEN secret (`npm start` prints it locally; `wrangler secret put BRIDGE_TOKEN` in production)' };
+    return {
+      name: 'Bridge token',
+      ok: false,
+      detail: 'not set',
+      fix: `run \`npm run bridge -- login\` and paste the gateway's BRIDGE_TOKEN secret (stored in ${config.configPath}, mode 0600), or set BRIDGE_TOKEN (\`npm start\` prints it locally; \`wrangler secret put BRIDGE_TOKEN\` in production)`,
+    };
   }
-  if (/\s/.test(token)) return { name: 'Bridge token', ok: false, detail: 'contains whitespace', fix: 'copy the token again without spaces or line breaks' };
-  if (token.length < 16) return { name: 'Bridge token', ok: false, detail: `too short (${token.length} characters)`, fix: 'use the gateway\'s BRIDGE_TOKEN; generate a long random one with `openssl rand -hex 32`' };
-  return { name: 'Bridge token', ok: true, detail: `set (${token.length} characters)` };
+  const problem = describeTokenProblem(token);
+  if (problem) return { name: 'Bridge token', ok: false, detail: problem.detail, fix: problem.fix };
+  const found = `set (${token.length} characters)`;
+  switch (config.tokenSource) {
+    case '--token':
+      return { name: 'Bridge token', ok: true, warning: true, detail: `${found}, from --token: visible to anyone in ps and in npm's banner`, fix: 'store it once with `npm run bridge -- login` and drop --token' };
+    case 'BRIDGE_TOKEN':
+      return { name: 'Bridge token', ok: true, detail: `${found}, from BRIDGE_TOKEN` };
+    default:
+      return configFileTokenCheck(found, config.configFile ?? config.configPath);
+  }
+}
+
+/** A token in a config file that others can read is no secret. */
+function configFileTokenCheck(found: string, file: string): DoctorCheck {
+  const mode = statSync(file).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    return { name: 'Bridge token', ok: true, warning: true, detail: `${found}, from ${file}, which others can read (mode ${mode.toString(8)})`, fix: `chmod 600 ${file}` };
+  }
+  return { name: 'Bridge token', ok: true, detail: `${found}, from ${file}` };
 }
 
 async function reachabilityCheck(url: URL, deps: DoctorDeps): Promise<DoctorCheck> {

@@ -6,10 +6,10 @@
  * which other tools read freely. `--dry-run` prints everything instead.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { safeParseJson } from '../../protocol/validate.ts';
-import { defaultConfigFile, type BridgeConfig } from '../config.ts';
+import type { BridgeConfig } from '../config.ts';
+import { readConfigObject, writePrivateConfig } from './private-config-file.ts';
 
 export const DEFAULT_SERVICE_LABEL = 'com.agent-gateway.bridge';
 
@@ -148,12 +148,7 @@ export function planService(inputs: ServiceInputs): ServicePlan {
 
 /** The config file contents the service runs with: the existing file plus what flags and env gave. */
 export function serviceConfigContents(config: BridgeConfig, configFile: string): Record<string, unknown> {
-  let existing: Record<string, unknown> = {};
-  if (existsSync(configFile)) {
-    const json = safeParseJson(readFileSync(configFile, 'utf8'));
-    if (json.ok && typeof json.value === 'object' && json.value !== null && !Array.isArray(json.value)) existing = json.value as Record<string, unknown>;
-  }
-  const merged: Record<string, unknown> = { ...existing, url: config.url, token: config.token, python: config.python };
+  const merged: Record<string, unknown> = { ...readConfigObject(configFile), url: config.url, token: config.token, python: config.python };
   if (Object.keys(config.modelPaths).length > 0) merged.local_model_paths = config.modelPaths;
   if (config.vllmBaseUrl) merged.vllm_base_url = config.vllmBaseUrl;
   merged.idle_unload_sec = config.idleUnloadSec;
@@ -179,7 +174,7 @@ function runCommand(command: string[]): { status: number | null; output: string 
 export function installService(config: BridgeConfig, inputs: ServiceInputs, options: ServiceRunOptions): number {
   const { out } = options;
   if (!config.url || !config.token) {
-    out('install-service needs the gateway URL and token: pass --url and --token (or set BRIDGE_URL and BRIDGE_TOKEN).');
+    out('install-service needs the gateway URL and token: store them with `npm run bridge -- login --url URL` (or set BRIDGE_URL and BRIDGE_TOKEN).');
     return 2;
   }
   const plan = planService(inputs);
@@ -192,9 +187,7 @@ export function installService(config: BridgeConfig, inputs: ServiceInputs, opti
     for (const command of plan.load) out(`# would run: ${command.join(' ')}`);
     return 0;
   }
-  mkdirSync(path.dirname(inputs.configFile), { recursive: true });
-  writeFileSync(inputs.configFile, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(inputs.configFile, 0o600);
+  writePrivateConfig(inputs.configFile, settings);
   mkdirSync(path.dirname(plan.serviceFile), { recursive: true });
   writeFileSync(plan.serviceFile, plan.serviceContents);
   out(`wrote ${inputs.configFile} (url, token, python; readable only by you)`);
@@ -256,7 +249,7 @@ export function serviceInputs(config: BridgeConfig, options: { platform: string;
     nodePath: options.nodePath,
     cliPath: options.cliPath,
     workingDirectory: path.dirname(path.dirname(options.cliPath)),
-    configFile: config.configFile ?? defaultConfigFile(config.childEnv, config.homeDir),
+    configFile: config.configPath,
     env,
     uid: options.uid,
   };

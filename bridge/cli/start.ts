@@ -31,8 +31,12 @@ const GAVE_UP: ReadonlySet<BridgeClientStatus['state']> = new Set(['auth_failed'
 
 /** Runs until stopped; resolves with the process exit code. */
 export async function runStart(config: BridgeConfig, io: StartIo): Promise<number> {
-  if (!config.url || !config.token) {
-    io.err(`missing ${!config.url ? '--url (or BRIDGE_URL)' : '--token (or BRIDGE_TOKEN)'}; run \`npm run bridge -- doctor\` for help`);
+  if (!config.token) {
+    io.err(`no bridge token: run \`npm run bridge -- login\` and paste the gateway's BRIDGE_TOKEN (stored in ${config.configPath}, mode 0600), or set BRIDGE_TOKEN`);
+    return 2;
+  }
+  if (!config.url) {
+    io.err('no gateway URL: pass --url https://<your-gateway> (or set BRIDGE_URL, or store it with `npm run bridge -- login --url URL`)');
     return 2;
   }
   const say = (line: string): void => io.out(`${clock()} ${line}`);

@@ -32,7 +32,7 @@ export function describeClientStatus(status: BridgeClientStatus): string {
     case 'waiting':
       return `disconnected${status.reason ? ` (${status.reason})` : ''}; retrying in ${formatDuration(status.retryInMs ?? 0)}`;
     case 'auth_failed':
-      return `the gateway refused the token${status.reason ? ` (${status.reason})` : ''}: check --token / BRIDGE_TOKEN against the gateway's BRIDGE_TOKEN`;
+      return `the gateway refused the token${status.reason ? ` (${status.reason})` : ''}: store the gateway's BRIDGE_TOKEN again with \`npm run bridge -- login\` (or check BRIDGE_TOKEN / --token, which win over it)`;
     case 'superseded':
       return 'another bridge connected with the same token and took over; stopping';
     case 'rejected':

@@ -142,7 +142,7 @@ export class BridgeTunnel extends DurableObject<Env> {
     if (!current) {
       const message = this.anyDraining()
         ? 'The bridge is shutting down; retry shortly or add fallback_models'
-        : 'No bridge is connected. Start it on your Mac with `npm run bridge -- --url <gateway URL> --token <BRIDGE_TOKEN>`, or add fallback_models to be served online meanwhile';
+        : 'No bridge is connected. Start it on your Mac: `npm run bridge -- login` once, then `npm run bridge -- --url <gateway URL>`, or add fallback_models to be served online meanwhile';
       return errorLineResponse(offline(message), 503);
     }
 

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { encodeTunnelFrame, parseTunnelFrame, type TunnelFrame } from '../../protocol/tunnel-frames.ts';
+import { descendantsOf } from '../../scripts/process-tree.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url).href);
 const CLI = path.join(ROOT, 'bridge', 'cli.ts');
@@ -39,9 +40,10 @@ function userEnv(extra: Record<string, string> = {}): Record<string, string> {
   return { PATH: process.env.PATH ?? '', HOME: home, HF_HUB_CACHE: path.join(home, 'hf-cache'), ...extra };
 }
 
-function runCli(args: string[], env: Record<string, string>): Promise<Run> {
+function runCli(args: string[], env: Record<string, string>, stdin?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { env, cwd: ROOT });
+    if (stdin !== undefined) child.stdin.end(stdin);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -264,5 +266,65 @@ describe('bridge start', () => {
       child.kill('SIGKILL');
       await gateway.close();
     }
+  });
+});
+
+/** The command line of every process in the tree under `pid` (itself included), as `ps` and /proc show it. */
+function commandLines(pid: number): string[] {
+  return [pid, ...descendantsOf(pid).map((entry) => entry.pid)].flatMap((member) => {
+    try {
+      return [readFileSync(`/proc/${member}/cmdline`, 'utf8').replaceAll('\0', ' ')];
+    } catch {
+      return []; // exited meanwhile
+    }
+  });
+}
+
+describe('bridge login', () => {
+  it('stores the token from stdin, after which `npm run bridge -- --url` connects with it, and no command line nor output shows it', async () => {
+    const configFile = path.join(home, '.config', 'agent-gateway', 'bridge.json');
+    const login = await runCli(['login'], userEnv(), `${TOKEN}\n`);
+    expect(login.code).toBe(0);
+    expect(login.stdout).toContain(`Stored the bridge token in ${configFile} (mode 0600`);
+    expect(statSync(configFile).mode & 0o777).toBe(0o600);
+    expect(login.stdout + login.stderr).not.toContain(TOKEN);
+
+    const doctor = await runCli(['doctor', '--url', 'http://127.0.0.1:9'], userEnv({ PYTHONPATH: DOUBLE }));
+    expect(doctor.stdout).toContain(`✓ Bridge token: set (${TOKEN.length} characters), from ${configFile}`);
+    expect(doctor.stdout + doctor.stderr).not.toContain(TOKEN);
+
+    const gateway = await fakeGateway();
+    // As a user runs it: npm prints its `> node bridge/cli.ts …` banner with the arguments.
+    const npm = spawn('npm', ['run', 'bridge', '--', '--url', gateway.url], { env: userEnv({ PYTHONPATH: DOUBLE }), cwd: ROOT });
+    let output = '';
+    npm.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    npm.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    try {
+      const { authorization } = await gateway.connected;
+      expect(authorization).toBe(`Bearer ${TOKEN}`);
+      const lines = commandLines(npm.pid!);
+      expect(lines.some((line) => line.includes('bridge/cli.ts') && line.includes(gateway.url))).toBe(true);
+      expect(lines.filter((line) => line.includes(TOKEN))).toEqual([]);
+      expect(output).toContain(`bridge/cli.ts --url ${gateway.url}`);
+      expect(output).not.toContain(TOKEN);
+      expect(output).not.toContain('warning: --token');
+    } finally {
+      for (const entry of descendantsOf(npm.pid!)) process.kill(entry.pid, 'SIGKILL');
+      npm.kill('SIGKILL');
+      await gateway.close();
+    }
+  });
+
+  it('says how to log in when no token is anywhere', async () => {
+    const run = await runCli(['--url', 'http://127.0.0.1:9'], userEnv());
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('no bridge token: run `npm run bridge -- login`');
+  });
+
+  it('still takes --token, with a warning that ps shows it', async () => {
+    const run = await runCli(['doctor', '--url', 'http://127.0.0.1:9', '--token', TOKEN], userEnv({ PYTHONPATH: DOUBLE }));
+    expect(run.stderr).toContain('warning: --token is visible to every user of this machine');
+    expect(run.stdout).toContain(`! Bridge token: set (${TOKEN.length} characters), from --token: visible to anyone in ps and in npm's banner`);
+    expect(run.stdout + run.stderr).not.toContain(TOKEN);
   });
 });

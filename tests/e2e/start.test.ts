@@ -3,16 +3,19 @@
  * in a temporary home (GATEWAY_DEV_VARS, GATEWAY_DATA_DIR) on free ports, so the
  * developer's own .dev.vars and .data are never touched.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../../db/client.ts';
 import { createSettingsService } from '../../functions/settings/settings-service.ts';
-import { spawnGroup, waitForEmptyGroup, type GroupProcess } from '../../scripts/process-group.ts';
+import { createDevVars, readDevVars } from '../../scripts/dev-vars.ts';
+import { spawnGroup, waitForEmptyGroup, waitForHttp, type GroupProcess } from '../../scripts/process-group.ts';
 import { findFreePort, isPortFree, REPO_ROOT } from '../../scripts/sqld.ts';
 import { listProcesses, stillRunning } from '../../scripts/process-tree.ts';
+import { startMockProvider, type MockProvider } from '../helpers/mock-provider.ts';
+import { openAIErrorOf } from './stack-answers.ts';
 
 let home: string;
 let devVarsPath: string;
@@ -49,6 +52,20 @@ function processGroup(group: number): Array<{ pid: number; command: string }> {
   return listProcesses()
     .filter((entry) => entry.pgid === group)
     .map((entry) => ({ pid: entry.pid, command: basename(entry.command) }));
+}
+
+/** Sends SIGTERM to the start's group and resolves once none of it is left, ports freed. */
+async function stopAndExpectNothingLeft(start: GroupProcess): Promise<void> {
+  const group = start.child.pid!;
+  const members = processGroup(group);
+  process.kill(-group, 'SIGTERM');
+  await start.exited;
+  // npm exits on SIGTERM without waiting for its script, so no exit event marks the end.
+  await waitForEmptyGroup(group, 15_000);
+  expect(processGroup(group)).toEqual([]);
+  expect(stillRunning(members.map((member) => member.pid))).toEqual([]);
+  expect(await isPortFree(workerPort)).toBe(true);
+  expect(await isPortFree(libsqlPort)).toBe(true);
 }
 
 function settingsService() {
@@ -100,18 +117,8 @@ describe('npm start', () => {
     // The migrated database it started, on LIBSQL_PORT.
     await settingsService().replace(chosen);
 
-    const group = start.child.pid!;
-    const members = processGroup(group);
-    expect(members.map((member) => member.command)).toEqual(expect.arrayContaining(['sqld', 'workerd']));
-
-    process.kill(-group, 'SIGTERM');
-    await start.exited;
-    // npm exits on SIGTERM without waiting for its script, so no exit event marks the end.
-    await waitForEmptyGroup(group, 15_000);
-    expect(processGroup(group)).toEqual([]);
-    expect(stillRunning(members.map((member) => member.pid))).toEqual([]);
-    expect(await isPortFree(workerPort)).toBe(true);
-    expect(await isPortFree(libsqlPort)).toBe(true);
+    expect(processGroup(start.child.pid!).map((member) => member.command)).toEqual(expect.arrayContaining(['sqld', 'workerd']));
+    await stopAndExpectNothingLeft(start);
   });
 
   it('keeps the data and the keys on the next start, and stops everything on SIGTERM to its own process alone', async () => {
@@ -152,5 +159,111 @@ describe('npm start', () => {
     } finally {
       await new Promise((resolve) => squatter.close(resolve));
     }
+  });
+});
+
+/** Every file under `folder`, recursively. */
+function filesUnder(folder: string): string[] {
+  return readdirSync(folder, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name));
+}
+
+/** Holds `port` with a server that hangs up on every connection, as a dead database looks to a client. */
+async function squat(port: number, boundMs = 5_000): Promise<Server> {
+  const deadline = Date.now() + boundMs;
+  for (;;) {
+    const squatter = createServer((socket) => socket.destroy());
+    const bound = await new Promise<boolean>((resolve) => {
+      squatter.once('error', () => resolve(false));
+      squatter.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (bound) return squatter;
+    if (Date.now() > deadline) throw new Error(`127.0.0.1:${port} stayed taken`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('npm start with an online provider', () => {
+  const upstreamKey = 'sk-upstream-start-0123456789';
+  let upstream: MockProvider;
+  let gatewayKey: string;
+
+  beforeAll(async () => {
+    upstream = await startMockProvider({ flavor: 'openai', apiKey: upstreamKey });
+    if (!existsSync(devVarsPath)) createDevVars(devVarsPath);
+    // wrangler reads only env files: the upstream's URL goes where a user would put it.
+    appendFileSync(devVarsPath, `\nAGENT_ONLINE_ENDPOINTS='${JSON.stringify({ openai: { base_url: upstream.baseUrl } })}'\n`);
+    gatewayKey = readDevVars(devVarsPath).GATEWAY_API_KEY ?? '';
+  });
+
+  afterAll(async () => {
+    await upstream?.close();
+  });
+
+  const api = (path: string, init: RequestInit = {}): Promise<Response> =>
+    fetch(`http://127.0.0.1:${workerPort}${path}`, { ...init, headers: { authorization: `Bearer ${gatewayKey}`, 'content-type': 'application/json', ...init.headers } });
+  const completion = (): Promise<Response> => api('/v1/chat/completions', { method: 'POST', body: JSON.stringify({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }) });
+
+  it('starts a killed sqld again on the same port and data, serving completions meanwhile and settings 503 database_unavailable until it is back', async () => {
+    const start = launch('npm', ['start'], { OPENAI_API_KEY: upstreamKey });
+    await start.waitForOutput('Ctrl-C stops everything.');
+    const before = { ...chosen, rag_archives: ['written before the kill'] };
+    expect((await api('/v1/settings', { method: 'PUT', body: JSON.stringify(before) })).status).toBe(200);
+
+    const sqld = processGroup(start.child.pid!).find((member) => member.command === 'sqld');
+    expect(sqld).toBeDefined();
+    process.kill(sqld!.pid, 'SIGKILL');
+    // Hold its port so that it stays down (its restarts fail) for as long as the checks take.
+    const squatter = await squat(libsqlPort);
+    try {
+      const online = await completion();
+      expect(online.status).toBe(200);
+      expect(await online.json()).toMatchObject({ object: 'chat.completion', choices: [{ message: { role: 'assistant' } }] });
+
+      const down = await api('/v1/settings');
+      expect(down.status).toBe(503);
+      expect(down.headers.get('retry-after')).not.toBeNull();
+      expect(openAIErrorOf(await down.json())).toMatchObject({ type: 'service_unavailable', code: 'database_unavailable', param: null });
+      await start.waitForOutput('sqld exited (signal SIGKILL); restarting in 250 ms', 5_000);
+      await start.waitForOutput(/sqld did not start again \(127\.0\.0\.1:\d+ is already in use\); restarting in \d+ ms/, 5_000);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+
+    await waitForHttp(`http://127.0.0.1:${libsqlPort}/health`, { name: 'sqld', timeoutMs: 10_000, exited: start.exited, output: start.output });
+    await start.waitForOutput(`sqld is back on http://127.0.0.1:${libsqlPort}`, 5_000);
+    const kept = await api('/v1/settings');
+    expect(kept.status).toBe(200);
+    expect(await kept.json()).toMatchObject(before);
+    const after = { ...chosen, rag_archives: ['written after the restart'] };
+    expect((await api('/v1/settings', { method: 'PUT', body: JSON.stringify(after) })).status).toBe(200);
+    expect(await (await api('/v1/settings')).json()).toMatchObject(after);
+    expect((await completion()).status).toBe(200);
+    expect(start.output()).not.toContain('stopping the Worker');
+
+    await stopAndExpectNothingLeft(start);
+  });
+
+  it('keeps keys a caller put in the URL out of every file under .data/ and out of its output', async () => {
+    const start = launch('npm', ['start'], { OPENAI_API_KEY: upstreamKey });
+    await start.waitForOutput('Ctrl-C stops everything.');
+    const secret = `sk-in-url-${crypto.randomUUID()}`;
+    const url = `http://127.0.0.1:${workerPort}`;
+    for (const name of ['api_key', 'key', 'token', 'access_token', 'apikey']) {
+      expect((await fetch(`${url}/v1/settings?${name}=${secret}`)).status).toBe(401);
+      expect((await fetch(`${url}/v1/chat/completions?${name}=${secret}`, { method: 'POST', body: '{}' })).status).toBe(401);
+    }
+    // With the right key in the header too, and on the bridge's door.
+    expect((await api(`/v1/settings?api_key=${secret}`)).status).toBe(200);
+    expect((await fetch(`${url}/bridge/connect?token=${secret}`)).status).toBe(400);
+    expect((await completion()).status).toBe(200);
+
+    await stopAndExpectNothingLeft(start);
+    const files = filesUnder(dataDir);
+    expect(files.length).toBeGreaterThan(0);
+    const holding = files.filter((file) => readFileSync(file).includes(secret.replace('sk-in-url-', '')));
+    expect(holding.map((file) => file.slice(dataDir.length))).toEqual([]);
+    expect(start.output()).not.toContain(secret.replace('sk-in-url-', ''));
   });
 });
