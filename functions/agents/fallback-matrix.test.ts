@@ -95,7 +95,7 @@ describe('fallback matrix: what the primary does before its first event', () => 
     { failure: '403', behavior: fail(upstream(403)), primaryCalls: 1, backupCalls: 1, status: 200 },
     { failure: '400 (the caller\'s mistake)', behavior: fail(upstream(400, JSON.stringify({ error: { message: 'bad temperature', param: 'temperature' } }))), primaryCalls: 1, backupCalls: 0, status: 400, code: 'invalid_request' },
     { failure: '404 (no such model upstream)', behavior: fail(upstream(404)), primaryCalls: 1, backupCalls: 0, status: 404, code: 'model_not_found' },
-    { failure: '422', behavior: fail(upstream(422)), primaryCalls: 1, backupCalls: 0, status: 422 },
+    { failure: '422', behavior: fail(upstream(422)), primaryCalls: 1, backupCalls: 0, status: 422, code: 'invalid_request' },
   ];
 
   for (const row of rows) {
@@ -119,7 +119,7 @@ describe('fallback matrix: what the primary does before its first event', () => 
         expect(outcome.ok).toBe(false);
         if (outcome.ok) return;
         expect(outcome.error.status).toBe(row.status);
-        if (row.code) expect(outcome.error.code).toBe(row.code);
+        expect(outcome.error.code).toBe(row.code);
       }
       // Every failed attempt's upstream was released.
       for (const call of primary.calls) expect(call.signal.aborted).toBe(true);

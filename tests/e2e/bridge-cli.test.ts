@@ -254,6 +254,8 @@ describe('bridge start', () => {
       const listed = await runCli(['models', '--json'], userEnv());
       expect(JSON.parse(listed.stdout)).toMatchObject({ running: true, models: [{ id: HUB_MODEL, state: 'loaded', runner: 'mlx' }] });
 
+      // The running bridge keeps its state there, so "gone after SIGTERM" below means something.
+      expect(existsSync(stateFile)).toBe(true);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(stdout).toContain('connected to the gateway');

@@ -7,6 +7,7 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BRIDGE_OFFLINE_RETRY_AFTER_MS } from '../../protocol/tunnel-errors.ts';
 import { agentOf, readStream } from './stack-answers.ts';
 import { MLX_MODEL, type BridgeProcess } from './stack-bridge.ts';
 import { startStack, type Stack } from './stack.ts';
@@ -141,8 +142,9 @@ describe('with no bridge connected', () => {
     const error = failure as InstanceType<typeof OpenAI.APIError>;
     expect(error.status).toBe(503);
     expect(error.code).toBe('bridge_offline');
-    expect(Number(error.headers?.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(Number(error.headers?.get('retry-after-ms'))).toBeGreaterThan(0);
+    // HTTP's whole seconds, and the milliseconds OpenAI's SDKs read first: the tunnel's own 5 s.
+    expect(error.headers?.get('retry-after')).toBe(String(BRIDGE_OFFLINE_RETRY_AFTER_MS / 1000));
+    expect(error.headers?.get('retry-after-ms')).toBe(String(BRIDGE_OFFLINE_RETRY_AFTER_MS));
   });
 
   it('falls back to the online backup the settings list, naming both attempts', async () => {

@@ -130,6 +130,9 @@ describe('sentinel secrets', () => {
     const fieldName = await suite.stack.api('/v1/settings', { method: 'PATCH', body: JSON.stringify({ [secrets.TURSO_AUTH_TOKEN]: 1 }) });
     const path = await suite.stack.api(`/v1/${secrets.BRIDGE_TOKEN}`);
     const bodies = `${await fieldName.text()}\n${await path.text()}`;
+    // Both answers echo what the caller sent (the field in `param`, the path in the 404), scrubbed.
+    expect([fieldName.status, path.status]).toEqual([400, 404]);
+    expect(bodies).toContain('[redacted]');
     expect(findSecrets(bodies, suite.stack.secretList())).toEqual([]);
   });
 });
