@@ -20,10 +20,10 @@ import { providerAdapters } from './providers/index.ts';
 import type { ProviderAdapter } from './providers/provider-model.ts';
 import { chatCompletions } from './routes/chat-completions.ts';
 import { health } from './routes/health.ts';
-import { listModels } from './routes/models.ts';
+import { createModelCatalog, type LocalModelEntry } from './routes/model-catalog.ts';
+import { listModels, retrieveModel } from './routes/models.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { bridgeConnectRoutes, bridgeStatusRoutes } from './routes/bridge.ts';
-import type { LocalModelEntry } from './routes/models.ts';
 
 export interface AppOptions {
   deps?: RuntimeDeps;
@@ -71,8 +71,12 @@ export function createApp(options: AppOptions = {}): GatewayApp {
     }),
   );
   app.all('/v1/chat/completions', methodNotAllowed(['POST']));
-  app.get('/v1/models', listModels({ adapters, listLocalModels: options.listLocalModels, deps, log, cacheTtlMs: options.modelsCacheTtlMs }));
+  const models = createModelCatalog({ adapters, listLocalModels: options.listLocalModels, deps, log, cacheTtlMs: options.modelsCacheTtlMs });
+  app.get('/v1/models', listModels(models));
   app.all('/v1/models', methodNotAllowed(['GET']));
+  // `{.+}`: model ids contain slashes (`local/mlx-community/…`).
+  app.get('/v1/models/:id{.+}', retrieveModel(models));
+  app.all('/v1/models/:id{.+}', methodNotAllowed(['GET']));
 
   app.route('/v1/settings', settingsRoutes);
   // GET /v1/bridge, behind the gateway key above.

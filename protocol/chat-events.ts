@@ -30,6 +30,12 @@ export type ChatEvent =
   /** A piece of reasoning text (models that think aloud). */
   | { type: 'reasoning-delta'; text: string }
   /**
+   * A piece of the model's refusal (OpenAI `delta.refusal`, Anthropic's refusal
+   * explanation): sent as `refusal`, never as `content`, so structured-output
+   * clients see a refusal instead of unparseable JSON.
+   */
+  | { type: 'refusal-delta'; text: string }
+  /**
    * A piece of one tool call. The first delta of an `index` carries `id` and
    * `name`; later ones append to `arguments`.
    */

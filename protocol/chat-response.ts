@@ -34,7 +34,7 @@ export interface ChatCompletion {
   model: string;
   choices: Array<{
     index: 0;
-    message: { role: 'assistant'; content: string | null; refusal: null; tool_calls?: ToolCall[]; reasoning_content?: string };
+    message: { role: 'assistant'; content: string | null; refusal: string | null; tool_calls?: ToolCall[]; reasoning_content?: string };
     logprobs: null;
     finish_reason: FinishReason;
   }>;
@@ -52,6 +52,7 @@ export interface ChatCompletionChunk {
     delta: {
       role?: 'assistant';
       content?: string;
+      refusal?: string;
       reasoning_content?: string;
       tool_calls?: Array<{ index: number; id?: string; type?: 'function'; function: { name?: string; arguments: string } }>;
     };

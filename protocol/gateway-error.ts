@@ -103,3 +103,8 @@ export function toGatewayError(error: unknown): GatewayError {
   if (GatewayError.isInstance(error)) return error;
   return new GatewayError({ status: 500, type: 'server_error', message: 'Internal error', cause: error });
 }
+
+/** A 404 for a model we do not offer, in OpenAI's words (`param: "model"`, `code: "model_not_found"`). */
+export function modelNotFound(message: string): GatewayError {
+  return new GatewayError({ status: 404, type: 'invalid_request_error', code: 'model_not_found', param: 'model', message, callerFault: true });
+}

@@ -33,6 +33,18 @@ describe('merging the deltas of one frame', () => {
     ]);
   });
 
+  it('merges refusal pieces with each other, never with text', () => {
+    const frame: DeltaEvent[] = [
+      { type: 'text-delta', text: 'Well.' },
+      { type: 'refusal-delta', text: "I can't" },
+      { type: 'refusal-delta', text: ' help.' },
+    ];
+    expect(mergeDeltaEvents(frame)).toEqual([
+      { type: 'text-delta', text: 'Well.' },
+      { type: 'refusal-delta', text: "I can't help." },
+    ]);
+  });
+
   it('never merges a piece that starts a new call, even at the same index', () => {
     const frame: DeltaEvent[] = [
       { type: 'tool-call-delta', index: 0, id: 'call_a', name: 'f', arguments: '{}' },

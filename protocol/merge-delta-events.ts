@@ -1,6 +1,6 @@
 /**
  * Merging neighbouring delta events: consecutive text pieces become one
- * `text-delta`, consecutive reasoning pieces one `reasoning-delta`, and
+ * `text-delta` (likewise reasoning and refusal pieces of one kind), and
  * consecutive argument pieces of the same tool call (a piece without `id` or
  * `name`) are appended to it. Lossless: the text is the same, in the same order,
  * and tool calls keep their indices. The bridge uses it to coalesce a frame,
@@ -11,9 +11,7 @@ import type { DeltaEvent } from './tunnel-frames.ts';
 /** Appends `event` to `events`, merged into the last one when they are one piece; `event` is never modified. */
 export function appendDeltaEvent(events: DeltaEvent[], event: DeltaEvent): void {
   const last = events.at(-1);
-  if (last?.type === 'text-delta' && event.type === 'text-delta') {
-    last.text += event.text;
-  } else if (last?.type === 'reasoning-delta' && event.type === 'reasoning-delta') {
+  if (last !== undefined && last.type !== 'tool-call-delta' && last.type === event.type) {
     last.text += event.text;
   } else if (
     last?.type === 'tool-call-delta' &&

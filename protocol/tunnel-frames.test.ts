@@ -38,6 +38,11 @@ describe('tunnel frames', () => {
     expect(parsed.ok && parsed.frame.t === 'delta' && parsed.frame.events).toHaveLength(3);
   });
 
+  it('carries refusal pieces in a delta frame', () => {
+    const parsed = parseTunnelFrame('{"v":1,"t":"delta","id":"a","seq":0,"events":[{"type":"refusal-delta","text":"I can\'t help."}]}');
+    expect(parsed.ok && parsed.frame.t === 'delta' && parsed.frame.events).toEqual([{ type: 'refusal-delta', text: "I can't help." }]);
+  });
+
   it('ignores fields a newer peer adds, so minor revisions interoperate', () => {
     const parsed = parseTunnelFrame('{"v":1,"t":"ack","id":"a","state":"running","futureField":true}');
     expect(parsed).toEqual({ ok: true, frame: { v: 1, t: 'ack', id: 'a', state: 'running' } });

@@ -114,6 +114,7 @@ export const statsSchema = z.object({
 export const deltaEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('text-delta'), text: z.string() }),
   z.object({ type: z.literal('reasoning-delta'), text: z.string() }),
+  z.object({ type: z.literal('refusal-delta'), text: z.string() }),
   z.object({
     type: z.literal('tool-call-delta'),
     index: z.number().int().min(0).max(1023),

@@ -1,8 +1,8 @@
 /**
  * ChatEvents as OpenAI `chat.completion.chunk` objects, in SSE text: the role
  * chunk first, one chunk per delta, a finish chunk, then (when the client set
- * `stream_options.include_usage`) a usage chunk with `choices: []`. Progress
- * events become SSE comments, which clients ignore.
+ * `stream_options.include_usage`, and the backend reported usage) a usage chunk
+ * with `choices: []`. Progress events become SSE comments, which clients ignore.
  */
 import type { ChatEvent, FinishReason, Usage } from '../../protocol/chat-events.ts';
 import type { ChatCompletionChunk } from '../../protocol/chat-response.ts';
@@ -57,6 +57,8 @@ export function createChunkEncoder(identity: ChunkIdentity): ChunkEncoder {
           return event.text === '' ? '' : chunk({ content: event.text });
         case 'reasoning-delta':
           return event.text === '' ? '' : chunk({ reasoning_content: event.text });
+        case 'refusal-delta':
+          return event.text === '' ? '' : chunk({ refusal: event.text });
         case 'tool-call-delta': {
           const call: NonNullable<Delta['tool_calls']>[number] = { index: event.index, function: { arguments: event.arguments } };
           if (event.id !== undefined) {
@@ -72,9 +74,9 @@ export function createChunkEncoder(identity: ChunkIdentity): ChunkEncoder {
         }
         case 'finish': {
           const finish = chunk({}, event.finishReason);
-          if (!identity.includeUsage) return finish;
-          const usage = event.usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
-          return finish + usageChunk(usage);
+          // No figures from the backend: every chunk already said `usage: null`; zeros would be invented.
+          if (!identity.includeUsage || event.usage === undefined) return finish;
+          return finish + usageChunk(event.usage);
         }
       }
     },

@@ -17,6 +17,7 @@ export interface CompletionIdentity {
 export async function collectCompletion(result: AgentResult, identity: CompletionIdentity): Promise<ChatCompletion> {
   let text = '';
   let reasoning = '';
+  let refusal = '';
   let finishReason: FinishReason = 'stop';
   let usage: Usage | undefined;
   const toolCalls = new Map<number, ToolCall>();
@@ -29,10 +30,14 @@ export async function collectCompletion(result: AgentResult, identity: Completio
       case 'reasoning-delta':
         reasoning += event.text;
         break;
+      case 'refusal-delta':
+        refusal += event.text;
+        break;
       case 'tool-call-delta': {
         const call = toolCalls.get(event.index) ?? { id: '', type: 'function' as const, function: { name: '', arguments: '' } };
         if (event.id) call.id = event.id;
-        if (event.name) call.function.name += event.name;
+        // A name is the whole name, never a piece: a provider that repeats it must not double it.
+        if (event.name) call.function.name = event.name;
         call.function.arguments += event.arguments;
         toolCalls.set(event.index, call);
         break;
@@ -49,8 +54,9 @@ export async function collectCompletion(result: AgentResult, identity: Completio
   const calls = [...toolCalls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call);
   const message: ChatCompletion['choices'][number]['message'] = {
     role: 'assistant',
-    content: text === '' && calls.length > 0 ? null : text,
-    refusal: null,
+    // OpenAI's shape: no text next to tool calls or a refusal is `content: null`.
+    content: text === '' && (calls.length > 0 || refusal !== '') ? null : text,
+    refusal: refusal === '' ? null : refusal,
   };
   if (calls.length > 0) message.tool_calls = calls;
   if (reasoning !== '') message.reasoning_content = reasoning;

@@ -24,9 +24,9 @@ async function* play(events: ChatEvent[], failure?: GatewayError): AsyncGenerato
   if (failure) throw failure;
 }
 
-function respond(result: AgentResult, keepAliveMs?: number): Response {
+function respond(result: AgentResult, keepAliveMs?: number, includeUsage = false): Response {
   return sseResponse(result, {
-    identity: { id: 'chatcmpl-test', created: 1, model: 'local/llama', includeUsage: false },
+    identity: { id: 'chatcmpl-test', created: 1, model: 'local/llama', includeUsage },
     headers: { 'x-agent-model': 'local/llama' },
     deps: defaultRuntimeDeps,
     errorBody: (error) => scrubbedErrorBody(error, (text) => text.replaceAll('sk-secret-value', '[redacted]')),
@@ -79,7 +79,55 @@ describe('the SSE response', () => {
   });
 });
 
+describe('the SSE response: refusals and usage', () => {
+  function dataOf(text: string): Array<Record<string, unknown>> {
+    return text
+      .split('\n\n')
+      .filter((block) => block.startsWith('data: {'))
+      .map((block) => JSON.parse(block.slice(6)) as Record<string, unknown>);
+  }
+
+  it('sends a refusal as delta.refusal, never as content', async () => {
+    const text = await respond(resultOf(play([{ type: 'refusal-delta', text: "I can't" }, { type: 'refusal-delta', text: ' help.' }, { type: 'finish', finishReason: 'stop' }]))).text();
+    const deltas = dataOf(text).map((chunk) => (chunk['choices'] as Array<{ delta: Record<string, unknown> }>)[0]?.delta);
+    expect(deltas.filter((delta) => delta?.['refusal'] !== undefined).map((delta) => delta?.['refusal'])).toEqual(["I can't", ' help.']);
+    expect(deltas.some((delta) => typeof delta?.['content'] === 'string' && delta['content'] !== '')).toBe(false);
+  });
+
+  it('with include_usage, sends the usage chunk when the backend counted, and invents no zeros when it did not', async () => {
+    const counted = dataOf(await respond(resultOf(play([{ type: 'text-delta', text: 'Hi' }, { type: 'finish', finishReason: 'stop', usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }])), undefined, true).text());
+    expect(counted.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } });
+    const uncounted = dataOf(await respond(resultOf(play([{ type: 'text-delta', text: 'Hi' }, { type: 'finish', finishReason: 'stop' }])), undefined, true).text());
+    expect(uncounted.every((chunk) => chunk['usage'] === null)).toBe(true);
+    expect(uncounted.at(-1)).toMatchObject({ choices: [{ finish_reason: 'stop' }] });
+  });
+});
+
 describe('the JSON completion', () => {
+  it('keeps a tool name whole when a provider repeats it in later deltas', async () => {
+    const completion = await collectCompletion(
+      resultOf(
+        play([
+          { type: 'tool-call-delta', index: 0, id: 'call_1', name: 'get_weather', arguments: '{"city":' },
+          { type: 'tool-call-delta', index: 0, id: 'call_1', name: 'get_weather', arguments: '"Paris"}' },
+          { type: 'finish', finishReason: 'tool_calls' },
+        ]),
+      ),
+      { id: 'chatcmpl-1', created: 1 },
+    );
+    expect(completion.choices[0]?.message.tool_calls).toEqual([{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }]);
+  });
+
+  it('gives a refusal as message.refusal with content null, and no usage it was not given', async () => {
+    const completion = await collectCompletion(resultOf(play([{ type: 'refusal-delta', text: "I can't" }, { type: 'refusal-delta', text: ' help.' }, { type: 'finish', finishReason: 'content_filter' }])), {
+      id: 'chatcmpl-1',
+      created: 1,
+    });
+    expect(completion.choices[0]).toMatchObject({ message: { role: 'assistant', content: null, refusal: "I can't help." }, finish_reason: 'content_filter' });
+    expect(completion).not.toHaveProperty('usage');
+  });
+
+
   it('joins text, gathers tool calls by index and carries the agent metadata', async () => {
     const completion = await collectCompletion(
       resultOf(

@@ -4,6 +4,7 @@ import type { OnlineProvider } from '../../protocol/model-name.ts';
 import { defaultRuntimeDeps } from '../../protocol/runtime-deps.ts';
 import type { Env } from '../config.ts';
 import type { ProviderAdapter } from '../providers/provider-model.ts';
+import { createModelCatalog } from './model-catalog.ts';
 import { listModels } from './models.ts';
 
 const env = { OPENAI_API_KEY: 'sk-test-openai-key-models', BRIDGE_TUNNEL: {} } as unknown as Env;
@@ -37,7 +38,7 @@ describe('the /v1/models cache', () => {
   it('lets concurrent misses each ask the provider, so no request waits on another request’s call, then reuses the settled list', async () => {
     const upstream = manualAdapter();
     const app = new Hono<{ Bindings: Env }>();
-    app.get('/v1/models', listModels({ adapters: upstream.adapters, deps: defaultRuntimeDeps, log: () => undefined }));
+    app.get('/v1/models', listModels(createModelCatalog({ adapters: upstream.adapters, deps: defaultRuntimeDeps, log: () => undefined })));
 
     const first = app.request('/v1/models', undefined, env);
     const second = app.request('/v1/models', undefined, env);

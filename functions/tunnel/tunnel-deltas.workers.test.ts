@@ -34,8 +34,20 @@ function gatewayFor(userId: string) {
   };
 }
 
+/** A fake bridge serving `local/tiny` to a fresh user, a streaming request to it, and the `req` frame the bridge got. */
+async function streamingRequest() {
+  const userId = `user-${crypto.randomUUID()}`;
+  const gateway = gatewayFor(userId);
+  const bridge = await connectFakeBridge(gateway.env, userId);
+  await bridge.hello([{ id: 'tiny', state: 'loaded', runner: 'test' }]);
+  const responding = gateway.stream();
+  const request = await bridge.nextFrame('req');
+  return { bridge, request, responding };
+}
+
 interface ChunkDelta {
   content?: string;
+  refusal?: string;
   tool_calls?: Array<{ index: number; id?: string; function: { name?: string; arguments: string } }>;
 }
 
@@ -55,12 +67,7 @@ async function contentChunks(response: Response): Promise<ChunkDelta[]> {
 
 describe('deltas through the tunnel', () => {
   it('a frame of 300 small text pieces reaches the client as one SSE chunk with the same text', async () => {
-    const userId = `user-${crypto.randomUUID()}`;
-    const gateway = gatewayFor(userId);
-    const bridge = await connectFakeBridge(gateway.env, userId);
-    await bridge.hello([{ id: 'tiny', state: 'loaded', runner: 'test' }]);
-    const responding = gateway.stream();
-    const request = await bridge.nextFrame('req');
+    const { bridge, request, responding } = await streamingRequest();
     const pieces = Array.from({ length: 300 }, (_, index) => `p${index} `);
     bridge.send({ t: 'delta', id: request.id, seq: 0, events: pieces.map((text): DeltaEvent => ({ type: 'text-delta', text })) });
     bridge.send({ t: 'delta', id: request.id, seq: 1, events: [{ type: 'text-delta', text: 'and ' }, { type: 'text-delta', text: 'more.' }] });
@@ -72,12 +79,7 @@ describe('deltas through the tunnel', () => {
   });
 
   it('tool-call pieces keep their indices and their order', async () => {
-    const userId = `user-${crypto.randomUUID()}`;
-    const gateway = gatewayFor(userId);
-    const bridge = await connectFakeBridge(gateway.env, userId);
-    await bridge.hello([{ id: 'tiny', state: 'loaded', runner: 'test' }]);
-    const responding = gateway.stream();
-    const request = await bridge.nextFrame('req');
+    const { bridge, request, responding } = await streamingRequest();
     bridge.send({
       t: 'delta',
       id: request.id,
@@ -98,6 +100,15 @@ describe('deltas through the tunnel', () => {
       { tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } }] },
       { tool_calls: [{ index: 1, id: 'call_b', type: 'function', function: { name: 'time', arguments: '{"tz":"CET"}' } }] },
     ]);
+    bridge.close();
+  });
+
+  it("a runner's refusal pieces reach the client as delta.refusal, not as content", async () => {
+    const { bridge, request, responding } = await streamingRequest();
+    bridge.send({ t: 'delta', id: request.id, seq: 0, events: [{ type: 'refusal-delta', text: "I can't" }, { type: 'refusal-delta', text: ' help.' }] });
+    bridge.send({ t: 'end', id: request.id, finish_reason: 'stop' });
+    const response = await responding;
+    expect(await contentChunks(response)).toEqual([{ refusal: "I can't help." }]);
     bridge.close();
   });
 });

@@ -79,7 +79,19 @@ export interface MockHangup {
   kind: 'hangup';
 }
 
-export type MockBehavior = MockReply | MockStream | MockStatus | MockStall | MockHangup;
+/**
+ * A recorded wire transcript from `tests/fixtures/`, sent byte for byte as an
+ * event stream, whatever the request asked (the gateway always streams upstream).
+ */
+export interface MockReplay {
+  kind: 'replay';
+  /** `<provider>/<file>` under tests/fixtures, e.g. `anthropic/tool-no-args.sse`. */
+  fixture: string;
+  /** Bytes per write, each written a turn of the event loop apart; default: the whole file at once. */
+  chunkSize?: number;
+}
+
+export type MockBehavior = MockReply | MockStream | MockStatus | MockStall | MockHangup | MockReplay;
 
 export interface RecordedCall {
   method: string;
@@ -141,6 +153,8 @@ export const mockBehaviorSchema: z.ZodType<MockBehavior> = z.discriminatedUnion(
   }),
   z.object({ kind: z.literal('stall') }),
   z.object({ kind: z.literal('hangup') }),
+  // One folder and one file name: a behavior never reads outside tests/fixtures.
+  z.object({ kind: z.literal('replay'), fixture: z.string().regex(/^[a-z0-9-]+\/[a-z0-9][a-z0-9.-]*$/), chunkSize: z.int().min(1).optional() }),
 ]);
 
 export const mockScriptBodySchema = z.object({ behaviors: z.array(mockBehaviorSchema) });

@@ -16,7 +16,8 @@
  *   take the next scripted behavior (FIFO; `script` appends), or the default one
  *   when the script is empty (a short answer, streamed or JSON as asked). See
  *   MockBehavior in `mock-provider-types.ts`: reply, stream (with cutAfter /
- *   stallAfter / errorAfter / delayMs), status, stall, hangup.
+ *   stallAfter / errorAfter / delayMs), status, stall, hangup, and replay (a
+ *   recorded transcript from tests/fixtures, optionally in small pieces).
  * - `GET /v1/models` lists `options.models` (or a default list) in the flavor's shape.
  * - With `options.apiKey`, requests without that key get the flavor's real 401.
  *   Requests missing what the real API requires (model, messages, Anthropic's
@@ -38,9 +39,10 @@ import type { AddressInfo } from 'node:net';
 import { safeParseJson } from '../../protocol/validate.ts';
 import { anthropicWire } from './mock-provider-anthropic.ts';
 import { sendJson, serveControl } from './mock-provider-control.ts';
+import { readFixture } from './mock-provider-fixtures.ts';
 import { openaiWire } from './mock-provider-openai.ts';
 import { createMockState, DEFAULT_MOCK_CONTENT, realClearTimeout, realSetTimeout } from './mock-provider-state.ts';
-import type { MockBehavior, MockFlavor, MockReply, MockStream, MockWaitCondition, RecordedCall } from './mock-provider-types.ts';
+import type { MockBehavior, MockFlavor, MockReplay, MockReply, MockStream, MockWaitCondition, RecordedCall } from './mock-provider-types.ts';
 import { asRecord, splitArguments, splitIntoDeltas, type MockAnswer, type MockWire } from './mock-provider-wire.ts';
 
 export type { MockBehavior, MockFlavor, MockWaitCondition, RecordedCall } from './mock-provider-types.ts';
@@ -170,6 +172,19 @@ async function serveStream(wire: MockWire, behavior: MockStream, answer: MockAns
   response.end(frames.end.join(''));
 }
 
+/** Writes a recorded transcript, in `chunkSize`-byte writes a timer turn apart so they travel as separate reads where the network allows. */
+async function serveReplay(behavior: MockReplay, response: http.ServerResponse): Promise<void> {
+  const bytes = Buffer.from(readFixture(behavior.fixture), 'utf8');
+  response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  const size = behavior.chunkSize ?? bytes.length;
+  for (let offset = 0; offset < bytes.length; offset += size) {
+    if (response.destroyed) return;
+    response.write(bytes.subarray(offset, offset + size));
+    await new Promise<void>((resolve) => realSetTimeout(resolve, 0));
+  }
+  response.end();
+}
+
 async function serveChat(
   wire: MockWire,
   behavior: MockBehavior,
@@ -190,6 +205,9 @@ async function serveChat(
       return;
     case 'stream':
       await serveStream(wire, behavior, answerFor(behavior, body, wire), response, markServerEnded);
+      return;
+    case 'replay':
+      await serveReplay(behavior, response);
       return;
     case 'reply': {
       if (!(await pause(behavior.delayMs ?? 0, response))) return;

@@ -4,6 +4,7 @@
  * suite's loopback mocks, and request builders. Runs inside workerd.
  */
 import { env } from 'cloudflare:workers';
+import OpenAI from 'openai';
 import { inject } from 'vitest';
 import { createApp, type AppOptions } from '../../functions/app.ts';
 import { CircuitBreaker } from '../../functions/agents/circuit-breaker.ts';
@@ -84,6 +85,20 @@ export function testGateway(origins: MockProviderOrigins, options: AppOptions = 
     logs,
     fetch: async (path, init, overrides) => app.request(`http://gateway.test${path}`, init, gatewayEnv(origins, overrides)),
   };
+}
+
+/** The real openai SDK (no retries) whose requests `gateway` serves in this isolate; `onPath` sees each path it asks for. */
+export function sdkClient(gateway: TestGateway, onPath: (path: string) => void = () => undefined): OpenAI {
+  return new OpenAI({
+    apiKey: GATEWAY_KEY,
+    baseURL: 'http://gateway.test/v1',
+    maxRetries: 0,
+    fetch: (input: string | URL | Request, init?: RequestInit) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      onPath(url.pathname);
+      return gateway.fetch(url.pathname + url.search, init);
+    },
+  });
 }
 
 /** A POST /v1/chat/completions init with the gateway key. */

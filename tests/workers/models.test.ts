@@ -1,5 +1,6 @@
+import OpenAI from 'openai';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { GATEWAY_KEY, suiteMocks, testGateway, type TestGateway } from './chat-gateway-fixture.ts';
+import { GATEWAY_KEY, sdkClient, suiteMocks, testGateway, type TestGateway } from './chat-gateway-fixture.ts';
 
 const mocks = suiteMocks('models');
 let gateway: TestGateway;
@@ -68,5 +69,70 @@ describe('GET /v1/models', () => {
     const response = await gateway.fetch('/v1/models', auth, { OPENAI_API_KEY: undefined, ANTHROPIC_API_KEY: undefined, GROQ_API_KEY: undefined });
     const body = (await response.json()) as ModelList;
     expect(body.data.map((model) => model.id)).toEqual(['local/mlx-community/Llama-3.2-3B-Instruct-4bit']);
+  });
+});
+
+describe('GET /v1/models/{id}', () => {
+  let requested: string[] = [];
+  const client = (): OpenAI => sdkClient(gateway, (path) => requested.push(path));
+  beforeEach(() => {
+    requested = [];
+  });
+
+  async function listEntry(id: string): Promise<unknown> {
+    const list = (await (await gateway.fetch('/v1/models', auth)).json()) as ModelList;
+    return list.data.find((model) => model.id === id);
+  }
+
+  it.each(['openai/gpt-4o', 'local/mlx-community/Llama-3.2-3B-Instruct-4bit'])(
+    'client.models.retrieve(%j) answers exactly the entry GET /v1/models lists',
+    async (id) => {
+      const model = await client().models.retrieve(id);
+      // The SDK percent-encodes the slashes of the id.
+      expect(requested).toEqual([`/v1/models/${encodeURIComponent(id)}`]);
+      expect({ ...model }).toEqual(await listEntry(id));
+      expect(model).toMatchObject({ id, object: 'model', created: 0 });
+    },
+  );
+
+  it('answers an id written with raw slashes too, as curl sends it', async () => {
+    const response = await gateway.fetch('/v1/models/local/mlx-community/Llama-3.2-3B-Instruct-4bit', auth);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual(await listEntry('local/mlx-community/Llama-3.2-3B-Instruct-4bit'));
+  });
+
+  it.each(['openai/gpt-9', 'xai/grok-4', 'local/mlx-community/Unknown-Model', 'mistral/large'])(
+    'answers %j, which is not offered, with an OpenAI-shaped 404 model_not_found naming model',
+    async (id) => {
+      const error = await client()
+        .models.retrieve(id)
+        .then(() => undefined, (caught: unknown) => caught);
+      expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+      const response = await gateway.fetch(`/v1/models/${encodeURIComponent(id)}`, auth);
+      expect(response.status).toBe(404);
+      const body = (await response.json()) as { error: Record<string, unknown> };
+      expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
+      expect(body.error).toMatchObject({ type: 'invalid_request_error', param: 'model', code: 'model_not_found' });
+      expect(body.error['message']).toContain(id);
+    },
+  );
+
+  it('asks only the provider the id names', async () => {
+    await client().models.retrieve('openai/gpt-4o');
+    expect((await mocks.openai.calls()).filter((call) => call.path === '/v1/models')).toHaveLength(1);
+    expect(await mocks.anthropic.calls()).toHaveLength(0);
+    expect(await mocks.groq.calls()).toHaveLength(0);
+  });
+
+  it('answers other methods with 405 and Allow: GET', async () => {
+    const response = await gateway.fetch('/v1/models/openai/gpt-4o', { method: 'DELETE', headers: auth.headers });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('GET');
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('method_not_allowed');
+  });
+
+  it('needs the gateway key', async () => {
+    const response = await gateway.fetch('/v1/models/openai/gpt-4o');
+    expect(response.status).toBe(401);
   });
 });

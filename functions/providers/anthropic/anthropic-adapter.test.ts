@@ -4,6 +4,7 @@ import { chatRequestSchema } from '../../../protocol/chat-request.ts';
 import { fixtureFetch, testDeps, type FixtureAnswer } from '../../../tests/helpers/mock-provider-fixtures.ts';
 import type { ProviderConfig } from '../../config.ts';
 import { providerAdapters } from '../index.ts';
+import { ANTHROPIC_REFUSAL_FALLBACK } from './anthropic-stream.ts';
 import { mapAnthropicStopReason } from './map-anthropic-stop-reason.ts';
 import { failure } from '../../../tests/helpers/gateway-failure.ts';
 
@@ -24,6 +25,43 @@ function run(answers: FixtureAnswer[], signal = new AbortController().signal) {
 
 
 describe('Anthropic provider: streams', () => {
+  it('gives a tool called without arguments "{}" as its arguments (recorded: input {} plus one empty input_json_delta), in 13-byte pieces too', async () => {
+    for (const chunkSize of [7, 13]) {
+      const events = await run([{ fixture: 'anthropic/tool-no-args.sse', chunkSize }]).done;
+      expect(events.filter((event) => event.type === 'tool-call-delta')).toEqual([
+        { type: 'tool-call-delta', index: 0, id: 'toolu_01QE1WLsSVp5hy5Q3GmGTmjP', name: 'updateIssueList', arguments: '' },
+        { type: 'tool-call-delta', index: 0, arguments: '{}' },
+      ]);
+      expect(events.at(-1)).toEqual({ type: 'finish', finishReason: 'tool_calls', usage: { prompt_tokens: 565, completion_tokens: 48, total_tokens: 613, prompt_tokens_details: { cached_tokens: 0, cache_creation_tokens: 0 } } });
+    }
+  });
+
+  it('adds no "{}" to a tool call whose arguments arrived', async () => {
+    const events = await run([{ fixture: 'anthropic/tool-call.sse', chunkSize: 13 }]).done;
+    expect(events.some((event) => event.type === 'tool-call-delta' && event.arguments === '{}')).toBe(false);
+  });
+
+  it("turns a refusal into its explanation as a refusal delta, then finish content_filter with the billed usage", async () => {
+    const events = await run([{ fixture: 'anthropic/refusal.sse', chunkSize: 13 }]).done;
+    expect(events).toEqual([
+      { type: 'refusal-delta', text: "This request triggered restrictions on violative cyber content and was blocked under Anthropic's Usage Policy." },
+      { type: 'finish', finishReason: 'content_filter', usage: { prompt_tokens: 18, completion_tokens: 5, total_tokens: 23, prompt_tokens_details: { cached_tokens: 0, cache_creation_tokens: 0 } } },
+    ]);
+  });
+
+  it('says that the model declined when a refusal comes without stop_details, and reports no usage it was not given', async () => {
+    const body = [
+      'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[]}}\n\n',
+      'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"refusal","stop_sequence":null}}\n\n',
+      'event: message_stop\ndata: {"type":"message_stop"}\n\n',
+    ].join('');
+    const events = await run([{ body, headers: { 'content-type': 'text/event-stream' } }]).done;
+    expect(events).toEqual([
+      { type: 'refusal-delta', text: ANTHROPIC_REFUSAL_FALLBACK },
+      { type: 'finish', finishReason: 'content_filter' },
+    ]);
+  });
+
   it('translates a text stream, ignoring pings, with usage that counts cached tokens as prompt tokens', async () => {
     const { done, upstream } = run([{ fixture: 'anthropic/text.sse' }]);
     expect(await done).toEqual([

@@ -73,6 +73,8 @@ export const anthropicStreamEventSchema = z.object({
       partial_json: z.string().nullish(),
       thinking: z.string().nullish(),
       stop_reason: z.string().nullish(),
+      // With stop_reason `refusal`: why (docs: "stop_details arrives on the message_delta event").
+      stop_details: z.object({ type: z.string().nullish(), explanation: z.string().nullish() }).nullish(),
     })
     .nullish(),
   usage: anthropicUsageSchema.nullish(),
@@ -88,8 +90,10 @@ export const anthropicModelListSchema = z.object({
 /**
  * Anthropic usage in OpenAI's terms. Anthropic's `input_tokens` leaves out the
  * cached part, OpenAI's `prompt_tokens` includes it: add cache reads and writes back.
+ * Undefined when Anthropic reported no counts at all: no invented zeros.
  */
-export function normalizeAnthropicUsage(usage: AnthropicUsage): Usage {
+export function normalizeAnthropicUsage(usage: AnthropicUsage): Usage | undefined {
+  if (usage.input_tokens == null && usage.output_tokens == null) return undefined;
   const cacheRead = usage.cache_read_input_tokens ?? 0;
   const cacheCreation = usage.cache_creation_input_tokens ?? 0;
   const prompt = (usage.input_tokens ?? 0) + cacheRead + cacheCreation;

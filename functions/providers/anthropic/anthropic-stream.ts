@@ -2,8 +2,9 @@
  * Anthropic's Messages stream to normalized ChatEvents: message_start (input
  * usage), content blocks (text → text-delta, tool_use + input_json_delta →
  * tool-call-delta with an OpenAI-style tool index, thinking → reasoning-delta),
- * message_delta (stop reason, cumulative usage), message_stop (finish). `ping`
- * and unknown events are ignored; `error` is thrown as a GatewayError.
+ * message_delta (stop reason and its details, cumulative usage), message_stop
+ * (a refusal's explanation as refusal-delta, then finish). `ping` and unknown
+ * events are ignored; `error` is thrown as a GatewayError.
  */
 import type { ChatEvent } from '../../../protocol/chat-events.ts';
 import type { SseEvent } from '../../../protocol/sse.ts';
@@ -25,7 +26,22 @@ export interface AnthropicTranslateContext {
   state: AnthropicStreamState;
 }
 
-type Block = { kind: 'text' } | { kind: 'thinking' } | { kind: 'tool'; toolIndex: number } | { kind: 'other' };
+type ToolBlock = { kind: 'tool'; toolIndex: number; sawArguments: boolean };
+type Block = { kind: 'text' } | { kind: 'thinking' } | ToolBlock | { kind: 'other' };
+
+/** Said when Anthropic refuses without `stop_details.explanation` (older models). */
+export const ANTHROPIC_REFUSAL_FALLBACK = 'The model declined to answer (Anthropic stop_reason "refusal").';
+
+/**
+ * A tool called without arguments streams `input: {}` and at most an empty
+ * `input_json_delta`: its arguments are then `{}`, as OpenAI sends them, since
+ * `JSON.parse('')` throws in every client.
+ */
+function closeTool(block: Block | undefined): ChatEvent | undefined {
+  if (block?.kind !== 'tool' || block.sawArguments) return undefined;
+  block.sawArguments = true;
+  return { type: 'tool-call-delta', index: block.toolIndex, arguments: '{}' };
+}
 
 /** Later usage figures win: message_delta's are cumulative. */
 function mergeUsage(into: AnthropicUsage, from: AnthropicUsage | null | undefined): void {
@@ -42,6 +58,7 @@ export async function* translateAnthropicStream(events: AsyncIterable<SseEvent>,
   const blocks = new Map<number, Block>();
   let nextToolIndex = 0;
   let stopReason: string | null | undefined;
+  let refusalExplanation: string | undefined;
   const usage: AnthropicUsage = {};
   const emit = (event: ChatEvent): ChatEvent => {
     state.sawContent = true;
@@ -73,7 +90,7 @@ export async function* translateAnthropicStream(events: AsyncIterable<SseEvent>,
           if (block.thinking) yield emit({ type: 'reasoning-delta', text: block.thinking });
         } else if (block?.type === 'tool_use') {
           const toolIndex = nextToolIndex++;
-          blocks.set(index, { kind: 'tool', toolIndex });
+          blocks.set(index, { kind: 'tool', toolIndex, sawArguments: false });
           const start: ChatEvent = { type: 'tool-call-delta', index: toolIndex, arguments: '' };
           if (block.id) start.id = block.id;
           if (block.name) start.name = block.name;
@@ -89,21 +106,36 @@ export async function* translateAnthropicStream(events: AsyncIterable<SseEvent>,
         if (delta?.type === 'text_delta' && delta.text) yield emit({ type: 'text-delta', text: delta.text });
         else if (delta?.type === 'thinking_delta' && delta.thinking) yield emit({ type: 'reasoning-delta', text: delta.thinking });
         else if (delta?.type === 'input_json_delta' && block?.kind === 'tool' && delta.partial_json) {
+          block.sawArguments = true;
           yield emit({ type: 'tool-call-delta', index: block.toolIndex, arguments: delta.partial_json });
         }
         // signature_delta and citations carry nothing the OpenAI shape can hold.
         break;
       }
+      case 'content_block_stop': {
+        const closing = closeTool(blocks.get(index));
+        if (closing) yield emit(closing);
+        break;
+      }
       case 'message_delta':
         if (event.delta?.stop_reason != null) stopReason = event.delta.stop_reason;
+        if (event.delta?.stop_details?.explanation) refusalExplanation = event.delta.stop_details.explanation;
         mergeUsage(usage, event.usage);
         break;
       case 'message_stop': {
-        yield { type: 'finish', finishReason: mapAnthropicStopReason(stopReason), usage: normalizeAnthropicUsage(usage) };
+        for (const block of blocks.values()) {
+          const closing = closeTool(block); // a block Anthropic never stopped
+          if (closing) yield emit(closing);
+        }
+        if (stopReason === 'refusal') yield emit({ type: 'refusal-delta', text: refusalExplanation ?? ANTHROPIC_REFUSAL_FALLBACK });
+        const finish: ChatEvent = { type: 'finish', finishReason: mapAnthropicStopReason(stopReason) };
+        const normalized = normalizeAnthropicUsage(usage);
+        if (normalized) finish.usage = normalized;
+        yield finish;
         return;
       }
       default:
-        break; // ping, content_block_stop, and events added later
+        break; // ping, and events added later
     }
   }
   throw streamBroken(provider, state.sawContent, 'ended before message_stop');

@@ -68,6 +68,46 @@ describe('OpenAI-compatible providers: streams', () => {
     expect(result.at(-1)).toMatchObject({ type: 'finish', finishReason: 'tool_calls', usage: { total_tokens: 128 } });
   });
 
+  it("reports xAI's usage in OpenAI's meaning: its reasoning tokens counted in completion_tokens (recorded grok-3-mini, 13-byte pieces)", async () => {
+    const upstream = fixtureFetch([{ fixture: 'xai/grok-3-mini-tool-call.sse', chunkSize: 13 }]);
+    const chatModel = providerAdapters.xai.createModel(configFor('xai'), 'grok-3-mini', testDeps(upstream.fetch));
+    const result = await collect(chatModel.stream({ request: request(), signal: new AbortController().signal }));
+    expect(result.at(-1)).toEqual({
+      type: 'finish',
+      finishReason: 'tool_calls',
+      usage: { prompt_tokens: 291, completion_tokens: 222, total_tokens: 513, prompt_tokens_details: { cached_tokens: 290 }, completion_tokens_details: { reasoning_tokens: 196 } },
+    });
+  });
+
+  it("leaves OpenAI's own usage as it is: its completion_tokens already count reasoning", async () => {
+    const result = await run('openai', [{ fixture: 'xai/grok-3-mini-tool-call.sse' }]).events;
+    expect(result.at(-1)).toMatchObject({ usage: { prompt_tokens: 291, completion_tokens: 26, total_tokens: 513 } });
+  });
+
+  it("turns OpenAI's structured-output refusal into refusal deltas, never text (recorded, 13-byte pieces)", async () => {
+    const result = await run('openai', [{ fixture: 'openai/refusal.sse', chunkSize: 13 }]).events;
+    expect(text(result)).toBe('');
+    expect(result.map((event) => (event.type === 'refusal-delta' ? event.text : '')).join('')).toBe("I'm sorry, but I can't assist with that request.");
+    expect(result.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+  });
+
+  it('names a tool call once even when the provider repeats its id and name in later deltas', async () => {
+    const chunk = (call: Record<string, unknown>): string => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, ...call }] }, finish_reason: null }] })}\n\n`;
+    const body = [
+      chunk({ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '' } }),
+      chunk({ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":' } }),
+      chunk({ id: 'call_1', function: { name: 'get_weather' } }),
+      chunk({ function: { name: 'get_weather', arguments: '"Paris"}' } }),
+      'data: {"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}\n\ndata: [DONE]\n\n',
+    ].join('');
+    const result = await run('openai', [{ body, headers: { 'content-type': 'text/event-stream' } }]).events;
+    expect(result.filter((event) => event.type === 'tool-call-delta')).toEqual([
+      { type: 'tool-call-delta', index: 0, id: 'call_1', name: 'get_weather', arguments: '' },
+      { type: 'tool-call-delta', index: 0, arguments: '{"city":' },
+      { type: 'tool-call-delta', index: 0, arguments: '"Paris"}' },
+    ]);
+  });
+
   it("reads Groq's x_groq.usage into the finish event", async () => {
     const result = await run('groq', [{ fixture: 'groq/x-groq-usage.sse' }], {}, 'llama-3.3-70b-versatile').events;
     expect(text(result)).toBe('Fast inference matters.');

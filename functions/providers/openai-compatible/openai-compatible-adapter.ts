@@ -31,7 +31,7 @@ async function* streamChat(config: ProviderConfig, model: string, profile: OpenA
     body,
     signal: call.signal,
     deps,
-    translate: translateOpenAICompatibleStream,
+    translate: (events, context) => translateOpenAICompatibleStream(events, { ...context, usageMeaning: profile.usageMeaning }),
   });
 }
 

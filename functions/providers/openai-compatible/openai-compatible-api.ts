@@ -53,14 +53,23 @@ export const openaiModelListSchema = z.object({
   data: z.array(z.object({ id: z.string() })),
 });
 
-/** OpenAI usage in our shape; missing totals are computed. */
-export function normalizeOpenAIUsage(usage: OpenAIUsage): Usage {
+/**
+ * What a provider's `completion_tokens` counts. `openai`: every generated token,
+ * reasoning included (`completion_tokens_details.reasoning_tokens` is a part of
+ * it). `excludes-reasoning`: the visible answer only, reasoning reported beside
+ * it (xAI: prompt 291 + completion 26 + reasoning 196 = total 513).
+ */
+export type UsageMeaning = 'openai' | 'excludes-reasoning';
+
+/** Provider usage in OpenAI's meaning (prompt + completion = total); missing totals are computed. */
+export function normalizeOpenAIUsage(usage: OpenAIUsage, meaning: UsageMeaning = 'openai'): Usage {
   const prompt = usage.prompt_tokens ?? 0;
-  const completion = usage.completion_tokens ?? 0;
+  const reasoning = usage.completion_tokens_details?.reasoning_tokens;
+  const reported = usage.completion_tokens ?? 0;
+  const completion = meaning === 'excludes-reasoning' ? reported + (reasoning ?? 0) : reported;
   const normalized: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: usage.total_tokens ?? prompt + completion };
   const cached = usage.prompt_tokens_details?.cached_tokens;
   if (cached != null) normalized.prompt_tokens_details = { cached_tokens: cached };
-  const reasoning = usage.completion_tokens_details?.reasoning_tokens;
   if (reasoning != null) normalized.completion_tokens_details = { reasoning_tokens: reasoning };
   return normalized;
 }

@@ -3,6 +3,7 @@
  * these profiles; docs/providers.md lists the same facts for users.
  */
 import type { ChatRequest } from '../../../protocol/chat-request.ts';
+import type { UsageMeaning } from './openai-compatible-api.ts';
 
 export type OpenAICompatibleProvider = 'openai' | 'xai' | 'groq';
 export type RequestField = keyof ChatRequest;
@@ -19,6 +20,8 @@ export interface OpenAICompatibleProfile {
   provider: OpenAICompatibleProvider;
   /** Ask for the usage chunk with `stream_options.include_usage`. */
   sendsStreamUsageOption: boolean;
+  /** What its `completion_tokens` counts; the stream translator turns it into OpenAI's meaning. */
+  usageMeaning: UsageMeaning;
   /** Fields answered with a 400 naming them, before any upstream call. */
   refusedFields: readonly RequestField[];
   /** Hints that change nothing in the answer and that the provider does not take: never sent. */
@@ -39,6 +42,7 @@ const OPENAI_ONLY_HINTS: readonly RequestField[] = ['prompt_cache_key', 'predict
 export const OPENAI_PROFILE: OpenAICompatibleProfile = {
   provider: 'openai',
   sendsStreamUsageOption: true,
+  usageMeaning: 'openai',
   refusedFields: LOCAL_ONLY_FIELDS,
   droppedFields: [],
   refusesMessageName: false,
@@ -48,6 +52,8 @@ export const OPENAI_PROFILE: OpenAICompatibleProfile = {
 export const XAI_PROFILE: OpenAICompatibleProfile = {
   provider: 'xai',
   sendsStreamUsageOption: true,
+  // xAI's completion_tokens leaves out the reasoning tokens that its total_tokens counts.
+  usageMeaning: 'excludes-reasoning',
   refusedFields: [...LOCAL_ONLY_FIELDS, ...OPENAI_ONLY_FIELDS],
   droppedFields: OPENAI_ONLY_HINTS,
   refusesMessageName: false,
@@ -66,6 +72,7 @@ export const GROQ_PROFILE: OpenAICompatibleProfile = {
   // Groq reports usage in `x_groq.usage` on the last chunk whether asked or not,
   // and older Groq deployments refused `stream_options`; not sending it works either way.
   sendsStreamUsageOption: false,
+  usageMeaning: 'openai',
   refusedFields: [...LOCAL_ONLY_FIELDS, ...OPENAI_ONLY_FIELDS, 'logprobs', 'top_logprobs', 'logit_bias', 'n'],
   droppedFields: OPENAI_ONLY_HINTS,
   refusesMessageName: true,

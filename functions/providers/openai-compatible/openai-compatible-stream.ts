@@ -1,7 +1,8 @@
 /**
  * OpenAI-compatible SSE chunks (OpenAI, xAI, Groq) to normalized ChatEvents:
- * text, reasoning and tool-call deltas, then one `finish` carrying the
- * finish_reason and the usage (OpenAI's usage chunk, or Groq's `x_groq.usage`).
+ * text, reasoning, refusal and tool-call deltas, then one `finish` carrying the
+ * finish_reason and the usage (OpenAI's usage chunk, or Groq's `x_groq.usage`),
+ * in OpenAI's meaning whatever the provider's own (see the profiles).
  */
 import type { ChatEvent, FinishReason, Usage } from '../../../protocol/chat-events.ts';
 import type { SseEvent } from '../../../protocol/sse.ts';
@@ -9,7 +10,7 @@ import { safeParseJson } from '../../../protocol/validate.ts';
 import { classifyStreamError } from '../shared/classify-upstream-error.ts';
 import { parseUpstreamErrorBody } from '../shared/upstream-error-body.ts';
 import { streamBroken } from '../shared/upstream-fetch.ts';
-import { normalizeOpenAIUsage, openaiChunkSchema, type OpenAIChunk } from './openai-compatible-api.ts';
+import { normalizeOpenAIUsage, openaiChunkSchema, type OpenAIChunk, type UsageMeaning } from './openai-compatible-api.ts';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.ts';
 
 export interface StreamState {
@@ -21,9 +22,16 @@ export interface TranslateContext {
   provider: string;
   secrets: readonly string[];
   state: StreamState;
+  /** How the provider counts completion tokens; default OpenAI's own. */
+  usageMeaning?: UsageMeaning;
 }
 
-function* deltaEvents(chunk: OpenAIChunk): Generator<ChatEvent> {
+/**
+ * `started` holds the tool indices already announced: OpenAI names a call once,
+ * on its first delta; a provider that repeats id and name later must not make
+ * a client (or our JSON aggregator) see a second call or a doubled name.
+ */
+function* deltaEvents(chunk: OpenAIChunk, started: Set<number>): Generator<ChatEvent> {
   for (const choice of chunk.choices ?? []) {
     if ((choice.index ?? 0) !== 0) continue; // we ask for one choice
     const delta = choice.delta;
@@ -31,12 +39,18 @@ function* deltaEvents(chunk: OpenAIChunk): Generator<ChatEvent> {
     const reasoning = delta.reasoning_content ?? delta.reasoning;
     if (reasoning) yield { type: 'reasoning-delta', text: reasoning };
     if (delta.content) yield { type: 'text-delta', text: delta.content };
-    // A structured-output refusal is what the model said: the client should see it.
-    if (delta.refusal) yield { type: 'text-delta', text: delta.refusal };
+    // A structured-output refusal stays a refusal: as content it would be unparseable JSON.
+    if (delta.refusal) yield { type: 'refusal-delta', text: delta.refusal };
     for (const [position, call] of (delta.tool_calls ?? []).entries()) {
-      const event: ChatEvent = { type: 'tool-call-delta', index: call.index ?? position, arguments: call.function?.arguments ?? '' };
-      if (call.id) event.id = call.id;
-      if (call.function?.name) event.name = call.function.name;
+      const index = call.index ?? position;
+      const event: ChatEvent = { type: 'tool-call-delta', index, arguments: call.function?.arguments ?? '' };
+      if (!started.has(index)) {
+        started.add(index);
+        if (call.id) event.id = call.id;
+        if (call.function?.name) event.name = call.function.name;
+      } else if (event.arguments === '') {
+        continue; // only a repeated id or name: nothing new
+      }
       yield event;
     }
   }
@@ -48,6 +62,8 @@ export async function* translateOpenAICompatibleStream(events: AsyncIterable<Sse
   let finishReason: FinishReason | undefined;
   let usage: Usage | undefined;
   let done = false;
+  const started = new Set<number>();
+  const meaning = context.usageMeaning ?? 'openai';
 
   for await (const event of events) {
     if (event.data === '[DONE]') {
@@ -62,9 +78,9 @@ export async function* translateOpenAICompatibleStream(events: AsyncIterable<Sse
     if (event.event === 'error' || (chunk.error !== undefined && chunk.error !== null)) {
       throw classifyStreamError(provider, parseUpstreamErrorBody(event.data), state.sawContent, context.secrets);
     }
-    if (chunk.usage) usage = normalizeOpenAIUsage(chunk.usage);
-    else if (chunk.x_groq?.usage && !usage) usage = normalizeOpenAIUsage(chunk.x_groq.usage);
-    for (const delta of deltaEvents(chunk)) {
+    if (chunk.usage) usage = normalizeOpenAIUsage(chunk.usage, meaning);
+    else if (chunk.x_groq?.usage && !usage) usage = normalizeOpenAIUsage(chunk.x_groq.usage, meaning);
+    for (const delta of deltaEvents(chunk, started)) {
       state.sawContent = true;
       yield delta;
     }
