@@ -10,7 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import * as z from 'zod';
 import { GatewayError } from '../protocol/gateway-error.ts';
+import { modelIdProblem } from '../protocol/model-name.ts';
 import { safeParseJson } from '../protocol/validate.ts';
+import { parseDownloadGlobs } from './download-globs.ts';
 
 export interface BridgeModelConfig {
   /** Registry name of the runner that serves this model (`mlx`, `vllm`). */
@@ -30,6 +32,8 @@ export interface BridgeConfig {
   models: Record<string, BridgeModelConfig>;
   /** The runner for a model nothing else names. */
   defaultRunner: string;
+  /** BRIDGE_ALLOW_DOWNLOADS: globs of Hub repo ids the bridge may download (default none). */
+  allowDownloads: string[];
   vllmBaseUrl?: string;
   vllmApiKey?: string;
   idleUnloadSec: number;
@@ -73,14 +77,19 @@ export interface BridgeFlags {
 
 const positiveNumber = z.coerce.number().positive();
 const positiveInt = z.coerce.number().int().min(1);
-const modelPathsSchema = z.record(z.string().min(1), z.string().min(1));
+// A model id ends up in a path or a Hub lookup: the same rule as every request's id.
+const modelIdSchema = z
+  .string()
+  .min(1)
+  .refine((id) => modelIdProblem(id) === undefined, { message: "model ids must not contain an empty, '.' or '..' segment or a backslash" });
+const modelPathsSchema = z.record(modelIdSchema, z.string().min(1));
 
 const fileSchema = z.strictObject({
   url: z.string().optional(),
   token: z.string().optional(),
   python: z.string().min(1).optional(),
   local_model_paths: modelPathsSchema.optional(),
-  models: z.record(z.string().min(1), z.strictObject({ runner: z.string().min(1).optional(), path: z.string().min(1).optional() })).optional(),
+  models: z.record(modelIdSchema, z.strictObject({ runner: z.string().min(1).optional(), path: z.string().min(1).optional() })).optional(),
   default_runner: z.string().min(1).optional(),
   vllm_base_url: z.string().optional(),
   vllm_api_key: z.string().optional(),
@@ -134,7 +143,10 @@ function parseModelPathFlags(values: string[] | undefined): Record<string, strin
   for (const value of values ?? []) {
     const equals = value.indexOf('=');
     if (equals <= 0 || equals === value.length - 1) throw configError('--model-path', `expected id=/path/to/weights, got ${JSON.stringify(value)}`);
-    out[value.slice(0, equals)] = value.slice(equals + 1);
+    const id = value.slice(0, equals);
+    const problem = modelIdProblem(id);
+    if (problem !== undefined) throw configError('--model-path', `the model id ${JSON.stringify(id)} ${problem}`);
+    out[id] = value.slice(equals + 1);
   }
   return out;
 }
@@ -171,6 +183,9 @@ export function loadBridgeConfig(flags: BridgeFlags = {}, env: Record<string, st
   for (const [id, model] of Object.entries(file.models ?? {})) if (model.path) filePaths[id] = model.path;
   const modelPaths = { ...filePaths, ...envPaths, ...parseModelPathFlags(flags.modelPath) };
 
+  const allowDownloads = parseDownloadGlobs(env.BRIDGE_ALLOW_DOWNLOADS);
+  if (!allowDownloads.ok) throw configError('BRIDGE_ALLOW_DOWNLOADS', allowDownloads.problem);
+
   const hfHome = env.HF_HOME || path.join(homeDir, '.cache', 'huggingface');
   const stateHome = env.XDG_STATE_HOME || path.join(homeDir, '.local', 'state');
   const config: BridgeConfig = {
@@ -178,6 +193,7 @@ export function loadBridgeConfig(flags: BridgeFlags = {}, env: Record<string, st
     modelPaths,
     models: file.models ?? {},
     defaultRunner: file.default_runner ?? DEFAULTS.defaultRunner,
+    allowDownloads: allowDownloads.globs,
     idleUnloadSec:
       numberSetting(positiveNumber, flags.idleUnloadSec, '--idle-unload-sec', env.BRIDGE_IDLE_UNLOAD_SEC, 'BRIDGE_IDLE_UNLOAD_SEC') ??
       file.idle_unload_sec ??

@@ -5,6 +5,8 @@
  */
 import type { ChatEvent } from '../protocol/chat-events.ts';
 import type { ChatRequest } from '../protocol/chat-request.ts';
+import { invalidRequest } from '../protocol/gateway-error.ts';
+import { modelIdProblem } from '../protocol/model-name.ts';
 import type { BridgeHandler, BridgeModelInfo } from './bridge-handler.ts';
 import { resolveGenerationConfig } from './runners/generation-config.ts';
 import type { RunnerRegistry } from './runners/registry.ts';
@@ -53,6 +55,9 @@ export class RegistryHandler implements BridgeHandler {
 
   /** Runs the request on its runner, with `model` set to the bare id the runner knows. */
   async *generate(modelId: string, request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
+    // The gateway refuses these too; the bridge does not rely on it (a gateway of another version, a bug).
+    const problem = modelIdProblem(modelId);
+    if (problem !== undefined) throw invalidRequest(`Invalid model id '${modelId}': it ${problem}`, 'model');
     const runner = this.registry.getRunner(this.registry.selectRunner(modelId));
     yield* runner.generate({ ...request, model: modelId }, resolveGenerationConfig(request), signal);
   }

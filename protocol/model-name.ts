@@ -20,13 +20,28 @@ export interface ModelName {
 
 const MODEL_PART = /^[A-Za-z0-9][A-Za-z0-9._:@+\-/]*$/;
 
-/** Splits a full model name; `undefined` when it is not `provider/model` with a known provider. */
+/**
+ * Why `id` cannot be (part of) a model name, or `undefined` when it can. A
+ * model id ends up as a folder or Hub path on the bridge (`mlx_lm.load`), so
+ * an empty, `.` or `..` segment or a backslash (a separator on Windows) could
+ * walk out of where models live. The one definition of this rule, used by the
+ * gateway (request bodies, settings) and the bridge (every request it runs).
+ */
+export function modelIdProblem(id: string): string | undefined {
+  if (id.includes('\\')) return 'must not contain a backslash';
+  const segments = id.split('/');
+  if (segments.includes('')) return "must not contain an empty segment (a leading, trailing or doubled '/')";
+  if (segments.some((segment) => segment === '.' || segment === '..')) return "must not contain a '.' or '..' segment";
+  return undefined;
+}
+
+/** Splits a full model name; `undefined` when it is not `provider/model` with a known provider and a safe id. */
 export function parseModelName(full: string): ModelName | undefined {
   const slash = full.indexOf('/');
   if (slash <= 0) return undefined;
   const provider = full.slice(0, slash);
   const model = full.slice(slash + 1);
-  if (!MODEL_PART.test(model) || model.length > 200) return undefined;
+  if (!MODEL_PART.test(model) || model.length > 200 || modelIdProblem(model) !== undefined) return undefined;
   if (provider === 'local') return { provider, model, full, transport: 'local' };
   if ((ONLINE_PROVIDERS as readonly string[]).includes(provider)) {
     return { provider: provider as OnlineProvider, model, full, transport: 'online' };
@@ -38,6 +53,10 @@ export function parseModelName(full: string): ModelName | undefined {
 export const modelNameSchema = z
   .string()
   .max(256)
+  .superRefine((value, context) => {
+    const problem = modelIdProblem(value);
+    if (problem !== undefined) context.addIssue({ code: 'custom', message: `a model name ${problem}`, abort: true });
+  })
   .refine((value) => parseModelName(value) !== undefined, {
     message: `must be 'provider/model' with provider one of ${[...ONLINE_PROVIDERS, 'local'].join(', ')}`,
   });

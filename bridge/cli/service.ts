@@ -242,6 +242,8 @@ export function serviceInputs(config: BridgeConfig, options: { platform: string;
   const env: Record<string, string> = { PATH: config.childEnv.PATH ?? '/usr/local/bin:/usr/bin:/bin' };
   if (config.childEnv.PYTHONPATH) env.PYTHONPATH = config.childEnv.PYTHONPATH;
   if (config.childEnv.HF_HOME) env.HF_HOME = config.childEnv.HF_HOME;
+  // What the bridge may download is part of its setup: the service must not lose it.
+  if (config.allowDownloads.length > 0) env.BRIDGE_ALLOW_DOWNLOADS = config.allowDownloads.join(',');
   return {
     platform: options.platform,
     label: options.label ?? DEFAULT_SERVICE_LABEL,

@@ -10,6 +10,21 @@ from mlx_worker_errors import WorkerError, is_not_found, log, short_error
 from mlx_worker_memory import gigabytes, kv_cache_bytes, weights_bytes
 
 
+def refuse_unsafe_repo_id(model_id):
+    """Defence in depth behind the bridge's own check: a repo id that names a folder on this machine
+    (absolute, `~`, `.`/`..`/empty segments, backslashes, or an existing relative path, which mlx-lm
+    would load instead of asking the Hub) is refused; weights folders belong in LOCAL_MODEL_PATHS."""
+    segments = model_id.split("/")
+    if (
+        "\\" in model_id
+        or model_id.startswith("~")
+        or any(segment in ("", ".", "..") for segment in segments)
+        or Path(model_id).is_absolute()
+        or Path(model_id).exists()
+    ):
+        raise WorkerError("bad_request", f"{model_id!r} is not a Hugging Face repo id; name a weights folder in LOCAL_MODEL_PATHS")
+
+
 class LoadedModel:
     def __init__(self, model_id, model, tokenizer, nbytes):
         self.model_id = model_id
@@ -67,18 +82,32 @@ class ModelStore:
         path = command.get("path")
         if path and not Path(path).exists():
             raise WorkerError("model_not_found", f"the weights folder for {model_id} does not exist: {path}")
+        cached = None
+        if not path:
+            refuse_unsafe_repo_id(model_id)
+            cached = self.cached_path(model_id)
+            # Not allowed to download: the Hugging Face cache or nothing, checked before any load.
+            if cached is None and not command.get("download"):
+                raise WorkerError("not_offered", f"{model_id} is not in the Hugging Face cache and may not be downloaded")
         self.on_progress("load")
         self.channel.emit("progress", id=request_id, phase="load", done=0, total=1)
-        local = Path(path) if path else self.cached_path(model_id)
+        local = Path(path) if path else cached
         self.admit(model_id, local, command.get("context_length"))
         started = time.monotonic()
         before = int(self.mx.get_active_memory())
+        # A cached repo that may not be downloaded loads from its snapshot, so mlx-lm never asks the Hub.
+        source = str(path) if path else (model_id if command.get("download") else str(cached))
         try:
-            model, tokenizer = self.mlx_lm.load(str(path) if path else model_id)[:2]
+            model, tokenizer = self.mlx_lm.load(source)[:2]
         except Exception as error:  # noqa: BLE001 - classified for the client
             log(traceback.format_exc())
             if is_not_found(error):
-                raise WorkerError("model_not_found", f"model {model_id} was not found: {short_error(error)}")
+                # Our own words: the Hub's text (request ids, URLs) stays in the bridge's log.
+                raise WorkerError(
+                    "model_not_found",
+                    f"{model_id} was not found on the Hugging Face Hub (check the repo id; "
+                    "a private or gated repo needs `huggingface-cli login` on the bridge's machine)",
+                )
             if isinstance(error, MemoryError):
                 raise WorkerError("insufficient_memory", f"loading {model_id} ran out of memory")
             raise WorkerError("load_failed", f"model {model_id} could not be loaded: {short_error(error)}")
@@ -101,12 +130,12 @@ class ModelStore:
         return entry, load_ms
 
     def cached_path(self, model_id):
-        """The local snapshot of a Hub repo when it is already downloaded (no network)."""
+        """The local snapshot of a Hub repo when it is already in the Hugging Face cache (no network)."""
         try:
-            from mlx_lm.utils import hf_repo_to_path
+            from huggingface_hub import snapshot_download
 
-            return hf_repo_to_path(model_id)
-        except Exception:  # noqa: BLE001 - not cached yet, or an older mlx-lm: size unknown
+            return Path(snapshot_download(model_id, local_files_only=True))
+        except Exception:  # noqa: BLE001 - not cached (or not a repo id): nothing on this machine
             return None
 
     def loaded_bytes(self):

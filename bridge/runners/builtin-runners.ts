@@ -17,6 +17,7 @@ export function registerBuiltinRunners(): void {
       env: config.childEnv,
       modelPaths: config.modelPaths,
       extraModels,
+      allowDownloads: config.allowDownloads,
       hfCacheDir: config.hfCacheDir,
       idleUnloadSec: config.idleUnloadSec,
       silenceTimeoutMs: config.silenceTimeoutSec * 1000,

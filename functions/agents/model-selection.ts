@@ -6,7 +6,7 @@
  */
 import type { ChatRequest } from '../../protocol/chat-request.ts';
 import { GatewayError, invalidRequest } from '../../protocol/gateway-error.ts';
-import { ONLINE_PROVIDERS, parseModelName, type ModelName, type Transport } from '../../protocol/model-name.ts';
+import { modelIdProblem, ONLINE_PROVIDERS, parseModelName, type ModelName, type Transport } from '../../protocol/model-name.ts';
 import { PROVIDER_KEY_VARIABLES, type GatewayConfig } from '../config.ts';
 
 /** The user's choices the factory honours (snake_case, as the settings API names them). */
@@ -33,6 +33,9 @@ function offered(name: ModelName, config: GatewayConfig): boolean {
 }
 
 function resolvePrimary(written: string, transport: Transport | undefined, config: GatewayConfig): ModelName {
+  // A malformed id is the caller's mistake (400), not an unknown model (404); it never reaches a bridge.
+  const problem = modelIdProblem(written);
+  if (problem !== undefined) throw invalidRequest(`Invalid value for 'model': '${written}' ${problem}.`, 'model');
   let name = parseModelName(written);
   // `agent_type: "local"` with a bare id means that id on the bridge, as Ollama users would write it.
   if (!name && transport === 'local' && !written.includes('/')) name = parseModelName(`local/${written}`);
@@ -58,7 +61,8 @@ function resolveBackups(request: ChatRequest, defaults: AgentDefaults | undefine
     const name = parseModelName(full);
     if (!name) {
       // The caller's own list is checked; a stored list was checked when it was saved.
-      if (fromBody) throw invalidRequest(`Invalid value for 'fallback_models[${index}]': '${full}' is not 'provider/model' with a known provider.`, `fallback_models[${index}]`);
+      const problem = modelIdProblem(full) ?? "is not 'provider/model' with a known provider";
+      if (fromBody) throw invalidRequest(`Invalid value for 'fallback_models[${index}]': '${full}' ${problem}.`, `fallback_models[${index}]`);
       continue;
     }
     if (seen.has(name.full) || !offered(name, config)) continue;

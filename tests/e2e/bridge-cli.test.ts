@@ -123,8 +123,13 @@ describe('bridge models', () => {
 
 describe('bridge install-service', () => {
   it('prints the LaunchAgent and the config it would write, with the token redacted, and writes nothing', async () => {
-    const run = await runCli(['install-service', '--dry-run', '--platform', 'darwin', '--url', 'https://gw.example.com', '--token', TOKEN], userEnv());
+    const run = await runCli(
+      ['install-service', '--dry-run', '--platform', 'darwin', '--url', 'https://gw.example.com', '--token', TOKEN],
+      userEnv({ BRIDGE_ALLOW_DOWNLOADS: 'mlx-community/*' }),
+    );
     expect(run.code).toBe(0);
+    // What the bridge may download goes with it into the service.
+    expect(run.stdout).toMatch(/<key>BRIDGE_ALLOW_DOWNLOADS<\/key>\s*<string>mlx-community\/\*<\/string>/);
     expect(run.stdout).toContain(`# would write ${home}/Library/LaunchAgents/com.agent-gateway.bridge.plist`);
     expect(run.stdout).toContain('<string>com.agent-gateway.bridge</string>');
     expect(run.stdout).toContain(`<string>${CLI}</string>`);

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { fallbackPolicy } from '../../functions/agents/agent-types.ts';
 import { CircuitBreaker } from '../../functions/agents/circuit-breaker.ts';
 import { BRIDGE_OFFLINE_RETRY_AFTER_MS } from '../../protocol/tunnel-errors.ts';
+import { TRAVERSAL_MODEL_IDS } from '../helpers/hostile-model-ids.ts';
 import { chatInit, GATEWAY_KEY, hello, suiteMocks, testGateway, type TestGateway } from './chat-gateway-fixture.ts';
 
 const mocks = suiteMocks('errors');
@@ -69,6 +70,27 @@ describe('request validation', () => {
     const response = await gateway.fetch('/v1/chat/completions', chatInit({ model: 'xai/grok-4', messages: hello }));
     expect(response.status).toBe(404);
     expect(await errorOf(response)).toMatchObject({ code: 'model_not_found', param: 'model' });
+  });
+});
+
+describe('model ids with an empty, . or .. segment or a backslash', () => {
+  it.each(TRAVERSAL_MODEL_IDS)('local/%s is 400 naming model, before any bridge is asked', async (id) => {
+    const response = await gateway.fetch('/v1/chat/completions', chatInit({ model: `local/${id}`, messages: hello }));
+    expect(response.status).toBe(400);
+    const error = await errorOf(response);
+    expect(error).toMatchObject({ type: 'invalid_request_error', param: 'model', code: null });
+    expect(error.message).toMatch(/must not contain (a backslash|an empty segment|a '\.' or '\.\.' segment)/);
+  });
+
+  it.each([
+    [{ model: 'openai/../gpt-4o', messages: hello }, 'model'],
+    [{ model: 'bridge/../../tmp/x', agent_type: 'local', messages: hello }, 'model'],
+    [{ model: 'openai/gpt-4o', messages: hello, fallback_models: ['local/x/../../tmp/x'] }, 'fallback_models[0]'],
+  ])('%j is 400 naming %s, and no provider is called', async (body, param) => {
+    const response = await gateway.fetch('/v1/chat/completions', chatInit(body));
+    expect(response.status).toBe(400);
+    expect(await errorOf(response)).toMatchObject({ type: 'invalid_request_error', param });
+    expect(await mocks.openai.calls()).toHaveLength(0);
   });
 });
 

@@ -13,6 +13,7 @@ import type { ChatRequest } from '../../../protocol/chat-request.ts';
 import { invalidRequest } from '../../../protocol/gateway-error.ts';
 import { defaultRuntimeDeps, type RuntimeDeps } from '../../../protocol/runtime-deps.ts';
 import { tunnelError } from '../../../protocol/tunnel-errors.ts';
+import { modelOffer, modelNotOffered } from '../model-offer.ts';
 import type { DeviceConfig, GenerationConfig, Runner, RunnerMemory, RunnerModelInfo } from '../runner.ts';
 import { listCachedModels } from './hf-cache-models.ts';
 import { ModelResidency } from './model-residency.ts';
@@ -38,6 +39,8 @@ export interface MlxRunnerOptions {
   modelPaths: Record<string, string>;
   /** More ids this runner serves (config file `models` with runner `mlx`). */
   extraModels?: string[];
+  /** BRIDGE_ALLOW_DOWNLOADS: Hub repo globs this runner may download (default none: the HF cache only). */
+  allowDownloads?: string[];
   /** Hugging Face hub cache to list downloaded models from, if any. */
   hfCacheDir?: string;
   idleUnloadSec: number;
@@ -76,11 +79,11 @@ export class MlxRunner implements Runner {
 
   /** Loads `modelId` into the worker (memory admission included); resolves when it is ready. */
   async load(modelId: string, deviceConfig?: DeviceConfig): Promise<void> {
-    const command: WorkerRequestCommand = { op: 'load', id: this.options.generateId(), model_id: modelId, ...this.location(modelId) };
+    const command: WorkerRequestCommand = { op: 'load', id: this.options.generateId(), model_id: modelId, ...this.source(modelId) };
     if (deviceConfig?.contextLength !== undefined) command.context_length = deviceConfig.contextLength;
     for await (const event of this.exchange(command, new AbortController().signal)) {
       if (event.event === 'loaded') return;
-      if (event.event === 'error') throw workerError(event.code, event.message);
+      if (event.event === 'error') throw workerError(event.code, event.message, modelId);
     }
   }
 
@@ -88,17 +91,18 @@ export class MlxRunner implements Runner {
   async *generate(request: ChatRequest, generationConfig: GenerationConfig, signal: AbortSignal): AsyncIterable<ChatEvent> {
     const modelId = request.model;
     if (!modelId) throw invalidRequest('A model is required', 'model');
+    const source = this.source(modelId);
     const messages = toWorkerMessages(request);
     const command: WorkerRequestCommand = {
       op: 'generate',
       id: this.options.generateId(),
       model_id: modelId,
-      ...this.location(modelId),
+      ...source,
       context_length: estimateContextLength(messages, generationConfig.maxTokens),
       messages,
       generation_config: toWorkerGenerationConfig(generationConfig),
     };
-    yield* toChatEvents(this.exchange(command, signal), signal, {
+    yield* toChatEvents(this.exchange(command, signal), modelId, signal, {
       everyMs: LOAD_PROGRESS_EVERY_MS,
       sleep: this.options.sleep ?? defaultRuntimeDeps.sleep,
     });
@@ -125,9 +129,12 @@ export class MlxRunner implements Runner {
     if (worker?.isAlive) await worker.shutdown(SHUTDOWN_TIMEOUT_MS);
   }
 
-  private location(modelId: string): { path?: string } {
-    const path = this.options.modelPaths[modelId];
-    return path === undefined ? {} : { path };
+  /** Where the worker finds `modelId` (model-offer.ts); a model this bridge does not offer throws before any load. */
+  private source(modelId: string): { path: string } | { download: boolean } {
+    const { modelPaths, extraModels = [], allowDownloads = [] } = this.options;
+    const offer = modelOffer(modelId, { modelPaths, configured: extraModels, allowDownloads });
+    if (offer === undefined) throw modelNotOffered(modelId);
+    return offer.source === 'path' ? { path: offer.path } : { download: offer.source === 'hub' };
   }
 
   /** One command's events from the current worker (started if none runs); see WorkerExchanges.run. */

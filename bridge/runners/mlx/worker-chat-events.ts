@@ -10,6 +10,7 @@ import { invalidRequest, type GatewayError } from '../../../protocol/gateway-err
 import type { RuntimeDeps } from '../../../protocol/runtime-deps.ts';
 import { TUNNEL_ERROR_CODES, type TunnelErrorCode } from '../../../protocol/tunnel-frames.ts';
 import { tunnelError } from '../../../protocol/tunnel-errors.ts';
+import { modelNotOffered } from '../model-offer.ts';
 import { withKeepAlive } from '../with-keepalive.ts';
 import type { WorkerEvent, WorkerEventOf } from './worker-protocol.ts';
 
@@ -28,15 +29,18 @@ function isWaiting(event: WorkerEvent): event is WorkerEventOf<'progress'> {
   return event.event === 'progress' && ((event.phase === 'load' && event.done === 0) || event.phase === 'queued');
 }
 
-/** A worker `error` event as the GatewayError the tunnel understands. */
-export function workerError(code: string, message: string): GatewayError {
+/** A worker `error` event about `modelId` as the GatewayError the tunnel understands. */
+export function workerError(code: string, message: string, modelId: string): GatewayError {
   if (code === 'bad_request') return invalidRequest(message);
+  // The worker found the repo neither in the Hugging Face cache nor allowed to download it.
+  if (code === 'not_offered') return modelNotOffered(modelId);
   return tunnelError(isTunnelCode(code) ? code : 'internal', message);
 }
 
 /** Turns one generation's worker events into ChatEvents; a cancelled generation throws the abort reason. */
 export async function* toChatEvents(
   exchange: AsyncIterable<WorkerEvent>,
+  modelId: string,
   signal: AbortSignal,
   keepAlive: { everyMs: number; sleep: RuntimeDeps['sleep'] },
 ): AsyncGenerator<ChatEvent> {
@@ -58,7 +62,7 @@ export async function* toChatEvents(
         yield { type: 'text-delta', text: event.text };
         break;
       case 'error':
-        throw workerError(event.code, event.message);
+        throw workerError(event.code, event.message, modelId);
       case 'done': {
         if (event.finish_reason === 'cancelled') throw signal.reason ?? tunnelError('cancelled', 'The generation was cancelled');
         const { prompt_tokens, completion_tokens } = event.usage;

@@ -21,17 +21,26 @@ export interface WorkerGenerationConfig extends SamplingParams {
   stop: string[];
 }
 
+/**
+ * Where the worker finds a model: `path`, its weights folder; else the Hub repo
+ * `model_id`, downloaded only with `download: true` (otherwise, and when
+ * absent, only from the Hugging Face cache: `not_offered` when it is not there).
+ */
+interface WorkerModelSource {
+  path?: string;
+  download?: boolean;
+}
+
 export type WorkerCommand =
-  | { op: 'load'; id: string; model_id: string; path?: string; context_length?: number }
-  | {
+  | ({ op: 'load'; id: string; model_id: string; context_length?: number } & WorkerModelSource)
+  | ({
       op: 'generate';
       id: string;
       model_id: string;
-      path?: string;
       context_length?: number;
       messages: WorkerMessage[];
       generation_config: WorkerGenerationConfig;
-    }
+    } & WorkerModelSource)
   | { op: 'cancel'; id: string }
   | { op: 'unload'; id?: string; model_id?: string }
   | { op: 'stats'; id?: string }

@@ -91,12 +91,20 @@ export class VllmRunner implements Runner {
   async load(modelId: string, _deviceConfig?: DeviceConfig): Promise<void> {
     const models = await this.fetchModels();
     if (!models.includes(modelId)) {
-      throw tunnelError('model_not_found', `The vLLM server at ${this.origin} does not serve ${modelId} (it serves: ${models.join(', ') || 'nothing'})`);
+      throw tunnelError(
+        'model_not_found',
+        `The vLLM server at ${this.origin} does not serve ${modelId} (it serves: ${models.join(', ') || 'nothing'}); start \`vllm serve ${modelId}\` to serve it`,
+      );
     }
   }
 
-  /** Streams `/v1/chat/completions`; aborting `signal` aborts the HTTP request, which vLLM turns into an abort. */
+  /**
+   * Streams `/v1/chat/completions`; aborting `signal` aborts the HTTP request, which vLLM turns into an abort.
+   * The runner offers what its server lists (the bridge's offer rule): anything else is refused before it is sent.
+   */
   async *generate(request: ChatRequest, generationConfig: GenerationConfig, signal: AbortSignal): AsyncIterable<ChatEvent> {
+    if (!request.model) throw invalidRequest('A model is required', 'model');
+    await this.load(request.model);
     let response: Response;
     try {
       response = await this.options.fetch(`${this.origin}/v1/chat/completions`, {

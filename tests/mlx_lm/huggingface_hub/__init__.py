@@ -1,5 +1,7 @@
 """Test double of `huggingface_hub.snapshot_download`, offline: a repo id resolves
-to a folder of the built-in fake hub (tests/mlx_lm/hub) or of $MLX_DOUBLE_HUB."""
+to a folder of the built-in fake hub (tests/mlx_lm/hub) or of $MLX_DOUBLE_HUB,
+both standing for the local Hugging Face cache; $MLX_DOUBLE_REMOTE_HUB stands for
+the Hub itself (found only when downloading, never with `local_files_only`)."""
 import os
 import re
 from pathlib import Path
@@ -12,9 +14,13 @@ _REPO_ID = re.compile(r"^[\w.\-]{1,96}(/[\w.\-]{1,96})?$")
 _BUILTIN_HUB = Path(__file__).resolve().parent.parent / "hub"
 
 
-def _hub_dirs():
-    extra = [Path(p) for p in os.environ.get("MLX_DOUBLE_HUB", "").split(os.pathsep) if p]
-    return extra + [_BUILTIN_HUB]
+def _dirs(variable):
+    return [Path(p) for p in os.environ.get(variable, "").split(os.pathsep) if p]
+
+
+def _hub_dirs(local_files_only):
+    cache = _dirs("MLX_DOUBLE_HUB") + [_BUILTIN_HUB]
+    return cache if local_files_only else cache + _dirs("MLX_DOUBLE_REMOTE_HUB")
 
 
 def snapshot_download(repo_id, revision=None, allow_patterns=None, local_files_only=False, **kwargs):
@@ -23,7 +29,7 @@ def snapshot_download(repo_id, revision=None, allow_patterns=None, local_files_o
             "Repo id must use alphanumeric chars or '-', '_', '.', '--' and '..' are forbidden, "
             f"'-' and '.' cannot start or end the name, max length is 96: '{repo_id}'."
         )
-    for hub in _hub_dirs():
+    for hub in _hub_dirs(local_files_only):
         candidate = hub / repo_id
         if (candidate / "config.json").is_file():
             return str(candidate)

@@ -1,5 +1,6 @@
 /** The bad-input table shared by the DTO unit tests and the workerd route tests. */
 import { SETTINGS_LIMITS } from '../../../db/settings-dto.ts';
+import { TRAVERSAL_MODEL_IDS } from '../../helpers/hostile-model-ids.ts';
 
 /** Each row: a field, a bad value, the `param` the 400 must name. */
 export const badValues: Array<[field: string, value: unknown, param: string]> = [
@@ -15,6 +16,13 @@ export const badValues: Array<[field: string, value: unknown, param: string]> = 
   ['default_local_model', 'openai/gpt-4o', 'default_local_model'],
   ['default_local_model', 'local/', 'default_local_model'],
   ['default_local_model', 'llama', 'default_local_model'],
+  // Model ids with an empty, '.' or '..' segment or a backslash, as the request body refuses them.
+  ...TRAVERSAL_MODEL_IDS.map((id): [string, unknown, string] => ['default_local_model', `local/${id}`, 'default_local_model']),
+  ['default_online_model', 'openai/../../gpt-4o', 'default_online_model'],
+  ['default_online_model', 'anthropic/claude/./x', 'default_online_model'],
+  ['backup_models', ['openai/gpt-4o', 'local/bridge/../../../../tmp/x'], 'backup_models[1]'],
+  ['backup_models', ['local/node_modules/../x'], 'backup_models[0]'],
+  ['backup_models', ['groq/llama//x'], 'backup_models[0]'],
   ['backup_models', 'openai/gpt-4o', 'backup_models'],
   ['backup_models', ['nope'], 'backup_models[0]'],
   ['backup_models', ['openai/gpt-4o', 7], 'backup_models[1]'],

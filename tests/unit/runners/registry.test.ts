@@ -10,6 +10,9 @@ import { RegistryHandler } from '../../../bridge/registry-handler.ts';
 import '../../../bridge/runners/builtin-runners.ts';
 import { listRunners, registerRunner, RunnerRegistry, selectRunnerName, unregisterRunner } from '../../../bridge/runners/registry.ts';
 import type { GenerationConfig, Runner } from '../../../bridge/runners/runner.ts';
+import { failure } from '../../helpers/gateway-failure.ts';
+import { TRAVERSAL_MODEL_IDS } from '../../helpers/hostile-model-ids.ts';
+import { collect } from './mlx-harness.ts';
 
 /** A runner that answers with what it was asked, so tests see what reached it. */
 class EchoRunner implements Runner {
@@ -106,6 +109,16 @@ describe('registry handler', () => {
     for await (const event of handler.generate('tiny/model', request, new AbortController().signal)) events.push(event);
     expect(events[0]).toEqual({ type: 'text-delta', text: 'echo:tiny/model' });
     expect(echo.seen[0]).toEqual({ model: 'tiny/model', config: { maxTokens: 12, temperature: 0.2, stop: ['END'] } });
+  });
+
+  it.each(TRAVERSAL_MODEL_IDS)('refuses %j with a 400 naming model before any runner sees it', async (id) => {
+    const echo = new EchoRunner('echo');
+    register('echo', echo);
+    const handler = new RegistryHandler(new RunnerRegistry(context(config({ defaultRunner: 'echo' }))));
+    const request = { model: `local/${id}`, messages: [{ role: 'user' as const, content: 'hi' }] };
+    const error = await failure(collect(handler.generate(id, request, new AbortController().signal)));
+    expect(error).toMatchObject({ status: 400, param: 'model', type: 'invalid_request_error' });
+    expect(echo.seen).toEqual([]);
   });
 
   it('lists every enabled runner’s models with the runner that serves each, and configured ones', async () => {

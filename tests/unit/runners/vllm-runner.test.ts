@@ -83,6 +83,15 @@ describe('vLLM runner', () => {
     await expect(runner.load('other/model')).rejects.toMatchObject({ code: 'model_not_found' });
   });
 
+  it('refuses a model its server does not list, before sending the request, saying how to serve it', async () => {
+    vllm = await startMockVllm();
+    const other = { ...request, model: 'any-org/any-repo' };
+    const error: unknown = await collect(runnerFor(vllm.baseUrl).generate(other, { maxTokens: 8, stop: [] }, new AbortController().signal)).catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 404, code: 'model_not_found' });
+    expect(String((error as Error).message)).toContain('vllm serve any-org/any-repo');
+    expect(vllm.requests).toEqual([]);
+  });
+
   it('maps a 404 from vLLM to model_not_found with vLLM’s message', async () => {
     vllm = await startMockVllm();
     vllm.script({ kind: 'status', status: 404, fixture: 'error-model-not-found.json' });
