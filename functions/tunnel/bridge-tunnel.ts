@@ -308,10 +308,10 @@ export class BridgeTunnel extends DurableObject<Env> {
     } catch {
       // The runtime may already have completed the close handshake.
     }
-    // Only the current bridge leaving makes the user's bridge offline.
+    // Only the last bridge leaving makes the user's bridge offline (a newer hello may sit on an older socket).
     const others = this.ctx
       .getWebSockets(BRIDGE_TAG)
-      .some((other) => other !== socket && other.readyState === WebSocket.OPEN && (readAttachment(other)?.seq ?? 0) > attachment.seq);
+      .some((other) => other !== socket && other.readyState === WebSocket.OPEN && readAttachment(other)?.ready === true);
     if (others || !attachment.ready) return;
     const record = await loadBridgeRecord(this.ctx.storage);
     if (record) await this.ctx.storage.put(BRIDGE_RECORD_KEY, { ...record, disconnectedAt: Date.now() });

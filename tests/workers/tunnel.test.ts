@@ -128,6 +128,8 @@ describe('a request through a connected bridge', () => {
     const userId = newUser();
     const bridge = await connectFakeBridge(env, userId);
     await bridge.hello();
+    // Acked on arrival, as the real bridge does: the deltas below only start once all 20 are in.
+    bridge.ackEveryRequest();
     const streams = 20;
     const deltas = 200;
     const model = createTunnelChatModel(env, userId, 'local/tiny');
@@ -184,6 +186,7 @@ describe('when one side goes away', () => {
     const bridge = await connectFakeBridge(env, userId);
     await bridge.hello();
     const model = createTunnelChatModel(env, userId, 'local/tiny');
+    bridge.ackEveryRequest();
     const outcomes = Array.from({ length: 5 }, (_, index) => collect(model.stream({ request: ask(`s${index}`), signal: new AbortController().signal })));
     const requests = await Promise.all(outcomes.map(() => bridge.nextFrame('req')));
     // Three streams have started answering, two have not.
