@@ -8,6 +8,7 @@
 import { env as workerEnv } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../protocol/chat-events.ts';
+import type { ChatModel } from '../../protocol/chat-model.ts';
 import type { ChatRequest } from '../../protocol/chat-request.ts';
 import { GatewayError } from '../../protocol/gateway-error.ts';
 import { ACK_TIMEOUT_MS, PING_FRAME } from '../../protocol/tunnel-frames.ts';
@@ -36,14 +37,21 @@ async function timed(stream: AsyncIterable<ChatEvent>): Promise<{ events: ChatEv
 
 const requestsSeenBy = (bridge: FakeBridge): number => bridge.received.filter((frame) => frame.t === 'req').length;
 
+/** A fresh user's fake bridge, welcomed, and the tunnel model for its `local/tiny`. */
+async function welcomedBridge(): Promise<{ userId: string; bridge: FakeBridge; model: ChatModel }> {
+  const userId = newUser();
+  const bridge = await connectFakeBridge(env, userId);
+  await bridge.hello();
+  return { userId, bridge, model: createTunnelChatModel(env, userId, 'local/tiny') };
+}
+
+const send = (model: ChatModel, text: string): AsyncIterable<ChatEvent> => model.stream({ request: ask(text), signal: new AbortController().signal });
+
 describe('a bridge that accepts a request and then says nothing', () => {
   it('fails it with bridge_unresponsive within the ack bound, fails the next at once, and serves again once the bridge speaks', async () => {
-    const userId = newUser();
-    const bridge = await connectFakeBridge(env, userId);
-    await bridge.hello();
-    const model = createTunnelChatModel(env, userId, 'local/tiny');
+    const { userId, bridge, model } = await welcomedBridge();
 
-    const unanswered = timed(model.stream({ request: ask('anyone there?'), signal: new AbortController().signal }));
+    const unanswered = timed(send(model, 'anyone there?'));
     const frame = await bridge.nextFrame('req');
     const first = await unanswered;
     expect(GatewayError.isInstance(first.error)).toBe(true);
@@ -55,7 +63,7 @@ describe('a bridge that accepts a request and then says nothing', () => {
     // The bridge is told to drop it, so a bridge that wakes up does not run a request nobody waits for.
     expect(await bridge.nextFrame('cancel')).toMatchObject({ id: frame.id, reason: 'deadline' });
 
-    const second = await timed(model.stream({ request: ask('and now?'), signal: new AbortController().signal }));
+    const second = await timed(send(model, 'and now?'));
     expect(second.error).toMatchObject({ status: 503, code: 'bridge_unresponsive' });
     expect(second.ms).toBeLessThan(SLACK_MS);
     expect(requestsSeenBy(bridge)).toBe(1);
@@ -67,7 +75,7 @@ describe('a bridge that accepts a request and then says nothing', () => {
     bridge.send(PING_FRAME);
     await bridge.nextFrame('pong');
     expect((await getBridgeStatus(env, userId)).unresponsive_since).toBeNull();
-    const third = timed(model.stream({ request: ask('back?'), signal: new AbortController().signal }));
+    const third = timed(send(model, 'back?'));
     const served = await bridge.nextFrame('req');
     bridge.send({ t: 'ack', id: served.id, state: 'running', runner: 'test' });
     bridge.send({ t: 'delta', id: served.id, seq: 0, events: [{ type: 'text-delta', text: 'back' }] });
@@ -78,11 +86,8 @@ describe('a bridge that accepts a request and then says nothing', () => {
   });
 
   it('keeps a request the bridge acknowledged, however slow it then is', async () => {
-    const userId = newUser();
-    const bridge = await connectFakeBridge(env, userId);
-    await bridge.hello();
-    const model = createTunnelChatModel(env, userId, 'local/tiny');
-    const slow = timed(model.stream({ request: ask('think hard'), signal: new AbortController().signal }));
+    const { bridge, model } = await welcomedBridge();
+    const slow = timed(send(model, 'think hard'));
     const frame = await bridge.nextFrame('req');
     bridge.send({ t: 'ack', id: frame.id, state: 'running', runner: 'test' });
     // Past the ack bound with nothing more said: acknowledged, so it is not the ack timer's to fail.
