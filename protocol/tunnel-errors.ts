@@ -17,6 +17,8 @@ export interface TunnelErrorInfo {
 
 /** How long a client should wait before trying again while no bridge is connected. */
 export const BRIDGE_OFFLINE_RETRY_AFTER_MS = 5_000;
+/** How long a client should wait after a bridge stopped answering (it is routed to again once it speaks). */
+export const BRIDGE_UNRESPONSIVE_RETRY_AFTER_MS = 5_000;
 /** Default wait suggested when the bridge's queue is full. */
 export const BUSY_RETRY_AFTER_MS = 2_000;
 
@@ -40,6 +42,8 @@ const MAPPINGS: Record<TunnelErrorCode, Mapping> = {
   load_failed: { status: 502, type: 'upstream_error' },
   runner_crashed: { status: 502, type: 'upstream_error' },
   bridge_offline: { status: 503, type: 'service_unavailable', defaultRetryAfterMs: BRIDGE_OFFLINE_RETRY_AFTER_MS },
+  // Connected but silent (no ack within ACK_TIMEOUT_MS, or a missed heartbeat): a backup can serve meanwhile.
+  bridge_unresponsive: { status: 503, type: 'service_unavailable', defaultRetryAfterMs: BRIDGE_UNRESPONSIVE_RETRY_AFTER_MS },
   protocol: { status: 502, type: 'upstream_error' },
   // nginx's "client closed request": only ever seen by logs, the client is gone.
   cancelled: { status: 499, type: 'server_error' },

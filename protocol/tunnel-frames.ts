@@ -20,6 +20,27 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
  */
 export const PING_FRAME = '{"t":"ping"}';
 export const PONG_FRAME = '{"t":"pong"}';
+/**
+ * The handshake bound on both ends: the bridge waits this long for `welcome`
+ * after its hello, and the gateway this long for a hello after the upgrade.
+ */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** How often the bridge pings (the gateway sends it in `welcome`; the bridge's default). */
+export const HEARTBEAT_SEC = 25;
+/**
+ * How long the gateway waits for the bridge's first word about a request (an
+ * `ack`, or any frame with its id) before it fails the request
+ * `bridge_unresponsive` and stops routing to that bridge until it speaks again.
+ * A live bridge acks in the turn the `req` arrives, so a few seconds is only
+ * ever missed by a frozen bridge (SIGSTOP, a wedged event loop, a dead link).
+ */
+export const ACK_TIMEOUT_MS = 3_000;
+/**
+ * A bridge silent this long (no frame, no ping: a heartbeat plus 10 s of slack
+ * for a late timer on a loaded Mac) has missed its heartbeat: a new request
+ * for it fails `bridge_unresponsive` at once.
+ */
+export const HEARTBEAT_MISSED_MS = HEARTBEAT_SEC * 1000 + 10_000;
 
 /** WebSocket close codes the tunnel uses. */
 export const TUNNEL_CLOSE = {
@@ -31,6 +52,8 @@ export const TUNNEL_CLOSE = {
   /** A newer bridge connected with the same token; last connection wins. */
   superseded: 4001,
   unsupportedVersion: 4002,
+  /** The connection said no valid hello within HANDSHAKE_TIMEOUT_MS (the bridge reconnects). */
+  helloTimeout: 4003,
   /** The bridge's heartbeat went silent. */
   heartbeatTimeout: 4004,
 } as const;
@@ -44,6 +67,7 @@ export const TUNNEL_ERROR_CODES = [
   'load_failed',
   'runner_crashed',
   'bridge_offline',
+  'bridge_unresponsive',
   'protocol',
   'cancelled',
   'timeout',

@@ -92,7 +92,14 @@ function systemdQuote(value: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
 }
 
-/** The systemd user unit: restarts on failure, stops with SIGTERM (the bridge drains then exits). */
+/**
+ * The exit code of a bridge another one replaced (close 4001): non-zero, since
+ * it no longer serves, and its own so that a service manager can tell it from
+ * a crash and not restart it into a tug of war (the systemd unit does not).
+ */
+export const SUPERSEDED_EXIT_CODE = 3;
+
+/** The systemd user unit: restarts on failure (not after a takeover), stops with SIGTERM (the bridge drains then exits). */
 export function systemdUnit(inputs: ServiceInputs): string {
   const command = [inputs.nodePath, inputs.cliPath, 'start', '--config', inputs.configFile].map(systemdQuote).join(' ');
   const env = Object.entries(inputs.env)
@@ -110,6 +117,8 @@ ExecStart=${command}
 ${env}
 Restart=on-failure
 RestartSec=10
+# Another bridge with the same token took over: restarting would only knock it off again.
+RestartPreventExitStatus=${SUPERSEDED_EXIT_CODE}
 KillSignal=SIGTERM
 TimeoutStopSec=30
 

@@ -13,6 +13,7 @@ import '../runners/builtin-runners.ts';
 import { LOAD_PROGRESS_EVERY_MS, type MlxStatus } from '../runners/mlx/mlx-runner.ts';
 import { RunnerRegistry } from '../runners/registry.ts';
 import { removeBridgeState, writeBridgeState } from './bridge-state.ts';
+import { SUPERSEDED_EXIT_CODE } from './service.ts';
 import { describeDevice } from './device-info.ts';
 import { clock, formatDuration } from './format.ts';
 import { RequestLog } from './request-log.ts';
@@ -82,7 +83,7 @@ export async function runStart(config: BridgeConfig, io: StartIo): Promise<numbe
   for (const model of models) say(`  ${model.id} (${model.runner}, ${model.state})`);
   if (models.length === 0) say('  no local models configured yet: set LOCAL_MODEL_PATHS, or request any mlx-community/… Hub id');
 
-  let gaveUp: BridgeClientStatus['state'] | undefined;
+  let gaveUp: BridgeClientStatus | undefined;
   let resolveGaveUp!: () => void;
   const gaveUpPromise = new Promise<void>((resolve) => (resolveGaveUp = resolve));
   let lastState: string | undefined;
@@ -102,7 +103,7 @@ export async function runStart(config: BridgeConfig, io: StartIo): Promise<numbe
       if (status.state !== 'stopping' && status.state !== 'stopped' && status.state !== 'idle') say(describeClientStatus(status));
       void recordState();
       if (GAVE_UP.has(status.state)) {
-        gaveUp = status.state;
+        gaveUp = status;
         resolveGaveUp();
       }
     },
@@ -119,6 +120,8 @@ export async function runStart(config: BridgeConfig, io: StartIo): Promise<numbe
   await recording;
   removeBridgeState(config.stateFile);
   say('stopped');
-  if (gaveUp === 'superseded') return 0;
-  return gaveUp ? 1 : 0;
+  if (!gaveUp) return 0;
+  // On stderr too, so a supervisor's error log says why this bridge is no longer serving.
+  io.err(`${clock()} bridge exiting: ${gaveUp.reason ?? gaveUp.state}`);
+  return gaveUp.state === 'superseded' ? SUPERSEDED_EXIT_CODE : 1;
 }

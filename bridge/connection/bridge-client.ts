@@ -118,6 +118,8 @@ export class BridgeClient {
           log: this.log,
           sleep: this.deps.sleep,
         }).finally(() => void this.pushModelsIfChanged()),
+      runnerFor: (modelId) => options.handler.runnerFor(modelId),
+      log: this.log,
       onChange: () => this.update({}),
       sleep: this.deps.sleep,
     });

@@ -23,7 +23,9 @@ export function classifyEnd(httpStatus: number | undefined, code: number, reason
   }
   if (httpStatus === 400) return { fatal: 'rejected', reason: `the gateway refused the connection (HTTP 400)` };
   if (code === TUNNEL_CLOSE.policy) return { fatal: 'rejected', reason: `closed by policy: ${reason}` };
-  if (code === TUNNEL_CLOSE.superseded) return { fatal: 'superseded', reason: 'another bridge connected with the same token' };
+  if (code === TUNNEL_CLOSE.superseded) {
+    return { fatal: 'superseded', reason: 'superseded (close 4001): another bridge connected to the gateway with the same token and took over; run one bridge per token' };
+  }
   if (code === TUNNEL_CLOSE.unsupportedVersion) return { fatal: 'rejected', reason: `unsupported protocol version: ${reason}` };
   return { reason };
 }

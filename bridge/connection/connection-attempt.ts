@@ -8,7 +8,7 @@
 import WebSocket, { type RawData } from 'ws';
 import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { tunnelError } from '../../protocol/tunnel-errors.ts';
-import { MAX_FRAME_BYTES, PING_FRAME, TUNNEL_SUBPROTOCOL } from '../../protocol/tunnel-frames.ts';
+import { HANDSHAKE_TIMEOUT_MS, MAX_FRAME_BYTES, PING_FRAME, TUNNEL_SUBPROTOCOL } from '../../protocol/tunnel-frames.ts';
 import { STABLE_CONNECTION_MS } from './backoff.ts';
 import { classifyEnd, type ConnectionEnd } from './close-policy.ts';
 import { dispatchGatewayFrame, readGatewayFrame, sendOn, type GatewayFrameContext } from './gateway-frames.ts';
@@ -17,7 +17,7 @@ import { after, every } from './injected-timers.ts';
 import type { RequestScheduler } from './request-scheduler.ts';
 
 /** The gateway answers hello at once; silence means it refused the hello or is stuck. */
-export const WELCOME_TIMEOUT_MS = 10_000;
+export const WELCOME_TIMEOUT_MS = HANDSHAKE_TIMEOUT_MS;
 const DEFAULT_MODELS_POLL_MS = 30_000;
 
 export interface ConnectionAttemptOptions {

@@ -4,9 +4,10 @@
  * go unanswered. Any message from the gateway counts as an answer.
  */
 import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
+import { HEARTBEAT_SEC } from '../../protocol/tunnel-frames.ts';
 import { every } from './injected-timers.ts';
 
-const DEFAULT_HEARTBEAT_MS = 25_000;
+const DEFAULT_HEARTBEAT_MS = HEARTBEAT_SEC * 1000;
 const MISSED_PONGS_LIMIT = 2;
 
 export interface HeartbeatOptions {

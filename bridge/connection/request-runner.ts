@@ -1,6 +1,7 @@
 /**
  * Runs one `req` frame through the BridgeHandler and answers with frames:
- * `ack running`, `progress`, batched `delta`s, then exactly one `end` or `err`.
+ * `progress`, batched `delta`s, then exactly one `end` or `err` (the scheduler
+ * has already sent the `ack` when the frame arrived).
  * The request's deadline and the DO's `cancel` both abort the handler's signal;
  * the abort reason (a GatewayError) decides the final frame.
  */
@@ -47,7 +48,6 @@ export async function runRequest(frame: RequestFrame, signal: AbortSignal, send:
     const body = readRunnerRequest(frame.body);
     if (!body.ok) throw body.error;
     if (body.ignored.length > 0) context.log(`request ${frame.id}: ignored fields this bridge does not know: ${body.ignored.join(', ')}`);
-    send({ t: 'ack', id: frame.id, state: 'running', runner: handler.runnerFor(frame.model) });
     let finished = false;
     for await (const event of handler.generate(frame.model, body.request, combined)) {
       combined.throwIfAborted();

@@ -37,6 +37,46 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+describe('acknowledging a request', () => {
+  it('acks a request it can start in the turn the req arrives, naming the runner, before the request runs', () => {
+    const sent: OutgoingFrame[] = [];
+    const ran: string[] = [];
+    const scheduler = new RequestScheduler({
+      maxConcurrent: 1,
+      maxQueue: 1,
+      runnerFor: () => 'mlx',
+      run: async (frame) => {
+        ran.push(frame.id);
+      },
+    });
+    scheduler.submit(requestFrame('first'), (frame) => sent.push(frame));
+    scheduler.submit(requestFrame('second'), (frame) => sent.push(frame));
+    // Synchronously, with no timer or microtask run: the gateway hears of both at once.
+    expect(sent).toEqual([
+      { t: 'ack', id: 'first', state: 'running', runner: 'mlx' },
+      { t: 'ack', id: 'second', state: 'queued', queuePos: 1, runner: 'mlx' },
+    ]);
+    expect(ran).toEqual([]);
+  });
+
+  it('answers at once, and logs why, when the handler cannot even pick a runner', () => {
+    const sent: OutgoingFrame[] = [];
+    const logs: string[] = [];
+    const scheduler = new RequestScheduler({
+      maxConcurrent: 1,
+      maxQueue: 1,
+      runnerFor: () => {
+        throw new Error('registry exploded at /Users/me/private');
+      },
+      run: async () => undefined,
+      log: (line) => logs.push(line),
+    });
+    scheduler.submit(requestFrame('cursed'), (frame) => sent.push(frame));
+    expect(sent).toEqual([{ t: 'err', id: 'cursed', code: 'internal', message: 'The bridge failed to run the request', retryable: true }]);
+    expect(logs.join('\n')).toContain('registry exploded');
+  });
+});
+
 describe('a request waiting in the bridge queue', () => {
   it('hears progress queued with its place at least every 5 s, however long the wait', async () => {
     const { scheduler, send, framesOf } = oneSlot();
@@ -52,7 +92,7 @@ describe('a request waiting in the bridge queue', () => {
     );
     const times = [0, ...second.map(({ at }) => at), 60_000];
     for (let index = 1; index < times.length; index++) expect(times[index]! - times[index - 1]!).toBeLessThanOrEqual(QUEUED_PROGRESS_EVERY_MS);
-    expect(framesOf('running')).toEqual([]);
+    expect(framesOf('running').map(({ frame }) => frame)).toEqual([{ t: 'ack', id: 'running', state: 'running' }]);
   });
 
   it('hears its new place once the queue moves, and no more keep-alives once it runs', async () => {

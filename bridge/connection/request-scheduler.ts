@@ -2,8 +2,12 @@
  * The bridge's admission control: at most `maxConcurrent` requests run, up to
  * `maxQueue` more wait in order, and anything past that is refused at once with
  * `err busy` + retryAfterMs (like Ollama's 503 at OLLAMA_MAX_QUEUE), never left
- * hanging. Each request carries the `send` of the connection it came on, so a
- * request finishing after a reconnect cannot write onto the new connection.
+ * hanging. Every request it admits is acknowledged in the turn its `req`
+ * arrives (`ack running` or `ack queued`, naming the runner), before anything
+ * else runs: the gateway fails a request with no ack within ACK_TIMEOUT_MS as
+ * `bridge_unresponsive`. Each request carries the `send` of the connection it
+ * came on, so a request finishing after a reconnect cannot write onto the new
+ * connection.
  * A queued request hears `progress queued` (its place in the queue) at least
  * every `queuedProgressEveryMs` while it waits, so a long wait never looks like
  * a dead stream to the gateway's 30 s idle deadline.
@@ -21,6 +25,10 @@ export interface RequestSchedulerOptions {
   maxQueue: number;
   /** Runs one request to its end; never rejects. */
   run: (frame: RequestFrame, signal: AbortSignal, send: SendFrame) => Promise<void>;
+  /** The runner that would serve a model, named in the ack (the `x-agent-provider`). */
+  runnerFor?: (modelId: string) => string | undefined;
+  /** The bridge's local log. */
+  log?: (line: string) => void;
   /** Called whenever a request starts or settles (status updates). */
   onChange?: () => void;
   /** While a request is queued, `progress queued` at least this often (default 5 s). */
@@ -61,16 +69,27 @@ export class RequestScheduler {
 
   /** Admits, queues or refuses one request. */
   submit(frame: RequestFrame, send: SendFrame): void {
-    const refuse = (error: GatewayError): void => send({ t: 'err', id: frame.id, ...tunnelErrorFromThrown(error) });
+    const refuse = (error: unknown): void => send({ t: 'err', id: frame.id, ...tunnelErrorFromThrown(error) });
     if (this.closedWith) return refuse(this.closedWith);
     if (this.running.has(frame.id) || this.queue.some((entry) => entry.frame.id === frame.id)) {
       return refuse(tunnelError('protocol', 'Duplicate request id'));
     }
     const entry: Entry = { frame, controller: new AbortController(), send };
-    if (this.running.size < this.options.maxConcurrent) return this.start(entry);
+    let runner: string | undefined;
+    try {
+      runner = this.options.runnerFor?.(frame.model);
+    } catch (error) {
+      // A handler that cannot even pick a runner cannot serve this: answered at once; the details stay in the local log.
+      this.options.log?.(`request ${frame.id}: choosing a runner failed: ${error instanceof Error ? error.message : String(error)}`);
+      return refuse(error);
+    }
+    if (this.running.size < this.options.maxConcurrent) {
+      send({ t: 'ack', id: frame.id, state: 'running', runner });
+      return this.start(entry);
+    }
     if (this.queue.length < this.options.maxQueue) {
       this.queue.push(entry);
-      send({ t: 'ack', id: frame.id, state: 'queued', queuePos: this.queue.length });
+      send({ t: 'ack', id: frame.id, state: 'queued', queuePos: this.queue.length, runner });
       this.keepAliveWhileQueued(entry);
       this.options.onChange?.();
       return;

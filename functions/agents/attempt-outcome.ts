@@ -37,6 +37,9 @@ export interface ChainFailure {
   breakerRetryAfterMs?: number;
 }
 
+/** The bridge is away or not answering: a 503 with its own code when nothing else was tried. */
+const BRIDGE_NOT_SERVING: ReadonlySet<string> = new Set(['bridge_offline', 'bridge_unresponsive']);
+
 /** The shortest wait any of `errors` asked for, when one did. */
 function shortestRetryAfterMs(errors: readonly GatewayError[]): number | undefined {
   const waits = errors.map((error) => error.retryAfterMs).filter((ms): ms is number => ms !== undefined);
@@ -50,7 +53,7 @@ function shortestRetryAfterMs(errors: readonly GatewayError[]): number | undefin
  * the others did, since no retry of the same request can succeed and a 5xx
  * would make SDKs send it again; 504 when the deadline passed or every attempt
  * timed out; 503 when every model was skipped by its breaker, or when the
- * bridge was offline and nothing else was tried; 429 (with the shortest
+ * bridge was offline or unresponsive and nothing else was tried; 429 (with the shortest
  * Retry-After asked for) when every attempt was refused for load; else 502
  * carrying the last error's code. The message lists every attempt.
  */
@@ -80,11 +83,11 @@ export function chainFailed(failure: ChainFailure): GatewayError {
     });
   }
   const every = (test: (error: GatewayError) => boolean): boolean => errors.every(test);
-  if (every((error) => error.code === 'bridge_offline')) {
+  if (every((error) => BRIDGE_NOT_SERVING.has(error.code ?? ''))) {
     return new GatewayError({
       status: 503,
       type: 'service_unavailable',
-      code: 'bridge_offline',
+      code: last.code,
       message: attempts.length > 1 ? `${last.message} Attempts: ${list}` : last.message,
       retryAfterMs: last.retryAfterMs,
     });

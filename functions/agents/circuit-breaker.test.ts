@@ -168,6 +168,18 @@ describe('failures that say nothing about the target’s health', () => {
     expect(local.calls).toHaveLength(6);
   });
 
+  it('a bridge that stops answering gives 503 bridge_unresponsive once per request, with no retry, and never pauses the model', async () => {
+    const stuck = tunnelError('bridge_unresponsive', 'The bridge did not acknowledge the request');
+    const local = scriptedModel('local/llama', [...Array.from({ length: 6 }, () => ({ kind: 'fail' as const, error: stuck })), { kind: 'answer', events: answerEvents('Awake') }]);
+    const breaker = new CircuitBreaker();
+    const agent = localAgent(local, breaker);
+    for (let request = 0; request < 6; request++) expect(await outcome(agent)).toEqual({ status: 503, code: 'bridge_unresponsive' });
+    // One call per request: a retry on the same silent bridge would only be refused again.
+    expect(local.calls).toHaveLength(6);
+    expect(breaker.stateOf('local/llama')).toBe('closed');
+    expect(await outcome(agent)).toEqual({ served: 'local/llama' });
+  });
+
   it("a bridge whose queue is full (busy) answers 429 every time and never pauses the model", async () => {
     const busy = tunnelError('busy', 'The bridge queue is full');
     const local = scriptedModel('local/llama', [...Array.from({ length: 12 }, () => ({ kind: 'fail' as const, error: busy })), { kind: 'answer', events: answerEvents('Free again') }]);

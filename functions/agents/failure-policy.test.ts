@@ -13,6 +13,7 @@ describe('what a failure means to the chain', () => {
   it('retries a retryable failure on the same target, but never an offline bridge or a bridge without a runner', () => {
     expect(retriesSameTarget(upstream503)).toBe(true);
     expect(retriesSameTarget(tunnelError('bridge_offline', 'offline'))).toBe(false);
+    expect(retriesSameTarget(tunnelError('bridge_unresponsive', 'no ack'))).toBe(false);
     expect(retriesSameTarget(gatewayErrorFromTunnel({ code: 'internal', message: 'x', retryable: true }))).toBe(true);
     expect(retriesSameTarget(new GatewayError({ status: 503, type: 'service_unavailable', code: 'runner_unavailable', message: 'no vLLM', retryable: true }))).toBe(false);
   });
@@ -21,6 +22,7 @@ describe('what a failure means to the chain', () => {
     expect(countsAgainstBreaker(upstream503)).toBe(true);
     expect(countsAgainstBreaker(tunnelError('load_failed', 'bad weights'))).toBe(true);
     expect(countsAgainstBreaker(tunnelError('bridge_offline', 'offline'))).toBe(false);
+    expect(countsAgainstBreaker(tunnelError('bridge_unresponsive', 'no ack'))).toBe(false);
     expect(countsAgainstBreaker(tunnelError('busy', 'queue full'))).toBe(false);
     expect(countsAgainstBreaker(upstream400)).toBe(false);
   });

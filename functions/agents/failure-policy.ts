@@ -9,9 +9,11 @@ import type { GatewayError } from '../../protocol/gateway-error.ts';
 /**
  * Failures that say nothing about the target's health: no bridge is connected
  * (the model itself was never asked), the bridge's queue is full (it is busy
- * serving others), or the client went away.
+ * serving others), or the client went away. A bridge that stopped answering
+ * is tracked by its tunnel object, which routes to it again at its first
+ * word: a breaker counting it too would keep the model off after it is back.
  */
-const SAYS_NOTHING_ABOUT_HEALTH: ReadonlySet<string> = new Set(['bridge_offline', 'busy', 'client_closed_request']);
+const SAYS_NOTHING_ABOUT_HEALTH: ReadonlySet<string> = new Set(['bridge_offline', 'bridge_unresponsive', 'busy', 'client_closed_request']);
 
 /**
  * Caller faults that the target itself answered (an upstream 4xx as the
@@ -29,9 +31,10 @@ const ANSWERED_BY_TARGET: ReadonlySet<string> = new Set([
 
 /**
  * Failures a backoff does not cure on the same target, though a backup may
- * serve: no bridge is connected, or the bridge has no runner for the model.
+ * serve: no bridge is connected, the connected one is not answering (a retry
+ * would be refused at once), or the bridge has no runner for the model.
  */
-const NOT_CURED_BY_WAITING: ReadonlySet<string> = new Set(['bridge_offline', 'runner_unavailable']);
+const NOT_CURED_BY_WAITING: ReadonlySet<string> = new Set(['bridge_offline', 'bridge_unresponsive', 'runner_unavailable']);
 
 /**
  * Connect failures (connection refused, DNS failure): the target was never
@@ -70,7 +73,7 @@ export function movesOnAtOnce(error: GatewayError): boolean {
   return NEVER_REACHED.has(error.code ?? '');
 }
 
-/** Is this failure worth another call to the same target (after backoff)? Never for an offline bridge. */
+/** Is this failure worth another call to the same target (after backoff)? Never for an offline or unresponsive bridge. */
 export function retriesSameTarget(error: GatewayError): boolean {
   return error.retryable && !NOT_CURED_BY_WAITING.has(error.code ?? '');
 }

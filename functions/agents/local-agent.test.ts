@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ChatRequest } from '../../protocol/chat-request.ts';
 import type { GatewayError } from '../../protocol/gateway-error.ts';
 import type { OnlineProvider } from '../../protocol/model-name.ts';
-import { BRIDGE_OFFLINE_RETRY_AFTER_MS } from '../../protocol/tunnel-errors.ts';
+import { BRIDGE_OFFLINE_RETRY_AFTER_MS, tunnelError } from '../../protocol/tunnel-errors.ts';
 import { readConfig } from '../config.ts';
 import type { ProviderAdapter } from '../providers/provider-model.ts';
 import { createBridgeOfflineModel } from './bridge-offline-model.ts';
@@ -59,6 +59,19 @@ describe('LocalAgent', () => {
       ['openai/gpt-4o-mini', 200, null],
     ]);
     expect((await drain(result.events)).events.at(-1)).toMatchObject({ type: 'finish' });
+  });
+
+  it('falls back to the backups at once when the bridge does not answer, and the attempts say so', async () => {
+    const online = scriptedModel('openai/gpt-4o-mini', [{ kind: 'answer', events: answerEvents('From the cloud') }]);
+    const stuck = scriptedModel('local/llama', [{ kind: 'fail', error: tunnelError('bridge_unresponsive', 'no ack') }]);
+    const request = ask('local/llama', { fallback_models: ['openai/gpt-4o-mini'] });
+    const agent = createAgent(request, undefined, { config, adapters: adaptersServing(online), createLocalModel: () => stuck });
+    const result = await agent.run(request, new AbortController().signal);
+    expect(result.metadata.attempts.map((attempt) => [attempt.model_id, attempt.status, attempt.error_type])).toEqual([
+      ['local/llama', 503, 'bridge_unresponsive'],
+      ['openai/gpt-4o-mini', 200, null],
+    ]);
+    expect(stuck.calls).toHaveLength(1);
   });
 
   it('returns exactly the OnlineAgent shape, with backend local and the runner as provider', async () => {

@@ -7,6 +7,7 @@
 import type { TunnelErrorInfo } from '../../protocol/tunnel-errors.ts';
 import {
   exceedsFrameLimit,
+  HEARTBEAT_SEC,
   MAX_FRAME_BYTES,
   parseTunnelFrame,
   TUNNEL_CLOSE,
@@ -21,12 +22,13 @@ import type { PendingRequest } from './pending-request.ts';
 
 /** Late frames for this many recently ended requests are dropped quietly. */
 const RECENTLY_ENDED_LIMIT = 1024;
-const WELCOME_HEARTBEAT_SEC = 25;
 
 export interface BridgeFrameHandlerOptions {
   storage: DurableObjectStorage;
   send: (socket: WebSocket, frame: OutgoingFrame) => boolean;
   closeSocket: (socket: WebSocket, code: number, reason: string) => void;
+  /** A bridge said a valid hello on `socket`: every other bridge that said hello is superseded (4001). */
+  supersedeOthers: (socket: WebSocket) => void;
 }
 
 type RequestFrame = FrameOf<'ack'> | FrameOf<'progress'> | FrameOf<'delta'> | FrameOf<'end'> | FrameOf<'err'>;
@@ -62,13 +64,16 @@ export class BridgeFrameHandler {
     return this.pending.size;
   }
 
-  /** Fails every request that went out on socket `seq`. */
-  failSocket(seq: number, error: TunnelErrorInfo): void {
+  /** Fails every request that went out on socket `seq` (only those `which` picks, when given); returns their ids. */
+  failSocket(seq: number, error: TunnelErrorInfo, which: (request: PendingRequest) => boolean = () => true): string[] {
+    const failed: string[] = [];
     for (const request of [...this.pending.values()]) {
-      if (request.socketSeq !== seq) continue;
+      if (request.socketSeq !== seq || !which(request)) continue;
       this.forget(request.id);
       request.fail(error);
+      failed.push(request.id);
     }
+    return failed;
   }
 
   markClosedBySelf(seq: number): void {
@@ -90,13 +95,18 @@ export class BridgeFrameHandler {
   }
 
   async onMessage(socket: WebSocket, message: string | ArrayBuffer, now: number): Promise<void> {
-    const attachment = readAttachment(socket);
+    let attachment = readAttachment(socket);
     if (!attachment) {
       this.options.closeSocket(socket, TUNNEL_CLOSE.policy, 'unknown connection');
       return;
     }
     if (this.closedBySelf.has(attachment.seq)) return;
     this.lastMessages.set(attachment.seq, now);
+    if (attachment.unresponsiveSince !== undefined) {
+      // Any frame, even a malformed or late one, shows the bridge is answering again: route to it.
+      attachment = { ...attachment, unresponsiveSince: undefined };
+      socket.serializeAttachment(attachment);
+    }
     if (typeof message !== 'string') return this.malformed(socket, attachment, now);
     if (exceedsFrameLimit(message)) {
       this.options.closeSocket(socket, TUNNEL_CLOSE.tooBig, `frame over ${MAX_FRAME_BYTES} bytes`);
@@ -153,10 +163,13 @@ export class BridgeFrameHandler {
     };
     await this.options.storage.put(BRIDGE_RECORD_KEY, record);
     socket.serializeAttachment({ ...attachment, bridgeId: frame.bridgeId, ready: true });
+    // Only now, with a valid hello, does this connection replace the bridge serving so far: a stray
+    // upgrade with the token that never says hello must not take local serving down.
+    this.options.supersedeOthers(socket);
     this.options.send(socket, {
       t: 'welcome',
       sessionId: attachment.sessionId,
-      heartbeatSec: WELCOME_HEARTBEAT_SEC,
+      heartbeatSec: HEARTBEAT_SEC,
       maxFrameBytes: MAX_FRAME_BYTES,
     });
   }
@@ -181,6 +194,7 @@ export class BridgeFrameHandler {
       if (!this.recentlyEnded.has(id)) this.malformed(socket, attachment, now);
       return;
     }
+    request.acknowledged = true;
     switch (frame.t) {
       case 'ack':
         request.announceRunner(frame.runner);

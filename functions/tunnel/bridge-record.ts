@@ -18,6 +18,11 @@ export const socketAttachmentSchema = z.object({
   ready: z.boolean(),
   /** The bridge sent goaway: no new requests. */
   draining: z.boolean(),
+  /**
+   * When a request on this socket went unacknowledged (ms since epoch): no new
+   * requests go to it until the bridge speaks again (bridge-liveness.ts).
+   */
+  unresponsiveSince: z.number().optional(),
 });
 export type SocketAttachment = z.infer<typeof socketAttachmentSchema>;
 
@@ -66,6 +71,8 @@ export interface BridgeStatus {
   capacity: { maxConcurrent: number; maxQueue: number } | null;
   /** What the bridge reported of its machine (chip, memBytes, recommendedWorkingSetBytes), when it did. */
   device: BridgeDevice | null;
+  /** ISO 8601 time the connected bridge stopped answering (no new requests go to it until it speaks), else null. */
+  unresponsive_since: string | null;
 }
 
 export const bridgeStatusSchema = z.object({
@@ -83,4 +90,5 @@ export const bridgeStatusSchema = z.object({
   version: z.string().nullable(),
   capacity: z.object({ maxConcurrent: z.number(), maxQueue: z.number() }).nullable(),
   device: deviceSchema.nullable().optional().transform((device) => device ?? null),
+  unresponsive_since: z.string().nullable().optional().transform((since) => since ?? null),
 });

@@ -14,6 +14,8 @@ export interface BridgeStatusInput {
   lastHeartbeatAt: number | undefined;
   inFlight: number;
   draining: boolean;
+  /** When the connected bridge stopped answering, if it has. */
+  unresponsiveSince: number | undefined;
 }
 
 const iso = (ms: number | null | undefined): string | null => (ms == null ? null : new Date(ms).toISOString());
@@ -43,5 +45,6 @@ export function buildBridgeStatus(input: BridgeStatusInput): BridgeStatus {
     version: record?.version ?? null,
     capacity: record?.capacity ?? null,
     device: record?.device ?? null,
+    unresponsive_since: connected ? iso(input.unresponsiveSince) : null,
   };
 }

@@ -3,22 +3,30 @@
  * the hibernation API and multiplexing chat requests over it by id.
  *
  * - `/connect` (already authenticated by the Worker) accepts the socket. The
- *   newest connection wins: an older one is closed 4001 and its requests fail.
+ *   newest bridge wins, but only once it has said a valid hello: then the older
+ *   one is closed 4001 and its requests fail. A connection that says no hello
+ *   within HANDSHAKE_TIMEOUT_MS is closed 4003 (by an alarm, which survives
+ *   hibernation) and replaces nothing.
  * - `/chat` sends a `req` frame and answers at once with an NDJSON stream that
  *   the frames coming back fill in (tunnel-stream-lines.ts). No bridge → a
- *   one-line 503 `bridge_offline` within milliseconds.
+ *   one-line 503 `bridge_offline` within milliseconds. No `ack` within
+ *   ACK_TIMEOUT_MS → 503 `bridge_unresponsive`, and the bridge gets no new
+ *   requests (they fail at once) until it speaks again (bridge-liveness.ts).
  * - `/status` reports the connection and the last-seen models (kept in storage).
  *
  * Heartbeats (`{"t":"ping"}`) are answered by the runtime's auto-response, so an
  * idle bridge never wakes the object. In-memory state (pending requests, frame
- * counters) exists only while requests are open, which keeps the object awake.
+ * counters, ack timers) exists only while requests are open, which keeps the
+ * object awake; what must outlive a hibernation sits in the socket attachment.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { GatewayError } from '../../protocol/gateway-error.ts';
-import { BRIDGE_OFFLINE_RETRY_AFTER_MS, type TunnelErrorInfo } from '../../protocol/tunnel-errors.ts';
+import { BRIDGE_OFFLINE_RETRY_AFTER_MS, BRIDGE_UNRESPONSIVE_RETRY_AFTER_MS, type TunnelErrorInfo } from '../../protocol/tunnel-errors.ts';
 import {
+  ACK_TIMEOUT_MS,
   encodeTunnelFrame,
   exceedsFrameLimit,
+  HANDSHAKE_TIMEOUT_MS,
   MAX_FRAME_BYTES,
   PING_FRAME,
   PONG_FRAME,
@@ -30,6 +38,7 @@ import {
 import type { Env } from '../config.ts';
 import { BRIDGE_RECORD_KEY, CONNECTION_SEQ_KEY, loadBridgeRecord, readAttachment, type SocketAttachment } from './bridge-record.ts';
 import { BridgeFrameHandler } from './bridge-frame-handler.ts';
+import { bridgeLiveness, type Liveness } from './bridge-liveness.ts';
 import { PendingRequest } from './pending-request.ts';
 import { buildBridgeStatus, type BridgeStatus } from './bridge-status.ts';
 import { tunnelChatBodySchema } from './tunnel-endpoints.ts';
@@ -37,10 +46,6 @@ import { errorLineResponse, NDJSON_CONTENT_TYPE } from './tunnel-stream-lines.ts
 import { safeParseJson } from '../../protocol/validate.ts';
 
 const BRIDGE_TAG = 'bridge';
-/** Sent in `welcome`; the bridge pings this often. */
-export const HEARTBEAT_SEC = 25;
-/** A bridge silent for this long is treated as gone when a request needs it. */
-const HEARTBEAT_TIMEOUT_MS = HEARTBEAT_SEC * 3 * 1000;
 /** Local generations can be long; the agents own the client-facing deadlines. */
 const DEFAULT_DEADLINE_MS = 30 * 60 * 1000;
 
@@ -49,6 +54,13 @@ const offline = (message: string): TunnelErrorInfo => ({
   message,
   retryable: true,
   retryAfterMs: BRIDGE_OFFLINE_RETRY_AFTER_MS,
+});
+
+const unresponsive = (why: string): TunnelErrorInfo => ({
+  code: 'bridge_unresponsive',
+  message: `The bridge is connected but not answering: ${why}. Retry shortly, or add fallback_models to be served online meanwhile`,
+  retryable: true,
+  retryAfterMs: BRIDGE_UNRESPONSIVE_RETRY_AFTER_MS,
 });
 
 export class BridgeTunnel extends DurableObject<Env> {
@@ -61,6 +73,7 @@ export class BridgeTunnel extends DurableObject<Env> {
       storage: ctx.storage,
       send: (socket, frame) => sendFrame(socket, frame),
       closeSocket: (socket, code, reason) => this.closeSocket(socket, code, reason, offline(`The bridge connection closed: ${reason}`)),
+      supersedeOthers: (socket) => this.supersedeOthers(socket),
     });
   }
 
@@ -77,13 +90,29 @@ export class BridgeTunnel extends DurableObject<Env> {
     const current = this.currentBridge();
     const record = await loadBridgeRecord(this.ctx.storage);
     const lastPing = current ? this.ctx.getWebSocketAutoResponseTimestamp(current.socket) : null;
+    const liveness = current ? this.liveness(current.socket, current.attachment) : undefined;
     return buildBridgeStatus({
       record,
       current: current?.attachment,
       lastHeartbeatAt: lastPing?.getTime(),
       inFlight: this.frames.inFlight(),
       draining: this.anyDraining(),
+      unresponsiveSince: liveness?.state === 'unresponsive' ? liveness.since : undefined,
     });
+  }
+
+  /** Closes every connection that has not said hello within the handshake timeout (armed in acceptBridge). */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    let next: number | undefined;
+    for (const socket of this.ctx.getWebSockets(BRIDGE_TAG)) {
+      const attachment = readAttachment(socket);
+      if (!attachment || attachment.ready) continue;
+      const due = attachment.connectedAt + HANDSHAKE_TIMEOUT_MS;
+      if (due <= now) this.closeSocket(socket, TUNNEL_CLOSE.helloTimeout, `no hello within ${HANDSHAKE_TIMEOUT_MS} ms`, offline('The bridge connection said no hello'));
+      else next = Math.min(next ?? due, due);
+    }
+    if (next !== undefined) await this.ctx.storage.setAlarm(next);
   }
 
   override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -107,11 +136,11 @@ export class BridgeTunnel extends DurableObject<Env> {
     }
     const seq = ((await this.ctx.storage.get<number>(CONNECTION_SEQ_KEY)) ?? 0) + 1;
     await this.ctx.storage.put(CONNECTION_SEQ_KEY, seq);
-
-    // Last connection wins (a restarted bridge replaces the stale one at once).
-    for (const socket of this.ctx.getWebSockets(BRIDGE_TAG)) {
-      this.closeSocket(socket, TUNNEL_CLOSE.superseded, 'superseded by a newer bridge connection', offline('A newer bridge connection replaced the one serving this request'));
-    }
+    // Nothing is superseded here: only a valid hello does that (supersedeOthers). A connection that
+    // never says one is closed by the alarm, whether or not the object hibernates meanwhile.
+    const helloDue = Date.now() + HANDSHAKE_TIMEOUT_MS;
+    const armed = await this.ctx.storage.getAlarm();
+    if (armed === null || armed > helloDue) await this.ctx.storage.setAlarm(helloDue);
 
     const pair = new WebSocketPair();
     const server = pair[1];
@@ -146,14 +175,15 @@ export class BridgeTunnel extends DurableObject<Env> {
       return errorLineResponse(offline(message), 503);
     }
 
-    const lastAlive = Math.max(
-      current.attachment.connectedAt,
-      this.ctx.getWebSocketAutoResponseTimestamp(current.socket)?.getTime() ?? 0,
-      this.frames.lastMessageAt(current.attachment.seq),
-    );
-    if (Date.now() - lastAlive > HEARTBEAT_TIMEOUT_MS) {
+    const liveness = this.liveness(current.socket, current.attachment);
+    if (liveness.state === 'gone') {
       this.closeSocket(current.socket, TUNNEL_CLOSE.heartbeatTimeout, 'heartbeat timeout', offline('The bridge stopped answering heartbeats'));
       return errorLineResponse(offline('The bridge stopped answering heartbeats'), 503);
+    }
+    if (liveness.state === 'unresponsive') {
+      // Fails at once: the bridge has already shown it does not answer, waiting for an ack again helps nobody.
+      this.markUnresponsive(current.socket, liveness.reason);
+      return errorLineResponse(unresponsive(liveness.reason), 503);
     }
 
     const { model, request: body, deadlineMs } = parsed.data;
@@ -191,6 +221,13 @@ export class BridgeTunnel extends DurableObject<Env> {
     if (!sendFrame(current.socket, text)) {
       this.frames.forget(id);
       pending.fail(offline('The bridge connection was lost'));
+    } else {
+      // A timer, not an alarm: the open request keeps the object awake until it ends, and the
+      // callback does nothing once the bridge has answered or the request is over.
+      setTimeout(() => {
+        if (pending.isClosed || pending.acknowledged) return;
+        this.markUnresponsive(current.socket, `it did not acknowledge a request within ${ACK_TIMEOUT_MS} ms`);
+      }, ACK_TIMEOUT_MS);
     }
     return new Response(pending.stream, { headers: { 'content-type': NDJSON_CONTENT_TYPE } });
   }
@@ -205,6 +242,42 @@ export class BridgeTunnel extends DurableObject<Env> {
       if (!best || attachment.seq > best.attachment.seq) best = { socket, attachment };
     }
     return best;
+  }
+
+  private liveness(socket: WebSocket, attachment: SocketAttachment): Liveness {
+    return bridgeLiveness(
+      {
+        connectedAt: attachment.connectedAt,
+        lastPingAt: this.ctx.getWebSocketAutoResponseTimestamp(socket)?.getTime(),
+        lastFrameAt: this.frames.lastMessageAt(attachment.seq),
+        unresponsiveSince: attachment.unresponsiveSince,
+      },
+      Date.now(),
+    );
+  }
+
+  /**
+   * The bridge on `socket` is not answering: it gets no new requests until it
+   * speaks again (any frame, or a ping, after this moment), and every request
+   * it never acknowledged fails now with `bridge_unresponsive` (before the
+   * client's first byte, so a backup model can serve it). Requests it did
+   * acknowledge keep running: a bridge that comes back finishes them. Each
+   * failed request gets a `cancel`, so a bridge that wakes up does not run it.
+   */
+  private markUnresponsive(socket: WebSocket, why: string): void {
+    const attachment = readAttachment(socket);
+    if (!attachment) return;
+    socket.serializeAttachment({ ...attachment, unresponsiveSince: Date.now() });
+    const failed = this.frames.failSocket(attachment.seq, unresponsive(why), (request) => !request.acknowledged);
+    for (const id of failed) sendFrame(socket, { t: 'cancel', id, reason: 'deadline' });
+  }
+
+  /** A valid hello arrived on `socket`: the bridges that said hello before it are replaced (last bridge wins). */
+  private supersedeOthers(socket: WebSocket): void {
+    for (const other of this.ctx.getWebSockets(BRIDGE_TAG)) {
+      if (other === socket || !readAttachment(other)?.ready) continue;
+      this.closeSocket(other, TUNNEL_CLOSE.superseded, 'superseded by a newer bridge connection', offline('A newer bridge connection replaced the one serving this request'));
+    }
   }
 
   private anyDraining(): boolean {
@@ -235,10 +308,10 @@ export class BridgeTunnel extends DurableObject<Env> {
     } catch {
       // The runtime may already have completed the close handshake.
     }
-    // Only the current bridge leaving makes the user's bridge offline.
+    // Only the last bridge leaving makes the user's bridge offline (a newer hello may sit on an older socket).
     const others = this.ctx
       .getWebSockets(BRIDGE_TAG)
-      .some((other) => other !== socket && other.readyState === WebSocket.OPEN && (readAttachment(other)?.seq ?? 0) > attachment.seq);
+      .some((other) => other !== socket && other.readyState === WebSocket.OPEN && readAttachment(other)?.ready === true);
     if (others || !attachment.ready) return;
     const record = await loadBridgeRecord(this.ctx.storage);
     if (record) await this.ctx.storage.put(BRIDGE_RECORD_KEY, { ...record, disconnectedAt: Date.now() });

@@ -29,6 +29,8 @@ export class PendingRequest {
   nextSeq = 0;
   /** True once any content event went to the reader (then errors arrive mid-stream). */
   sentContent = false;
+  /** True once the bridge sent any frame for this request (its `ack`, usually): it has the request. */
+  acknowledged = false;
   private runner: string | undefined;
   private controller!: ReadableStreamDefaultController<Uint8Array>;
   private closed = false;

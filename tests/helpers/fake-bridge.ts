@@ -42,6 +42,8 @@ export interface FakeBridge {
   nextFrame<T extends TunnelFrameType>(type: T, where?: (frame: FrameOf<T>) => boolean): Promise<FrameOf<T>>;
   /** Calls `listener` for every frame from now on. */
   onFrame(listener: (frame: TunnelFrame) => void): void;
+  /** From now on answers every `req` with `ack running` at once, as a real bridge's scheduler does. */
+  ackEveryRequest(runner?: string): void;
   /** Sends hello with these models and waits for the welcome. */
   hello(models?: BridgeModel[], bridgeId?: string): Promise<FrameOf<'welcome'>>;
   close(code?: number, reason?: string): void;
@@ -110,6 +112,11 @@ export function fakeBridgeFromResponse(response: Response): FakeBridge {
     },
     onFrame(listener) {
       listeners.push(listener);
+    },
+    ackEveryRequest(runner = 'test') {
+      listeners.push((frame) => {
+        if (frame.t === 'req') bridge.send({ t: 'ack', id: frame.id, state: 'running', runner });
+      });
     },
     async hello(models = [{ id: 'tiny', state: 'loaded', runner: 'test' }], bridgeId = 'fake-bridge') {
       bridge.send({

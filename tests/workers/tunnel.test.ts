@@ -9,9 +9,9 @@ import { describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../protocol/chat-events.ts';
 import type { ChatRequest } from '../../protocol/chat-request.ts';
 import { GatewayError } from '../../protocol/gateway-error.ts';
-import { PING_FRAME, TUNNEL_CLOSE } from '../../protocol/tunnel-frames.ts';
+import { HANDSHAKE_TIMEOUT_MS, PING_FRAME, TUNNEL_CLOSE } from '../../protocol/tunnel-frames.ts';
 import { createTunnelChatModel, getBridgeStatus, listLocalModels } from '../../functions/tunnel/tunnel-model.ts';
-import { connectFakeBridge, gatewayEnv } from '../helpers/fake-bridge.ts';
+import { connectFakeBridge, gatewayEnv, type FakeBridge } from '../helpers/fake-bridge.ts';
 
 const env = gatewayEnv(workerEnv);
 
@@ -128,6 +128,8 @@ describe('a request through a connected bridge', () => {
     const userId = newUser();
     const bridge = await connectFakeBridge(env, userId);
     await bridge.hello();
+    // Acked on arrival, as the real bridge does: the deltas below only start once all 20 are in.
+    bridge.ackEveryRequest();
     const streams = 20;
     const deltas = 200;
     const model = createTunnelChatModel(env, userId, 'local/tiny');
@@ -184,6 +186,7 @@ describe('when one side goes away', () => {
     const bridge = await connectFakeBridge(env, userId);
     await bridge.hello();
     const model = createTunnelChatModel(env, userId, 'local/tiny');
+    bridge.ackEveryRequest();
     const outcomes = Array.from({ length: 5 }, (_, index) => collect(model.stream({ request: ask(`s${index}`), signal: new AbortController().signal })));
     const requests = await Promise.all(outcomes.map(() => bridge.nextFrame('req')));
     // Three streams have started answering, two have not.
@@ -358,11 +361,12 @@ describe('bridge connections', () => {
     const stranded = collect(model.stream({ request: ask('old'), signal: new AbortController().signal }));
     await oldBridge.nextFrame('req');
 
+    // The newcomer's valid hello, not its upgrade, is what replaces the old bridge.
     const newBridge = await connectFakeBridge(env, userId);
+    await newBridge.hello(undefined, 'new');
     expect((await oldBridge.closed).code).toBe(TUNNEL_CLOSE.superseded);
     expect((await stranded).error).toMatchObject({ status: 503, code: 'bridge_offline' });
 
-    await newBridge.hello(undefined, 'new');
     const served = collect(model.stream({ request: ask('new'), signal: new AbortController().signal }));
     const frame = await newBridge.nextFrame('req');
     newBridge.send({ t: 'delta', id: frame.id, seq: 0, events: [{ type: 'text-delta', text: 'fresh' }] });
@@ -370,6 +374,34 @@ describe('bridge connections', () => {
     expect(textOf((await served).events)).toBe('fresh');
     expect((await getBridgeStatus(env, userId)).bridge_id).toBe('new');
   });
+
+  it('lets no stray upgrade supersede the live bridge: not one that closes before hello, not one that stays silent', async () => {
+    const userId = newUser();
+    const live = await connectFakeBridge(env, userId);
+    await live.hello(undefined, 'live');
+    const model = createTunnelChatModel(env, userId, 'local/tiny');
+    const servedBy = async (bridge: FakeBridge, text: string): Promise<string> => {
+      const outcome = collect(model.stream({ request: ask(text), signal: new AbortController().signal }));
+      const frame = await bridge.nextFrame('req');
+      bridge.send({ t: 'delta', id: frame.id, seq: 0, events: [{ type: 'text-delta', text }] });
+      bridge.send({ t: 'end', id: frame.id, finish_reason: 'stop' });
+      return textOf((await outcome).events);
+    };
+
+    const quitter = await connectFakeBridge(env, userId);
+    quitter.close(1000, 'never mind');
+    await quitter.closed;
+    expect(await servedBy(live, 'after a quitter')).toBe('after a quitter');
+
+    const silent = await connectFakeBridge(env, userId);
+    expect(await servedBy(live, 'beside a silent one')).toBe('beside a silent one');
+    expect((await getBridgeStatus(env, userId)).bridge_id).toBe('live');
+    // The silent one is closed once the handshake time is over; the live bridge never hears of it.
+    const closed = await within(silent.closed, HANDSHAKE_TIMEOUT_MS + 5_000, 'the silent connection closing');
+    expect(closed.code).toBe(TUNNEL_CLOSE.helloTimeout);
+    expect(await servedBy(live, 'still here')).toBe('still here');
+    expect(live.socket.readyState).toBe(WebSocket.OPEN);
+  }, HANDSHAKE_TIMEOUT_MS + 15_000);
 
   it('keeps serving a hibernated bridge after the object is evicted and woken again', async () => {
     const userId = newUser();

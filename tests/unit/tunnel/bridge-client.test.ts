@@ -229,6 +229,25 @@ describe('serving requests', () => {
     expect(text).toBe(Array.from({ length: 30 }, (_, index) => `t${index} `).join(''));
   });
 
+  it('acknowledges each request as it arrives, naming the runner, whether it runs, waits or is then refused', async () => {
+    const harness = await startHarness({ maxConcurrent: 2, maxQueue: 4 });
+    const peer = await connected(harness);
+    request(peer, 'runs', 'hang');
+    // Runs, but its body is one this bridge cannot read: still acknowledged first, then refused.
+    peer.send({ t: 'req', id: 'refused', op: 'chat.completions', model: 'tiny', body: { model: 'tiny', messages: [{ role: 'user', content: 'hi' }], temperature: 'warm' }, deadlineMs: 60_000 });
+    request(peer, 'waits', 'tokens:1');
+    expect(await peer.nextFrame('ack', (frame) => frame.id === 'runs')).toMatchObject({ state: 'running', runner: 'test' });
+    expect(await peer.nextFrame('ack', (frame) => frame.id === 'refused')).toMatchObject({ state: 'running', runner: 'test' });
+    expect(await peer.nextFrame('ack', (frame) => frame.id === 'waits')).toMatchObject({ state: 'queued', queuePos: 1, runner: 'test' });
+    expect(await peer.nextFrame('err', (frame) => frame.id === 'refused')).toMatchObject({ code: 'bad_request' });
+    const order = peer.texts.map((text) => JSON.parse(text) as { t: string; id?: string }).filter((frame) => frame.id === 'refused').map((frame) => frame.t);
+    expect(order).toEqual(['ack', 'err']);
+    // One ack per request: a request that waited is not acknowledged again when it starts.
+    peer.send({ t: 'cancel', id: 'runs', reason: 'client_abort' });
+    expect(await peer.nextFrame('end', (frame) => frame.id === 'waits')).toMatchObject({ finish_reason: 'stop' });
+    expect(peer.texts.filter((text) => text.includes('"t":"ack"') && text.includes('"id":"waits"'))).toHaveLength(1);
+  });
+
   it('runs at most maxConcurrent requests, queues up to maxQueue and refuses the rest as busy', async () => {
     const harness = await startHarness({ maxConcurrent: 1, maxQueue: 1 });
     const peer = await connected(harness);

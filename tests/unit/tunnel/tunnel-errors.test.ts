@@ -5,6 +5,7 @@ import { gatewayErrorFromTunnel, tunnelErrorFromThrown } from '../../../protocol
 describe('tunnel errors', () => {
   it.each([
     ['bridge_offline', 503, true, 5000],
+    ['bridge_unresponsive', 503, true, 5000],
     ['busy', 429, true, 2000],
     ['model_not_found', 404, false, undefined],
     ['runner_unavailable', 503, true, undefined],
