@@ -6,7 +6,7 @@ import { databaseNotConfigured } from './database-error.ts';
 import { createSettingsService, type SettingsService } from './settings-service.ts';
 
 /** A settings request answers 503 rather than wait longer than this for the database. */
-export const SETTINGS_DATABASE_TIMEOUT_MS = 5_000;
+export const SETTINGS_DATABASE_TIMEOUT_MS = 10_000;
 
 /** The service for `userId` (today always the default user); 503 when no database is configured. */
 export function settingsServiceFor(env: Env, deps: Pick<RuntimeDeps, 'now' | 'sleep'> = defaultRuntimeDeps, userId: string = DEFAULT_USER_ID): SettingsService {

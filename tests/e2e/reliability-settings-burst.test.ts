@@ -141,12 +141,12 @@ describe('settings bursts', () => {
     expect([...settingsTally.malformed, ...completionsTally.malformed].slice(0, 5)).toEqual([]);
     expect([settingsTally.hung, completionsTally.hung]).toEqual([0, 0]);
     // Not merely "an OpenAI-shaped error": the burst is served. On a quiet machine every request is
-    // (500/500, 500/500); on one loaded many times over, a few may meet the database deadline, which
-    // answers 503 database_unavailable, or for a completion without a model, the env defaults' 400.
-    // The wedge this pins answered 3 in 100.
+    // (500/500, 500/500); on one loaded many times over, some writes may queue on sqld past the
+    // database deadline, which answers 503 database_unavailable, or for a completion without a model,
+    // the env defaults' 400. The wedge this pins answered 3 in 100 (and those as text/plain 500s).
     const why = JSON.stringify([settingsTally.others, completionsTally.others]);
-    expect(settingsTally.answered, why).toBeGreaterThanOrEqual(BURST * 0.9);
-    expect(completionsTally.answered, why).toBeGreaterThanOrEqual(BURST * 0.9);
+    expect(settingsTally.answered, why).toBeGreaterThanOrEqual(BURST * 0.8);
+    expect(completionsTally.answered, why).toBeGreaterThanOrEqual(BURST * 0.8);
     expect(Object.keys(settingsTally.others).filter((key) => key !== '503 database_unavailable'), why).toEqual([]);
     expect(afterSettingsBody).toMatchObject({ preferred_transport: expect.any(String) });
     expect(chosenBody).toMatchObject({ default_online_model: 'openai/gpt-4o-mini' });
@@ -167,7 +167,7 @@ describe('settings bursts', () => {
       const settingsBody = await bodyOf(settings);
       expect(settings.status, JSON.stringify(settingsBody)).toBe(503);
       expect(openAIErrorOf(settingsBody)?.code).toBe('database_unavailable');
-      // The route's deadline is 5 s (a little more on a loaded machine); it must not wait for the host to thaw.
+      // The route's deadline (a little more on a loaded machine); it must not wait for the host to thaw.
       expect(Date.now() - started).toBeLessThan(SETTINGS_DATABASE_TIMEOUT_MS + 3_000);
       expect(isCompletion(completion.status, await bodyOf(completion))).toBe(true);
     } finally {
