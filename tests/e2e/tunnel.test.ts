@@ -4,6 +4,7 @@
  * `openai` client asking for `local/…` as any user would.
  */
 import OpenAI from 'openai';
+import { BRIDGE_OFFLINE_RETRY_AFTER_MS } from '../../protocol/tunnel-errors.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type RunningGateway } from '../helpers/start-gateway.ts';
 import { startTestBridge, type TestBridgeProcess } from './tunnel-processes.ts';
@@ -44,7 +45,8 @@ describe('local models through the tunnel', () => {
     const error = failure as InstanceType<typeof OpenAI.APIError>;
     expect(error.status).toBe(503);
     expect(error.code).toBe('bridge_offline');
-    expect(error.headers?.get('retry-after')).toBeTruthy();
+    expect(error.headers?.get('retry-after')).toBe(String(BRIDGE_OFFLINE_RETRY_AFTER_MS / 1000));
+    expect(error.headers?.get('retry-after-ms')).toBe(String(BRIDGE_OFFLINE_RETRY_AFTER_MS));
   });
 
   it('serves streaming and non-streaming requests once the bridge connects, naming the runner', async () => {
@@ -88,7 +90,9 @@ describe('local models through the tunnel', () => {
       }
       return undefined;
     })().catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(Error);
+    // The gateway's in-band error, as the SDK raises it: not a dropped connection or a parse error.
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    expect(failure).not.toBeInstanceOf(OpenAI.APIConnectionError);
     expect(sawFinish).toBe(false);
     expect(text.length).toBeGreaterThan(0);
 

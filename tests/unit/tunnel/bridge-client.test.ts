@@ -128,6 +128,9 @@ describe('connecting', () => {
     const harness = await startHarness({}, 'a-different-token');
     const status = await harness.waitForStatus((entry) => entry.state === 'auth_failed');
     expect(status.reason).toContain('HTTP 401');
+    // A retry would say `waiting` and dial again once its delay passed: let any delay pass.
+    expect(harness.statuses.map((entry) => entry.state)).not.toContain('waiting');
+    await harness.clock.advance(60_000);
     expect(harness.server.upgrades).toHaveLength(1);
     expect(harness.logs.join('\n')).toContain('BRIDGE_TOKEN');
     expect(harness.logs.join('\n')).not.toContain(TOKEN);
@@ -187,6 +190,8 @@ describe('connecting', () => {
     peer.socket.close(4001, 'superseded by a newer bridge connection');
     const status = await harness.waitForStatus((entry) => entry.state === 'superseded');
     expect(status.reason).toContain('another bridge');
+    expect(harness.statuses.map((entry) => entry.state)).not.toContain('waiting');
+    await harness.clock.advance(60_000);
     expect(harness.server.upgrades).toHaveLength(1);
   });
 
@@ -201,6 +206,7 @@ describe('connecting', () => {
       await vi.waitFor(() => expect(pingsSeen()).toBe(beat));
       peer.socket.send(PONG_FRAME);
     }
+    expect(harness.statuses.map((entry) => entry.state)).not.toContain('waiting');
     expect(harness.server.upgrades).toHaveLength(1);
 
     // Two silent beats, then the third finds the link dead.
