@@ -105,7 +105,7 @@ export interface SettingsBurstFigures {
 }
 
 export interface TraversalFigures {
-  /** Hostile or not-offered local model names sent through the gateway. */
+  /** Hostile or not-offered local model names sent through the gateway and straight at the bridge. */
   namesTried: number;
   /** Of those, how many reached the engine's load(). */
   loaded: number;

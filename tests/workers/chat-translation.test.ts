@@ -144,11 +144,11 @@ describe.each(WAYS)('recorded provider streams, $way', (way) => {
     expect(answer.finishReason).toBe('stop');
   });
 
-  it("gives Anthropic's refusal as content_filter with its explanation as refusal, and the usage it billed", async () => {
+  it("gives Anthropic's refusal as OpenAI gives its own: finish stop, the explanation as refusal, and the usage it billed", async () => {
     const answer = await ask('anthropic', 'anthropic/refusal.sse', { model: 'anthropic/claude-sonnet-4-5', stream_options: way.stream ? { include_usage: true } : undefined }, way);
     expect(answer.refusal).toBe("This request triggered restrictions on violative cyber content and was blocked under Anthropic's Usage Policy.");
     expect(answer.content).toBeNull();
-    expect(answer.finishReason).toBe('content_filter');
+    expect(answer.finishReason).toBe('stop');
     expect(answer.usage).toMatchObject({ prompt_tokens: 18, completion_tokens: 5, total_tokens: 23 });
   });
 
@@ -180,6 +180,15 @@ describe('the openai SDK against a refusal', () => {
     const message = completion.choices[0]?.message;
     expect(message?.parsed).toBeNull();
     expect(message?.refusal).toBe("I'm sorry, but I can't assist with that request.");
+    expect(message?.content).toBeNull();
+  });
+
+  it("chat.completions.parse() returns parsed: null and Anthropic's refusal explanation instead of throwing", async () => {
+    await mocks.anthropic.script([{ kind: 'replay', fixture: 'anthropic/refusal.sse', chunkSize: 13 }]);
+    const completion = await sdkClient(gateway).chat.completions.parse({ model: 'anthropic/claude-sonnet-4-5', messages: [{ role: 'user', content: 'Go' }], response_format: cityFormat });
+    const message = completion.choices[0]?.message;
+    expect(message?.parsed).toBeNull();
+    expect(message?.refusal).toContain("blocked under Anthropic's Usage Policy");
     expect(message?.content).toBeNull();
   });
 

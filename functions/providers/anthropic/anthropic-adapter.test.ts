@@ -41,11 +41,11 @@ describe('Anthropic provider: streams', () => {
     expect(events.some((event) => event.type === 'tool-call-delta' && event.arguments === '{}')).toBe(false);
   });
 
-  it("turns a refusal into its explanation as a refusal delta, then finish content_filter with the billed usage", async () => {
+  it("turns a refusal into its explanation as a refusal delta, then finish stop (as OpenAI ends its refusals) with the billed usage", async () => {
     const events = await run([{ fixture: 'anthropic/refusal.sse', chunkSize: 13 }]).done;
     expect(events).toEqual([
       { type: 'refusal-delta', text: "This request triggered restrictions on violative cyber content and was blocked under Anthropic's Usage Policy." },
-      { type: 'finish', finishReason: 'content_filter', usage: { prompt_tokens: 18, completion_tokens: 5, total_tokens: 23, prompt_tokens_details: { cached_tokens: 0, cache_creation_tokens: 0 } } },
+      { type: 'finish', finishReason: 'stop', usage: { prompt_tokens: 18, completion_tokens: 5, total_tokens: 23, prompt_tokens_details: { cached_tokens: 0, cache_creation_tokens: 0 } } },
     ]);
   });
 
@@ -58,7 +58,7 @@ describe('Anthropic provider: streams', () => {
     const events = await run([{ body, headers: { 'content-type': 'text/event-stream' } }]).done;
     expect(events).toEqual([
       { type: 'refusal-delta', text: ANTHROPIC_REFUSAL_FALLBACK },
-      { type: 'finish', finishReason: 'content_filter' },
+      { type: 'finish', finishReason: 'stop' },
     ]);
   });
 
@@ -179,7 +179,7 @@ describe('Anthropic stop reasons', () => {
     ['tool_use', 'tool_calls'],
     ['max_tokens', 'length'],
     ['model_context_window_exceeded', 'length'],
-    ['refusal', 'content_filter'],
+    ['refusal', 'stop'],
     [null, 'stop'],
   ] as const)('maps %s to %s', (stopReason, finishReason) => {
     expect(mapAnthropicStopReason(stopReason)).toBe(finishReason);
