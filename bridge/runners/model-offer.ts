@@ -1,5 +1,5 @@
 /**
- * Which models the bridge serves (contract.md, BRIDGE_ALLOW_DOWNLOADS): the
+ * Which models the bridge serves (docs/bridge.md, BRIDGE_ALLOW_DOWNLOADS): the
  * LOCAL_MODEL_PATHS entries, the models its config file names, models already
  * in the Hugging Face cache, and Hub repos matching BRIDGE_ALLOW_DOWNLOADS.
  * Anything else is a 404 `model_not_found` before anything is loaded, so a
