@@ -174,21 +174,15 @@ describe('the openai SDK against a refusal', () => {
     },
   } as const;
 
-  it('chat.completions.parse() returns parsed: null and message.refusal instead of throwing', async () => {
-    await mocks.openai.script([{ kind: 'replay', fixture: 'openai/refusal.sse', chunkSize: 13 }]);
-    const completion = await sdkClient(gateway).chat.completions.parse({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'Go' }], response_format: cityFormat });
+  it.each([
+    { provider: 'openai', model: 'openai/gpt-4o', fixture: 'openai/refusal.sse', refusal: "I'm sorry, but I can't assist with that request." },
+    { provider: 'anthropic', model: 'anthropic/claude-sonnet-4-5', fixture: 'anthropic/refusal.sse', refusal: "This request triggered restrictions on violative cyber content and was blocked under Anthropic's Usage Policy." },
+  ] as const)('chat.completions.parse() returns parsed: null and $provider\'s refusal as message.refusal instead of throwing', async ({ provider, model, fixture, refusal }) => {
+    await mocks[provider].script([{ kind: 'replay', fixture, chunkSize: 13 }]);
+    const completion = await sdkClient(gateway).chat.completions.parse({ model, messages: [{ role: 'user', content: 'Go' }], response_format: cityFormat });
     const message = completion.choices[0]?.message;
     expect(message?.parsed).toBeNull();
-    expect(message?.refusal).toBe("I'm sorry, but I can't assist with that request.");
-    expect(message?.content).toBeNull();
-  });
-
-  it("chat.completions.parse() returns parsed: null and Anthropic's refusal explanation instead of throwing", async () => {
-    await mocks.anthropic.script([{ kind: 'replay', fixture: 'anthropic/refusal.sse', chunkSize: 13 }]);
-    const completion = await sdkClient(gateway).chat.completions.parse({ model: 'anthropic/claude-sonnet-4-5', messages: [{ role: 'user', content: 'Go' }], response_format: cityFormat });
-    const message = completion.choices[0]?.message;
-    expect(message?.parsed).toBeNull();
-    expect(message?.refusal).toContain("blocked under Anthropic's Usage Policy");
+    expect(message?.refusal).toBe(refusal);
     expect(message?.content).toBeNull();
   });
 
