@@ -15,9 +15,7 @@ export interface DatabaseLocation {
 }
 
 export interface DatabaseOptions {
-  /** A fresh signal for each HTTP request to the database, e.g. one that aborts with a TimeoutError (default: no deadline). */
-  requestDeadline?: () => AbortSignal;
-  /** The fetch to use (default: the runtime's). */
+  /** The fetch to use (default: the runtime's); the Worker's adds a deadline and retries (functions/settings/database-fetch.ts). */
   fetch?: typeof fetch;
 }
 
@@ -39,13 +37,6 @@ export interface DatabaseHandle {
  * request hung until the isolate restarted. A client costs a URL parse.
  */
 export function createDatabase(location: DatabaseLocation, options: DatabaseOptions = {}): DatabaseHandle {
-  const { requestDeadline } = options;
-  const fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
-  const client = createClient({
-    url: location.url,
-    authToken: location.authToken,
-    // The signal covers the reply's body too: Hrana reads it before the query settles.
-    fetch: requestDeadline === undefined ? fetchImpl : (input: Request | string, init?: RequestInit) => fetchImpl(input, { ...init, signal: requestDeadline() }),
-  });
+  const client = createClient({ url: location.url, authToken: location.authToken, fetch: options.fetch });
   return { db: drizzle(client, { schema }), client };
 }

@@ -23,7 +23,7 @@ export const SETTINGS_BODY_LIMIT_BYTES = 256 * 1024;
 export const SETTINGS_METHODS = ['GET', 'PUT', 'PATCH', 'DELETE'] as const;
 
 /** The settings sub-app with the given clock (tests pass a fixed one). */
-export function createSettingsRoutes(deps: Pick<RuntimeDeps, 'now' | 'sleep'> = defaultRuntimeDeps): Hono<{ Bindings: Env }> {
+export function createSettingsRoutes(deps: Pick<RuntimeDeps, 'now' | 'sleep' | 'random'> = defaultRuntimeDeps): Hono<{ Bindings: Env }> {
   const routes = new Hono<{ Bindings: Env }>();
 
   routes.get('/', async (c) => c.json(await settingsServiceFor(c.env, deps).get()));

@@ -58,6 +58,9 @@ export function toDatabaseError(error: unknown): GatewayError {
     // Validation runs before every write, so a constraint failure is our bug, not the caller's.
     return new GatewayError({ status: 500, type: 'server_error', message: 'The settings could not be stored', cause: error });
   }
+  if (facts.statuses.includes(429) || facts.messages.some((message) => /HTTP status 429/.test(message))) {
+    return unavailable('database_busy', 'The settings database is busy (too many requests at once); try again shortly', error);
+  }
   if (facts.names.includes('TimeoutError')) {
     return unavailable('database_unavailable', 'The settings database did not answer in time; try again shortly', error);
   }

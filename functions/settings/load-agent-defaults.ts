@@ -4,7 +4,8 @@
  * once); without a database, or with the database down, completions still
  * work: this returns undefined and the env defaults apply.
  */
-import { deadlineSignal, defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
+import { defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
+import { databaseFetch } from './database-fetch.ts';
 import { DEFAULT_USER_ID, getConfig, type Env } from '../config.ts';
 import { createDatabase } from '../../db/client.ts';
 import { findSettingsRow } from '../../db/settings-repository.ts';
@@ -63,7 +64,7 @@ export async function loadAgentDefaults(env: Env, options: LoadAgentDefaultsOpti
     key,
     async () => {
       try {
-        const { db } = createDatabase(location, { requestDeadline: () => deadlineSignal(AGENT_DEFAULTS_TIMEOUT_MS, deps) });
+        const { db } = createDatabase(location, { fetch: databaseFetch(AGENT_DEFAULTS_TIMEOUT_MS, deps) });
         return toAgentDefaults(await findSettingsRow(db, userId));
       } catch (error) {
         const failure = toDatabaseError(error);

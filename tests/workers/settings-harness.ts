@@ -37,7 +37,7 @@ export function testClock(startIso = '2026-11-24T04:30:00.000Z'): { now: () => n
 /** The settings routes under /v1/settings with the app's error rendering. */
 export function settingsApp(now: () => number, sleep: RuntimeDeps['sleep'] = defaultRuntimeDeps.sleep): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
-  app.route('/v1/settings', createSettingsRoutes({ now, sleep }));
+  app.route('/v1/settings', createSettingsRoutes({ now, sleep, random: defaultRuntimeDeps.random }));
   app.onError((error, c) => {
     const gatewayError = toGatewayError(error);
     return c.json(gatewayError.toBody(), gatewayError.status as ContentfulStatusCode);
