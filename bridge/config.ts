@@ -34,6 +34,8 @@ export interface BridgeConfig {
   defaultRunner: string;
   /** BRIDGE_ALLOW_DOWNLOADS: globs of Hub repo ids the bridge may download (default none). */
   allowDownloads: string[];
+  /** BRIDGE_SUPERVISOR: `launchd` when install-service's LaunchAgent runs it (it restarts after any non-zero exit). */
+  supervisor: 'launchd' | undefined;
   vllmBaseUrl?: string;
   vllmApiKey?: string;
   idleUnloadSec: number;
@@ -194,6 +196,7 @@ export function loadBridgeConfig(flags: BridgeFlags = {}, env: Record<string, st
     models: file.models ?? {},
     defaultRunner: file.default_runner ?? DEFAULTS.defaultRunner,
     allowDownloads: allowDownloads.globs,
+    supervisor: env.BRIDGE_SUPERVISOR === 'launchd' ? 'launchd' : undefined,
     idleUnloadSec:
       numberSetting(positiveNumber, flags.idleUnloadSec, '--idle-unload-sec', env.BRIDGE_IDLE_UNLOAD_SEC, 'BRIDGE_IDLE_UNLOAD_SEC') ??
       file.idle_unload_sec ??

@@ -253,6 +253,8 @@ export function serviceInputs(config: BridgeConfig, options: { platform: string;
   if (config.childEnv.HF_HOME) env.HF_HOME = config.childEnv.HF_HOME;
   // What the bridge may download is part of its setup: the service must not lose it.
   if (config.allowDownloads.length > 0) env.BRIDGE_ALLOW_DOWNLOADS = config.allowDownloads.join(',');
+  // launchd cannot be told to leave exit 3 (superseded) alone, so the bridge exits 0 then (bridge/cli/start.ts).
+  if (options.platform === 'darwin') env.BRIDGE_SUPERVISOR = 'launchd';
   return {
     platform: options.platform,
     label: options.label ?? DEFAULT_SERVICE_LABEL,

@@ -81,7 +81,7 @@ export async function runStart(config: BridgeConfig, io: StartIo): Promise<numbe
   const models = await handler.listModels();
   say(`agent-gateway bridge ${io.version}: runners ${handler.runners().join(', ')}; ${models.length} model(s) known`);
   for (const model of models) say(`  ${model.id} (${model.runner}, ${model.state})`);
-  if (models.length === 0) say('  no local models configured yet: set LOCAL_MODEL_PATHS, or request any mlx-community/… Hub id');
+  if (models.length === 0) say('  no local models configured yet: set LOCAL_MODEL_PATHS, or allow Hub downloads with BRIDGE_ALLOW_DOWNLOADS (docs/bridge.md)');
 
   let gaveUp: BridgeClientStatus | undefined;
   let resolveGaveUp!: () => void;
@@ -123,5 +123,8 @@ export async function runStart(config: BridgeConfig, io: StartIo): Promise<numbe
   if (!gaveUp) return 0;
   // On stderr too, so a supervisor's error log says why this bridge is no longer serving.
   io.err(`${clock()} bridge exiting: ${gaveUp.reason ?? gaveUp.state}`);
-  return gaveUp.state === 'superseded' ? SUPERSEDED_EXIT_CODE : 1;
+  if (gaveUp.state !== 'superseded') return 1;
+  // launchd restarts after any non-zero exit and has no RestartPreventExitStatus: a superseded
+  // LaunchAgent exiting 3 would come back and take over from the newer bridge, in turn, forever.
+  return config.supervisor === 'launchd' ? 0 : SUPERSEDED_EXIT_CODE;
 }

@@ -130,6 +130,8 @@ describe('bridge install-service', () => {
     expect(run.code).toBe(0);
     // What the bridge may download goes with it into the service.
     expect(run.stdout).toMatch(/<key>BRIDGE_ALLOW_DOWNLOADS<\/key>\s*<string>mlx-community\/\*<\/string>/);
+    // A superseded LaunchAgent exits 0, or launchd would bring it back to take over in turn.
+    expect(run.stdout).toMatch(/<key>BRIDGE_SUPERVISOR<\/key>\s*<string>launchd<\/string>/);
     expect(run.stdout).toContain(`# would write ${home}/Library/LaunchAgents/com.agent-gateway.bridge.plist`);
     expect(run.stdout).toContain('<string>com.agent-gateway.bridge</string>');
     expect(run.stdout).toContain(`<string>${CLI}</string>`);

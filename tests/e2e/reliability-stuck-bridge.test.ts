@@ -131,6 +131,7 @@ describe('connections that never become a bridge', () => {
   it('leave the live bridge serving, while a real second bridge takes over and the first exits 3 saying why', { timeout: 120_000 }, async () => {
     const first: BridgeProcess = await suite.stack.startBridge('mlx');
     let second: BridgeProcess | undefined;
+    let third: BridgeProcess | undefined;
     try {
       const quitter = await rawBridgeConnection();
       quitter.socket.close(1000, 'never mind');
@@ -144,11 +145,18 @@ describe('connections that never become a bridge', () => {
       expect((await timedRequest(MLX_MODEL, 'after the silent one')).text).toBe('after the silent one');
       expect(first.child.exitCode).toBeNull();
 
-      second = await suite.stack.startBridge('mlx');
+      // The second runs as install-service's LaunchAgent would: launchd restarts any non-zero exit.
+      second = await suite.stack.startBridge('mlx', { env: { BRIDGE_SUPERVISOR: 'launchd' } });
       expect(await first.exited).toBe(SUPERSEDED_EXIT_CODE);
       expect(first.output()).toMatch(/bridge exiting: superseded \(close 4001\): another bridge connected to the gateway with the same token/);
       expect((await timedRequest(MLX_MODEL, 'from the second')).text).toBe('from the second');
+
+      third = await suite.stack.startBridge('mlx');
+      expect(await second.exited).toBe(0);
+      expect(second.output()).toMatch(/bridge exiting: superseded/);
+      expect((await timedRequest(MLX_MODEL, 'from the third')).text).toBe('from the third');
     } finally {
+      await third?.stop('SIGTERM');
       await second?.stop('SIGTERM');
       await first.stop('SIGTERM');
     }
