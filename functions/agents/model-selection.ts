@@ -5,7 +5,7 @@
  * model, else the other transport's default). Pure: no I/O.
  */
 import type { ChatRequest } from '../../protocol/chat-request.ts';
-import { GatewayError, invalidRequest } from '../../protocol/gateway-error.ts';
+import { GatewayError, invalidRequest, modelNotFound } from '../../protocol/gateway-error.ts';
 import { modelIdProblem, ONLINE_PROVIDERS, parseModelName, type ModelName, type Transport } from '../../protocol/model-name.ts';
 import { PROVIDER_KEY_VARIABLES, type GatewayConfig } from '../config.ts';
 
@@ -22,10 +22,6 @@ export interface ModelSelection {
   primary: ModelName;
   /** Only models that can be offered (online ones need their provider's key), without the primary. */
   backups: ModelName[];
-}
-
-function modelNotFound(message: string): GatewayError {
-  return new GatewayError({ status: 404, type: 'invalid_request_error', code: 'model_not_found', param: 'model', message, callerFault: true });
 }
 
 function offered(name: ModelName, config: GatewayConfig): boolean {

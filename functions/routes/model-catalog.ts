@@ -132,7 +132,14 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
       const name = parseModelName(id);
       if (!name) return undefined;
       // A failing source is an error here, not "no such model": the client may retry.
-      if (name.provider === 'local') return (await localEntries(env)).find((entry) => entry.id === id);
+      if (name.provider === 'local') {
+        const entries = await localEntries(env).catch((error: unknown) => {
+          throw GatewayError.isInstance(error)
+            ? error
+            : new GatewayError({ status: 503, type: 'service_unavailable', code: 'bridge_status_unavailable', message: "The bridge's model list cannot be read right now; try again shortly", retryable: true, cause: error });
+        });
+        return entries.find((entry) => entry.id === id);
+      }
       const provider = getConfig(env).providers[name.provider];
       if (!provider) return undefined; // no key: not offered
       const ids = await idsOf(provider);

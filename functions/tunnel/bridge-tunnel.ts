@@ -267,7 +267,8 @@ export class BridgeTunnel extends DurableObject<Env> {
   private markUnresponsive(socket: WebSocket, why: string): void {
     const attachment = readAttachment(socket);
     if (!attachment) return;
-    socket.serializeAttachment({ ...attachment, unresponsiveSince: Date.now() });
+    // The first moment it went quiet stays (GET /v1/bridge shows it); later refusals do not move it.
+    if (attachment.unresponsiveSince === undefined) socket.serializeAttachment({ ...attachment, unresponsiveSince: Date.now() });
     const failed = this.frames.failSocket(attachment.seq, unresponsive(why), (request) => !request.acknowledged);
     for (const id of failed) sendFrame(socket, { t: 'cancel', id, reason: 'deadline' });
   }

@@ -117,6 +117,14 @@ describe('GET /v1/models/{id}', () => {
     },
   );
 
+  it('answers 503 with a retry hint, not a 500, when the bridge model list cannot be read', async () => {
+    const broken = testGateway(mocks.origins, { listLocalModels: () => Promise.reject(new Error('Durable Object reset')) });
+    const response = await broken.fetch('/v1/models/local/mlx-community/Llama-3.2-3B-Instruct-4bit', auth);
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('1');
+    expect(await response.json()).toEqual({ error: { type: 'service_unavailable', code: 'bridge_status_unavailable', param: null, message: expect.stringContaining('try again') } });
+  });
+
   it('asks only the provider the id names', async () => {
     await client().models.retrieve('openai/gpt-4o');
     expect((await mocks.openai.calls()).filter((call) => call.path === '/v1/models')).toHaveLength(1);

@@ -108,6 +108,22 @@ describe('OpenAI-compatible providers: streams', () => {
     ]);
   });
 
+  it('keeps a tool name that arrives after the id, in a delta of its own', async () => {
+    const chunk = (call: Record<string, unknown>): string => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, ...call }] }, finish_reason: null }] })}\n\n`;
+    const body = [
+      chunk({ id: 'call_1', type: 'function', function: { arguments: '' } }),
+      chunk({ function: { name: 'get_weather', arguments: '' } }),
+      chunk({ function: { arguments: '{}' } }),
+      'data: {"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}\n\ndata: [DONE]\n\n',
+    ].join('');
+    const result = await run('openai', [{ body, headers: { 'content-type': 'text/event-stream' } }]).events;
+    expect(result.filter((event) => event.type === 'tool-call-delta')).toEqual([
+      { type: 'tool-call-delta', index: 0, id: 'call_1', arguments: '' },
+      { type: 'tool-call-delta', index: 0, name: 'get_weather', arguments: '' },
+      { type: 'tool-call-delta', index: 0, arguments: '{}' },
+    ]);
+  });
+
   it("reads Groq's x_groq.usage into the finish event", async () => {
     const result = await run('groq', [{ fixture: 'groq/x-groq-usage.sse' }], {}, 'llama-3.3-70b-versatile').events;
     expect(text(result)).toBe('Fast inference matters.');

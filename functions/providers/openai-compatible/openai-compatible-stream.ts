@@ -27,11 +27,17 @@ export interface TranslateContext {
 }
 
 /**
- * `started` holds the tool indices already announced: OpenAI names a call once,
- * on its first delta; a provider that repeats id and name later must not make
- * a client (or our JSON aggregator) see a second call or a doubled name.
+ * What each tool index has announced so far. OpenAI sends a call's id and name
+ * once, on its first delta; a provider that repeats them later must not make a
+ * client (or our JSON aggregator) see a second call or a doubled name, and one
+ * that sends the name only after the id must not lose it.
  */
-function* deltaEvents(chunk: OpenAIChunk, started: Set<number>): Generator<ChatEvent> {
+interface AnnouncedToolCall {
+  id: boolean;
+  name: boolean;
+}
+
+function* deltaEvents(chunk: OpenAIChunk, announced: Map<number, AnnouncedToolCall>): Generator<ChatEvent> {
   for (const choice of chunk.choices ?? []) {
     if ((choice.index ?? 0) !== 0) continue; // we ask for one choice
     const delta = choice.delta;
@@ -44,13 +50,19 @@ function* deltaEvents(chunk: OpenAIChunk, started: Set<number>): Generator<ChatE
     for (const [position, call] of (delta.tool_calls ?? []).entries()) {
       const index = call.index ?? position;
       const event: ChatEvent = { type: 'tool-call-delta', index, arguments: call.function?.arguments ?? '' };
-      if (!started.has(index)) {
-        started.add(index);
-        if (call.id) event.id = call.id;
-        if (call.function?.name) event.name = call.function.name;
-      } else if (event.arguments === '') {
-        continue; // only a repeated id or name: nothing new
+      const seen = announced.get(index) ?? { id: false, name: false };
+      const isNew = !announced.has(index);
+      announced.set(index, seen);
+      if (call.id && !seen.id) {
+        event.id = call.id;
+        seen.id = true;
       }
+      if (call.function?.name && !seen.name) {
+        event.name = call.function.name;
+        seen.name = true;
+      }
+      // Only a repeated id or name: nothing new.
+      if (!isNew && event.arguments === '' && event.id === undefined && event.name === undefined) continue;
       yield event;
     }
   }
@@ -62,7 +74,7 @@ export async function* translateOpenAICompatibleStream(events: AsyncIterable<Sse
   let finishReason: FinishReason | undefined;
   let usage: Usage | undefined;
   let done = false;
-  const started = new Set<number>();
+  const announced = new Map<number, AnnouncedToolCall>();
   const meaning = context.usageMeaning ?? 'openai';
 
   for await (const event of events) {
@@ -80,7 +92,7 @@ export async function* translateOpenAICompatibleStream(events: AsyncIterable<Sse
     }
     if (chunk.usage) usage = normalizeOpenAIUsage(chunk.usage, meaning);
     else if (chunk.x_groq?.usage && !usage) usage = normalizeOpenAIUsage(chunk.x_groq.usage, meaning);
-    for (const delta of deltaEvents(chunk, started)) {
+    for (const delta of deltaEvents(chunk, announced)) {
       state.sawContent = true;
       yield delta;
     }
