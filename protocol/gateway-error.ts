@@ -26,6 +26,13 @@ export interface GatewayErrorOptions {
   code?: string | null;
   /** A retry (same provider, or the next one) may succeed. */
   retryable?: boolean;
+  /**
+   * Not retryable only because part of the answer had already gone out: had
+   * nothing reached the client, a retry would be invisible. Set where such a
+   * failure is raised; a non-streaming request, which sends nothing until the
+   * end, retries it.
+   */
+  retryableBeforeContent?: boolean;
   /** Milliseconds the caller should wait before retrying (Retry-After). */
   retryAfterMs?: number;
   /** The failure is the caller's own (bad body, unknown model): never fall back. */
@@ -43,6 +50,7 @@ export class GatewayError extends Error {
   readonly param: string | null;
   readonly code: string | null;
   readonly retryable: boolean;
+  readonly retryableBeforeContent: boolean;
   readonly retryAfterMs: number | undefined;
   readonly callerFault: boolean;
   readonly agent: AgentMetadata | undefined;
@@ -56,6 +64,7 @@ export class GatewayError extends Error {
     this.param = options.param ?? null;
     this.code = options.code ?? null;
     this.retryable = options.retryable ?? false;
+    this.retryableBeforeContent = options.retryableBeforeContent ?? this.retryable;
     this.retryAfterMs = options.retryAfterMs;
     this.callerFault = options.callerFault ?? false;
     this.agent = options.agent;
@@ -70,6 +79,7 @@ export class GatewayError extends Error {
       param: this.param,
       code: this.code,
       retryable: this.retryable,
+      retryableBeforeContent: this.retryableBeforeContent,
       retryAfterMs: this.retryAfterMs,
       callerFault: this.callerFault,
       agent: this.agent,

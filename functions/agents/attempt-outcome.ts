@@ -5,7 +5,7 @@
 import { GatewayError } from '../../protocol/gateway-error.ts';
 import type { AttemptRecord } from '../../protocol/chat-response.ts';
 import type { ChatModel } from '../../protocol/chat-model.ts';
-import { isCallersFault } from './failure-policy.ts';
+import { bridgeNotServing, isCallersFault } from './failure-policy.ts';
 
 /** The attempt record of a model that answered. */
 export function servedAttempt(model: ChatModel, latencyMs: number): AttemptRecord {
@@ -36,9 +36,6 @@ export interface ChainFailure {
   /** Shortest time until an open breaker lets a probe through. */
   breakerRetryAfterMs?: number;
 }
-
-/** The bridge is away or not answering: a 503 with its own code when nothing else was tried. */
-const BRIDGE_NOT_SERVING: ReadonlySet<string> = new Set(['bridge_offline', 'bridge_unresponsive']);
 
 /** The shortest wait any of `errors` asked for, when one did. */
 function shortestRetryAfterMs(errors: readonly GatewayError[]): number | undefined {
@@ -83,7 +80,8 @@ export function chainFailed(failure: ChainFailure): GatewayError {
     });
   }
   const every = (test: (error: GatewayError) => boolean): boolean => errors.every(test);
-  if (every((error) => BRIDGE_NOT_SERVING.has(error.code ?? ''))) {
+  // The bridge is away or not answering: a 503 with its own code when nothing else was tried.
+  if (every(bridgeNotServing)) {
     return new GatewayError({
       status: 503,
       type: 'service_unavailable',

@@ -75,7 +75,8 @@ export function overallTimeout(ms: number): GatewayError {
 
 /** A committed stream went silent for too long. */
 export function idleTimeout(modelId: string, ms: number): GatewayError {
-  return new GatewayError({ status: 504, type: 'timeout_error', code: 'idle_timeout', message: `${modelId}: the stream was silent for ${ms} ms` });
+  // Raised mid-answer only (before the first event the attempt deadline applies).
+  return new GatewayError({ status: 504, type: 'timeout_error', code: 'idle_timeout', message: `${modelId}: the stream was silent for ${ms} ms`, retryableBeforeContent: true });
 }
 
 /** The client went away; nobody reads this, but logs count it as 499. */

@@ -6,6 +6,14 @@
  */
 import type { GatewayError } from '../../protocol/gateway-error.ts';
 
+/** The bridge is away (none connected) or not answering (connected, silent): the model itself was never asked. */
+const BRIDGE_NOT_SERVING = ['bridge_offline', 'bridge_unresponsive'] as const;
+
+/** Is `error` the bridge being away or silent, rather than anything the model said? */
+export function bridgeNotServing(error: GatewayError): boolean {
+  return (BRIDGE_NOT_SERVING as readonly string[]).includes(error.code ?? '');
+}
+
 /**
  * Failures that say nothing about the target's health: no bridge is connected
  * (the model itself was never asked), the bridge's queue is full (it is busy
@@ -13,7 +21,7 @@ import type { GatewayError } from '../../protocol/gateway-error.ts';
  * is tracked by its tunnel object, which routes to it again at its first
  * word: a breaker counting it too would keep the model off after it is back.
  */
-const SAYS_NOTHING_ABOUT_HEALTH: ReadonlySet<string> = new Set(['bridge_offline', 'bridge_unresponsive', 'busy', 'client_closed_request']);
+const SAYS_NOTHING_ABOUT_HEALTH: ReadonlySet<string> = new Set([...BRIDGE_NOT_SERVING, 'busy', 'client_closed_request']);
 
 /**
  * Caller faults that the target itself answered (an upstream 4xx as the
@@ -34,7 +42,7 @@ const ANSWERED_BY_TARGET: ReadonlySet<string> = new Set([
  * serve: no bridge is connected, the connected one is not answering (a retry
  * would be refused at once), or the bridge has no runner for the model.
  */
-const NOT_CURED_BY_WAITING: ReadonlySet<string> = new Set(['bridge_offline', 'bridge_unresponsive', 'runner_unavailable']);
+const NOT_CURED_BY_WAITING: ReadonlySet<string> = new Set([...BRIDGE_NOT_SERVING, 'runner_unavailable']);
 
 /**
  * Connect failures (connection refused, DNS failure): the target was never
@@ -42,14 +50,6 @@ const NOT_CURED_BY_WAITING: ReadonlySet<string> = new Set(['bridge_offline', 'br
  * that is not listening only delays the answer.
  */
 const NEVER_REACHED: ReadonlySet<string> = new Set(['upstream_unreachable']);
-
-/**
- * Failures a provider or the chain marks not retryable only because part of
- * the answer had already gone out: a broken or cut stream, an in-band error
- * event (overloaded, rate limited, anything else), a stream that ended early,
- * silence past the idle deadline. Before the first token each is retryable.
- */
-const RETRYABLE_UNTIL_SENT: ReadonlySet<string> = new Set(['upstream_stream_error', 'overloaded', 'rate_limited', 'idle_timeout']);
 
 /** Targets that went silent for a whole deadline: not asked again while a backup could use the time. */
 const WENT_SILENT: ReadonlySet<string> = new Set(['attempt_timeout', 'idle_timeout']);
@@ -60,7 +60,7 @@ const WENT_SILENT: ReadonlySet<string> = new Set(['attempt_timeout', 'idle_timeo
  * mid-answer is then as retryable as the same failure before the first token.
  */
 export function asIfNothingSent(error: GatewayError): GatewayError {
-  return !error.retryable && RETRYABLE_UNTIL_SENT.has(error.code ?? '') ? error.with({ retryable: true }) : error;
+  return !error.retryable && error.retryableBeforeContent ? error.with({ retryable: true }) : error;
 }
 
 /** Did the target go silent for a whole deadline (before its first event, or mid-answer)? */

@@ -112,5 +112,6 @@ export function classifyStreamError(provider: string, details: UpstreamErrorDeta
     message: `${provider}: the stream failed: ${said}`,
     // Before the first delta nothing reached the client, so a retry is invisible.
     retryable: !sawContent,
+    retryableBeforeContent: true,
   });
 }

@@ -97,6 +97,7 @@ export function streamBroken(provider: string, sawContent: boolean, detail: stri
     code: 'upstream_stream_error',
     message: `${provider}: the stream ${detail}`,
     retryable: !sawContent,
+    retryableBeforeContent: true,
     cause,
   });
 }
