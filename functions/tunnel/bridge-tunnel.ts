@@ -38,7 +38,7 @@ import {
 import type { Env } from '../config.ts';
 import { BRIDGE_RECORD_KEY, CONNECTION_SEQ_KEY, loadBridgeRecord, readAttachment, type SocketAttachment } from './bridge-record.ts';
 import { BridgeFrameHandler } from './bridge-frame-handler.ts';
-import { bridgeLiveness, type Liveness } from './bridge-liveness.ts';
+import { bridgeLiveness, lastHeardAt, type Liveness, type LivenessInput } from './bridge-liveness.ts';
 import { PendingRequest } from './pending-request.ts';
 import { buildBridgeStatus, type BridgeStatus } from './bridge-status.ts';
 import { tunnelChatBodySchema } from './tunnel-endpoints.ts';
@@ -48,6 +48,8 @@ import { safeParseJson } from '../../protocol/validate.ts';
 const BRIDGE_TAG = 'bridge';
 /** Local generations can be long; the agents own the client-facing deadlines. */
 const DEFAULT_DEADLINE_MS = 30 * 60 * 1000;
+/** Extra ack windows for a bridge heard from meanwhile (alive, maybe still reading a large frame): at most 4 × ACK_TIMEOUT_MS in all. */
+const ACK_EXTRA_WINDOWS = 3;
 
 const offline = (message: string): TunnelErrorInfo => ({
   code: 'bridge_offline',
@@ -223,11 +225,21 @@ export class BridgeTunnel extends DurableObject<Env> {
       pending.fail(offline('The bridge connection was lost'));
     } else {
       // A timer, not an alarm: the open request keeps the object awake until it ends, and the
-      // callback does nothing once the bridge has answered or the request is over.
-      setTimeout(() => {
+      // callback does nothing once the bridge has answered or the request is over. A bridge heard
+      // from since the last look is alive and may still be reading a large frame over a slow
+      // link: it gets another window, a few at most.
+      let lookedAt = Date.now();
+      const check = (windowsLeft: number): void => {
         if (pending.isClosed || pending.acknowledged) return;
+        const heard = lastHeardAt(this.livenessInput(current.socket, current.attachment));
+        if (heard > lookedAt && windowsLeft > 0) {
+          lookedAt = Date.now();
+          setTimeout(() => check(windowsLeft - 1), ACK_TIMEOUT_MS);
+          return;
+        }
         this.markUnresponsive(current.socket, `it did not acknowledge a request within ${ACK_TIMEOUT_MS} ms`);
-      }, ACK_TIMEOUT_MS);
+      };
+      setTimeout(() => check(ACK_EXTRA_WINDOWS), ACK_TIMEOUT_MS);
     }
     return new Response(pending.stream, { headers: { 'content-type': NDJSON_CONTENT_TYPE } });
   }
@@ -244,16 +256,17 @@ export class BridgeTunnel extends DurableObject<Env> {
     return best;
   }
 
+  private livenessInput(socket: WebSocket, attachment: SocketAttachment): LivenessInput {
+    return {
+      connectedAt: attachment.connectedAt,
+      lastPingAt: this.ctx.getWebSocketAutoResponseTimestamp(socket)?.getTime(),
+      lastFrameAt: this.frames.lastMessageAt(attachment.seq),
+      unresponsiveSince: attachment.unresponsiveSince,
+    };
+  }
+
   private liveness(socket: WebSocket, attachment: SocketAttachment): Liveness {
-    return bridgeLiveness(
-      {
-        connectedAt: attachment.connectedAt,
-        lastPingAt: this.ctx.getWebSocketAutoResponseTimestamp(socket)?.getTime(),
-        lastFrameAt: this.frames.lastMessageAt(attachment.seq),
-        unresponsiveSince: attachment.unresponsiveSince,
-      },
-      Date.now(),
-    );
+    return bridgeLiveness(this.livenessInput(socket, attachment), Date.now());
   }
 
   /**

@@ -85,6 +85,24 @@ describe('a bridge that accepts a request and then says nothing', () => {
     expect(outcome.events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
   });
 
+  it('gives a bridge heard from meanwhile (a heartbeat) another window before its ack', async () => {
+    const { bridge, model } = await welcomedBridge();
+    const late = timed(send(model, 'big frame, slow link'));
+    const frame = await bridge.nextFrame('req');
+    // Alive: its heartbeat arrives within the first window, its ack only after it.
+    await new Promise((resolve) => setTimeout(resolve, ACK_TIMEOUT_MS / 2));
+    bridge.send(PING_FRAME);
+    await bridge.nextFrame('pong');
+    await new Promise((resolve) => setTimeout(resolve, ACK_TIMEOUT_MS / 2 + 500));
+    bridge.send({ t: 'ack', id: frame.id, state: 'running', runner: 'test' });
+    bridge.send({ t: 'delta', id: frame.id, seq: 0, events: [{ type: 'text-delta', text: 'made it' }] });
+    bridge.send({ t: 'end', id: frame.id, finish_reason: 'stop' });
+    const outcome = await late;
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.events.map((event) => (event.type === 'text-delta' ? event.text : '')).join('')).toBe('made it');
+    expect(bridge.received.some((received) => received.t === 'cancel')).toBe(false);
+  });
+
   it('keeps a request the bridge acknowledged, however slow it then is', async () => {
     const { bridge, model } = await welcomedBridge();
     const slow = timed(send(model, 'think hard'));
