@@ -45,7 +45,7 @@ async function run(args: CliArgs, config: BridgeConfig): Promise<number> {
     }
     case 'setup': {
       const { runSetup } = await import('./cli/setup.ts');
-      return runSetup(args.flags.python ?? config.setupPython, { out, err });
+      return runSetup(args.flags.python ?? config.setupPython, config.childEnv, { out, err });
     }
     case 'login': {
       const { runLogin } = await import('./cli/login.ts');

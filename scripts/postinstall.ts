@@ -12,9 +12,9 @@
 import { nodeSetupDeps } from '../bridge/python-env/node-setup-deps.ts';
 import { pythonEnvLayout } from '../bridge/python-env/python-env-layout.ts';
 import { setupPythonEnv } from '../bridge/python-env/setup-python-env.ts';
+import { missingPythonFailsInstall } from './postinstall-policy.ts';
 
-const ci = process.env.CI !== undefined && !['', 'false', '0'].includes(process.env.CI.toLowerCase());
-const outcome = await setupPythonEnv(pythonEnvLayout(), process.env.BRIDGE_SETUP_PYTHON || 'python3', nodeSetupDeps((line) => console.log(`bridge python: ${line}`)));
+const outcome = await setupPythonEnv(pythonEnvLayout(), process.env.BRIDGE_SETUP_PYTHON || 'python3', nodeSetupDeps((line) => console.log(`bridge python: ${line}`), process.env));
 if (outcome.ok) {
   console.log(
     outcome.status === 'installed'
@@ -23,7 +23,7 @@ if (outcome.ok) {
   );
 } else {
   console.error(`\n! ${outcome.message}\n`);
-  if (ci) {
+  if (missingPythonFailsInstall(process.env.CI)) {
     console.error('! CI is set, so this fails the install: the tests need the environment.\n');
     process.exitCode = 1;
   }

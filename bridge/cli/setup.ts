@@ -12,7 +12,14 @@ export interface SetupIo {
   err: (line: string) => void;
 }
 
-export async function runSetup(basePython: string, io: SetupIo, layout: PythonEnvLayout = pythonEnvLayout(), deps: SetupDeps = nodeSetupDeps(io.out)): Promise<number> {
+/** `env`: the bridge's environment (config.childEnv), which pip and uv run with. */
+export async function runSetup(
+  basePython: string,
+  env: Record<string, string | undefined>,
+  io: SetupIo,
+  layout: PythonEnvLayout = pythonEnvLayout(),
+  deps: SetupDeps = nodeSetupDeps(io.out, env),
+): Promise<number> {
   const outcome = await setupPythonEnv(layout, basePython, deps);
   if (!outcome.ok) {
     io.err(outcome.message);

@@ -3,7 +3,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { runCommand } from './run-command.ts';
 import type { SetupDeps } from './setup-python-env.ts';
 
-export function nodeSetupDeps(log: (line: string) => void): SetupDeps {
+/** `env`: what pip and uv see (the caller's environment: proxies, index URLs). */
+export function nodeSetupDeps(log: (line: string) => void, env: Record<string, string | undefined>): SetupDeps {
   return {
     run: runCommand,
     readText: (file) => (existsSync(file) ? readFileSync(file, 'utf8') : undefined),
@@ -12,5 +13,6 @@ export function nodeSetupDeps(log: (line: string) => void): SetupDeps {
     log,
     platform: process.platform,
     arch: process.arch,
+    env,
   };
 }

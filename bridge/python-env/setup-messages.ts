@@ -21,7 +21,7 @@ const afterwards = 'then run `npm run bridge -- setup` (or `npm install` again).
 /** The paragraph for a problem. */
 export function setupProblemMessage(problem: SetupProblem, context: ProblemContext): string {
   const mac = context.platform === 'darwin';
-  const install = mac ? '`brew install python@3.12`' : 'your system\'s python3 (e.g. `sudo apt-get install python3 python3-venv`)';
+  const install = mac ? 'e.g. `brew install python@3.12`' : 'e.g. `sudo apt-get install python3 python3-venv`';
   switch (problem) {
     case 'no-python':
       return `The bridge's Python environment was not set up: no Python interpreter named ${context.basePython} was found. Install Python ${minimum} or newer (${install}), or point BRIDGE_SETUP_PYTHON at one; ${afterwards}`;
@@ -32,7 +32,7 @@ export function setupProblemMessage(problem: SetupProblem, context: ProblemConte
     case 'unsupported-platform':
       return `The bridge's Python environment was not set up: MLX publishes no wheels for ${context.platform}/${context.arch} (it runs on Apple Silicon Macs and on Linux x86_64/arm64). Use the vLLM runner there (VLLM_BASE_URL, docs/bridge.md). The gateway itself (\`npm start\`) does not need Python.`;
     case 'no-registry':
-      return `The bridge's Python environment was not set up: the Python package registry could not be reached (${context.detail ?? 'network error'}). Check your network or proxy (pip and uv honour HTTPS_PROXY, PIP_INDEX_URL and UV_INDEX_URL); ${afterwards}`;
+      return `The bridge's Python environment was not set up: the Python package registry could not be reached (${context.detail ?? 'network error'}). Check your network or proxy (pip and uv honour HTTPS_PROXY; a PIP_INDEX_URL mirror serves uv too unless UV_INDEX_URL names another); ${afterwards}`;
     case 'install-failed':
       return `The bridge's Python environment was not set up: installing the locked packages failed (${context.detail ?? 'unknown error'}). Run \`npm run bridge -- setup\` to see it again, and \`npm run bridge -- doctor\` for what to fix. The gateway itself (\`npm start\`) does not need Python.`;
   }

@@ -29,6 +29,8 @@ export interface SetupDeps {
   log: (line: string) => void;
   platform: string;
   arch: string;
+  /** The environment pip and uv run with (proxies, index URLs). */
+  env: Record<string, string | undefined>;
 }
 
 // What pip and uv print when the registry is out of reach (DNS, refused, proxy, timeout).
@@ -73,20 +75,26 @@ export async function setupPythonEnv(layout: PythonEnvLayout, basePython: string
 
   deps.log('installing uv (hashed lock)');
   const pipFlags = ['--disable-pip-version-check', '--no-input', '--quiet', '--retries', '1', '--timeout', '20'];
-  const uv = await deps.run(layout.python, ['-m', 'pip', 'install', ...pipFlags, '--require-hashes', '--only-binary', ':all:', '-r', UV_LOCK]);
-  if (uv.code !== 0) return installFailure(uv.stderr, fail);
+  const uv = await deps.run(layout.python, ['-m', 'pip', 'install', ...pipFlags, '--require-hashes', '--only-binary', ':all:', '-r', UV_LOCK], { env: deps.env });
+  if (uv.code !== 0) return installFailure('pip', uv.stderr, fail);
 
   deps.log(`installing ${path.basename(lockFile)} (mlx-lm and its dependencies, hashed)`);
   const uvBinary = path.join(layout.venvDir, 'bin', 'uv');
-  const install = await deps.run(uvBinary, ['pip', 'install', '--quiet', '--python', layout.python, '--require-hashes', '--only-binary', ':all:', '-r', lockFile]);
-  if (install.code !== 0) return installFailure(install.stderr, fail);
+  const install = await deps.run(uvBinary, ['pip', 'install', '--quiet', '--python', layout.python, '--require-hashes', '--only-binary', ':all:', '-r', lockFile], { env: uvEnvironment(deps.env) });
+  if (install.code !== 0) return installFailure('uv', install.stderr, fail);
 
   // Last, so an interrupted install is never taken for a finished one.
   deps.writeText(layout.stampFile, `${stamp}\n`);
   return { ok: true, status: 'installed', python: layout.python, seconds: (deps.now() - started) / 1000 };
 }
 
-function installFailure(stderr: string, fail: (problem: SetupProblem, detail?: string) => SetupOutcome): SetupOutcome {
-  const network = stderr.split('\n').find((line) => NETWORK_TROUBLE.test(line));
-  return network ? fail('no-registry', network.trim().slice(0, 200)) : fail('install-failed', lastLine(stderr).slice(0, 200));
+/** A mirror configured for pip (PIP_INDEX_URL) serves uv too, unless UV_INDEX_URL names another. */
+export function uvEnvironment(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  return env.PIP_INDEX_URL && !env.UV_INDEX_URL ? { ...env, UV_INDEX_URL: env.PIP_INDEX_URL } : env;
+}
+
+/** Names the cause in a few words: the network phrase pip or uv used, else the tool's last line. */
+function installFailure(tool: string, stderr: string, fail: (problem: SetupProblem, detail?: string) => SetupOutcome): SetupOutcome {
+  const network = NETWORK_TROUBLE.exec(stderr);
+  return network ? fail('no-registry', `${tool}: ${network[0]}`) : fail('install-failed', `${tool}: ${lastLine(stderr).slice(0, 200)}`);
 }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { lockStamp } from '../../../bridge/python-env/lock-stamp.ts';
 import { pythonEnvLayout } from '../../../bridge/python-env/python-env-layout.ts';
 import type { CommandResult, RunCommand } from '../../../bridge/python-env/run-command.ts';
-import { isRecentPython, setupPythonEnv, UV_LOCK, type SetupDeps } from '../../../bridge/python-env/setup-python-env.ts';
+import { isRecentPython, setupPythonEnv, UV_LOCK, uvEnvironment, type SetupDeps } from '../../../bridge/python-env/setup-python-env.ts';
 
 const ok = (stdout = ''): CommandResult => ({ code: 0, stdout, stderr: '', missing: false });
 const failed = (stderr: string): CommandResult => ({ code: 1, stdout: '', stderr, missing: false });
@@ -33,6 +33,7 @@ function world(answer: (program: string, args: string[]) => CommandResult, files
     log: () => undefined,
     platform: 'linux',
     arch: 'x64',
+    env: { PATH: '/usr/bin' },
   };
   return { deps, disk, commands };
 }
@@ -105,6 +106,12 @@ describe('the bridge Python environment set-up', () => {
     const outcome = await setupPythonEnv(intelMac, 'python3', { ...deps, platform: 'darwin', arch: 'x64' });
     expect(outcome).toMatchObject({ ok: false, problem: 'unsupported-platform', message: expect.stringContaining('darwin/x64') });
     expect(commands).toEqual([]);
+  });
+
+  it("sends uv to the mirror configured for pip, unless uv has its own", () => {
+    expect(uvEnvironment({ PIP_INDEX_URL: 'https://mirror/simple' })).toEqual({ PIP_INDEX_URL: 'https://mirror/simple', UV_INDEX_URL: 'https://mirror/simple' });
+    expect(uvEnvironment({ PIP_INDEX_URL: 'https://a/simple', UV_INDEX_URL: 'https://b/simple' }).UV_INDEX_URL).toBe('https://b/simple');
+    expect(uvEnvironment({ PATH: '/usr/bin' })).toEqual({ PATH: '/usr/bin' });
   });
 
   it('compares Python versions numerically', () => {
