@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The bridge CLI: `npm run bridge -- [start|login|models|doctor|install-service|uninstall-service] [flags]`.
+ * The bridge CLI: `npm run bridge -- [start|setup|login|models|doctor|install-service|uninstall-service] [flags]`.
  * A bare flag list means `start`. See docs/bridge.md.
  */
 import { readFileSync } from 'node:fs';
@@ -42,6 +42,10 @@ async function run(args: CliArgs, config: BridgeConfig): Promise<number> {
     case 'start': {
       const { runStart } = await import('./cli/start.ts');
       return runStart(config, { out, err, stopRequested: stopSignal(), version: version() });
+    }
+    case 'setup': {
+      const { runSetup } = await import('./cli/setup.ts');
+      return runSetup(args.flags.python ?? config.setupPython, config.childEnv, { out, err });
     }
     case 'login': {
       const { runLogin } = await import('./cli/login.ts');

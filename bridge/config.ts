@@ -13,6 +13,7 @@ import { GatewayError } from '../protocol/gateway-error.ts';
 import { modelIdProblem } from '../protocol/model-name.ts';
 import { safeParseJson } from '../protocol/validate.ts';
 import { parseDownloadGlobs } from './download-globs.ts';
+import { pythonEnvLayout } from './python-env/python-env-layout.ts';
 
 export interface BridgeModelConfig {
   /** Registry name of the runner that serves this model (`mlx`, `vllm`). */
@@ -24,8 +25,14 @@ export interface BridgeModelConfig {
 export interface BridgeConfig {
   url?: string;
   token?: string;
-  /** BRIDGE_PYTHON: the interpreter that has mlx-lm. */
+  /** The interpreter the worker runs: BRIDGE_PYTHON, else the bridge's own environment, else python3. */
   python: string;
+  /** Where `python` came from, for `doctor`. */
+  pythonSource: PythonSource;
+  /** The bridge's own environment (made by `setup`/`npm install`), whether or not it exists yet. */
+  ownPython: string;
+  /** BRIDGE_SETUP_PYTHON: the base interpreter `setup` makes the environment from. */
+  setupPython: string;
   /** LOCAL_MODEL_PATHS merged with the config file's `local_model_paths` and `models[*].path`. */
   modelPaths: Record<string, string>;
   /** Per-model settings from the config file. */
@@ -58,6 +65,21 @@ export interface BridgeConfig {
   stateFile: string;
   /** The environment handed to child processes (the Python worker). */
   childEnv: Record<string, string | undefined>;
+}
+
+/** Where the worker's interpreter was named: flag > env > config file > the bridge's environment > python3. */
+export type PythonSource = '--python' | 'BRIDGE_PYTHON' | 'config file' | 'bridge environment' | 'default';
+
+/** The interpreter by precedence; the bridge's own environment only when it exists (`ownPython` set). */
+export function choosePython(named: { flag?: string; env?: string; file?: string }, ownPython: string | undefined): { python: string; source: PythonSource } {
+  const candidates: Array<[PythonSource, string | undefined]> = [
+    ['--python', named.flag],
+    ['BRIDGE_PYTHON', named.env],
+    ['config file', named.file],
+    ['bridge environment', ownPython],
+  ];
+  const found = candidates.find(([, value]) => value !== undefined && value !== '');
+  return found?.[1] ? { python: found[1], source: found[0] } : { python: DEFAULTS.python, source: 'default' };
 }
 
 /** Where the bridge token was found: flag > env > config file. */
@@ -171,6 +193,10 @@ export function defaultConfigFile(env: Record<string, string | undefined>, homeD
 export interface LoadOptions {
   /** `login` creates the config file: one named by --config or BRIDGE_CONFIG need not exist yet. */
   configFileMayBeMissing?: boolean;
+  /** The bridge's own interpreter path (default: `.venv/bridge` of this checkout). */
+  ownPython?: string;
+  /** Whether a file exists (default: the real file system); decides whether ownPython is used. */
+  exists?: (file: string) => boolean;
 }
 
 /** Resolves flags > env > config file > defaults. `env` defaults to the real process environment. */
@@ -190,8 +216,13 @@ export function loadBridgeConfig(flags: BridgeFlags = {}, env: Record<string, st
 
   const hfHome = env.HF_HOME || path.join(homeDir, '.cache', 'huggingface');
   const stateHome = env.XDG_STATE_HOME || path.join(homeDir, '.local', 'state');
+  const ownPython = options.ownPython ?? pythonEnvLayout().python;
+  const chosen = choosePython({ flag: flags.python, env: env.BRIDGE_PYTHON, file: file.python }, (options.exists ?? existsSync)(ownPython) ? ownPython : undefined);
   const config: BridgeConfig = {
-    python: pick(flags.python, env.BRIDGE_PYTHON, file.python) ?? DEFAULTS.python,
+    python: chosen.python,
+    pythonSource: chosen.source,
+    ownPython,
+    setupPython: pick(env.BRIDGE_SETUP_PYTHON) ?? DEFAULTS.python,
     modelPaths,
     models: file.models ?? {},
     defaultRunner: file.default_runner ?? DEFAULTS.defaultRunner,

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import type { BridgeFlags } from '../config.ts';
 
-export const COMMANDS = ['start', 'login', 'models', 'doctor', 'install-service', 'uninstall-service', 'help'] as const;
+export const COMMANDS = ['start', 'setup', 'login', 'models', 'doctor', 'install-service', 'uninstall-service', 'help'] as const;
 export type CliCommand = (typeof COMMANDS)[number];
 
 export interface CliArgs {
@@ -22,16 +22,18 @@ export const USAGE = `Usage: npm run bridge -- [command] [flags]
 
 Commands:
   start               run the bridge in the foreground (the default)
+  setup               make the bridge's own Python environment with mlx-lm (.venv/bridge; npm install does it too)
   login               store the bridge token (read from stdin, never argv) and --url in the config file (mode 0600)
   models              what this bridge can serve, and what a running bridge has loaded
-  doctor              check Node, Python, mlx-lm, the token, the URL and the gateway
+  doctor              check Node, the Python environment (mlx, mlx-lm, Metal or CPU), the token, the URL and the gateway
   install-service     run the bridge at login (macOS LaunchAgent, Linux systemd user unit)
   uninstall-service   remove that service
 
 Flags (each also from env or ~/.config/agent-gateway/bridge.json; flags win):
   --url URL             gateway base URL (BRIDGE_URL)
   --token TOKEN         the gateway's bridge token (BRIDGE_TOKEN); visible in ps: prefer \`login\`
-  --python PATH         Python with mlx-lm (BRIDGE_PYTHON, default python3)
+  --python PATH         Python with mlx-lm (BRIDGE_PYTHON, default the bridge's own .venv/bridge, else python3);
+                        for \`setup\`, the Python to make the environment from (BRIDGE_SETUP_PYTHON, default python3)
   --model-path ID=DIR   serve weights from DIR as ID (LOCAL_MODEL_PATHS), repeatable
   --vllm-url URL        a vllm serve endpoint (VLLM_BASE_URL)
   --idle-unload-sec N   unload a model idle this long (BRIDGE_IDLE_UNLOAD_SEC, default 600)

@@ -37,7 +37,14 @@ const PYTHON_TIMEOUT_MS = 30_000;
 const selfTestSchema = z.object({
   event: z.literal('self_test'),
   python: z.string(),
-  mlx: z.object({ ok: z.boolean(), version: z.string().optional(), error: z.string().optional() }),
+  mlx: z.object({
+    ok: z.boolean(),
+    version: z.string().optional(),
+    error: z.string().optional(),
+    device: z.string().optional(),
+    backend: z.enum(['metal', 'cpu', 'unknown']).optional(),
+    recommended_working_set_bytes: z.number().nullish(),
+  }),
   mlx_lm: z.object({ ok: z.boolean(), version: z.string().optional(), error: z.string().optional() }),
 });
 type SelfTest = z.infer<typeof selfTestSchema>;
@@ -50,7 +57,7 @@ function nodeCheck(version: string): DoctorCheck {
     : { name: 'Node', ok, detail: `Node ${version} is too old`, fix: 'run the bridge with `npm run bridge` (it uses the project\'s Node 24) or install Node 22.12 or newer' };
 }
 
-/** Runs the worker's `--self-test` with BRIDGE_PYTHON: one spawn answers Python, mlx and mlx_lm. */
+/** Runs the worker's `--self-test` with the chosen interpreter: one spawn answers Python, mlx (and its backend) and mlx_lm. */
 function runSelfTest(config: BridgeConfig): Promise<{ report?: SelfTest; error?: string }> {
   return new Promise((resolve) => {
     const child = spawn(config.python, [MLX_WORKER_SCRIPT, '--self-test'], { env: config.childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -76,44 +83,79 @@ function runSelfTest(config: BridgeConfig): Promise<{ report?: SelfTest; error?:
   });
 }
 
+/** Which interpreter, and why that one: the precedence of bridge/config.ts in words. */
+function describePython(config: BridgeConfig): string {
+  switch (config.pythonSource) {
+    case '--python':
+      return `--python ${config.python}`;
+    case 'BRIDGE_PYTHON':
+      return `BRIDGE_PYTHON=${config.python}`;
+    case 'config file':
+      return `${config.python}, from python in ${config.configFile ?? config.configPath}`;
+    case 'bridge environment':
+      return `${config.python}, the bridge's own environment`;
+    case 'default':
+      return `${config.python}, since the bridge's own environment is not set up`;
+  }
+}
+
 function pythonChecks(config: BridgeConfig, result: { report?: SelfTest; error?: string }, deps: DoctorDeps): DoctorCheck[] {
-  const python = `BRIDGE_PYTHON=${config.python}`;
+  const python = describePython(config);
+  // The bridge's own environment is fixed by `setup`; an interpreter the user named is theirs to fix.
+  const ownEnvironment = config.pythonSource === 'bridge environment' || config.pythonSource === 'default';
+  const setup = 'run `npm run bridge -- setup` (makes the bridge\'s own environment with mlx-lm, used by default)';
   if (!result.report) {
     return [
       {
         name: 'Python',
         ok: false,
         detail: `${python}: ${result.error ?? 'did not run'}`,
-        fix: 'install Python 3.10 or newer (e.g. `brew install python@3.12`) and set BRIDGE_PYTHON (or --python) to the interpreter that has mlx-lm, e.g. ~/.venvs/mlx/bin/python',
+        fix: ownEnvironment
+          ? `${setup}; it needs Python 3.11 or newer (e.g. \`brew install python@3.12\`)`
+          : 'install Python 3.11 or newer (e.g. `brew install python@3.12`) and set BRIDGE_PYTHON (or --python) to the interpreter that has mlx-lm, or unset it and ' + setup,
       },
     ];
   }
   const report = result.report;
   const appleSilicon = deps.platform === 'darwin' && deps.arch === 'arm64';
+  const pip = `${config.python} -m pip install -U ${appleSilicon ? 'mlx-lm' : '"mlx-lm[cpu]"'}`;
+  const fixImport = ownEnvironment ? setup : `${pip}   (or unset BRIDGE_PYTHON and ${setup})`;
   const checks: DoctorCheck[] = [{ name: 'Python', ok: true, detail: `${python} (Python ${report.python})` }];
-  checks.push(
-    report.mlx.ok
-      ? { name: 'mlx', ok: true, detail: `mlx ${report.mlx.version ?? ''}`.trim() }
-      : {
-          name: 'mlx',
-          ok: false,
-          detail: `cannot import mlx.core: ${report.mlx.error ?? 'unknown error'}`,
-          fix: appleSilicon
-            ? `${config.python} -m pip install -U mlx-lm   (installs mlx too)`
-            : 'MLX runs only on Apple Silicon Macs (macOS, arm64); on this machine use the vLLM runner (VLLM_BASE_URL)',
-        },
-  );
+  if (config.pythonSource === 'default') {
+    checks.push({ name: 'Bridge environment', ok: true, warning: true, detail: `not set up at ${config.ownPython}`, fix: setup });
+  }
+  checks.push(report.mlx.ok ? backendCheck(report.mlx, deps) : {
+    name: 'mlx',
+    ok: false,
+    detail: `cannot import mlx.core: ${report.mlx.error ?? 'unknown error'}`,
+    fix: appleSilicon || deps.platform === 'linux' ? fixImport : 'MLX runs on Apple Silicon Macs and Linux; on this machine use the vLLM runner (VLLM_BASE_URL)',
+  });
   checks.push(
     report.mlx_lm.ok
       ? { name: 'mlx-lm', ok: true, detail: `mlx-lm ${report.mlx_lm.version ?? ''}`.trim() }
-      : {
-          name: 'mlx-lm',
-          ok: false,
-          detail: `cannot import mlx_lm: ${report.mlx_lm.error ?? 'unknown error'}`,
-          fix: `${config.python} -m pip install -U mlx-lm   (or point BRIDGE_PYTHON at the Python where it is installed)`,
-        },
+      : { name: 'mlx-lm', ok: false, detail: `cannot import mlx_lm: ${report.mlx_lm.error ?? 'unknown error'}`, fix: fixImport },
   );
   return checks;
+}
+
+/** mlx imported: its version and backend. CPU is expected on Linux; on a Mac it means no Metal. */
+function backendCheck(mlx: SelfTest['mlx'], deps: DoctorDeps): DoctorCheck {
+  const version = `mlx ${mlx.version ?? ''}`.trim();
+  const device = mlx.device ? ` (${mlx.device})` : '';
+  if (mlx.backend === 'metal') {
+    const budget = mlx.recommended_working_set_bytes ? `, recommended working set ${(mlx.recommended_working_set_bytes / 1e9).toFixed(1)} GB` : '';
+    return { name: 'mlx', ok: true, detail: `${version} on Metal${device}${budget}` };
+  }
+  if (deps.platform === 'darwin') {
+    return {
+      name: 'mlx',
+      ok: true,
+      warning: true,
+      detail: `${version} on the CPU${device}: Metal is not available, generation will be slow`,
+      fix: 'MLX uses Metal on Apple Silicon with macOS 14 or newer; update macOS, then run `npm run bridge -- setup` again',
+    };
+  }
+  return { name: 'mlx', ok: true, detail: `${version} on the CPU${device}: MLX's Linux build, no Metal working set, so no memory admission` };
 }
 
 function urlCheck(config: BridgeConfig): { check: DoctorCheck; url?: URL } {

@@ -29,3 +29,22 @@ def kv_cache_bytes(path, context_length):
     kv_heads = config.get("num_key_value_heads") or heads
     head_dim = config.get("head_dim") or ((config.get("hidden_size") or 0) // heads if heads else 0)
     return int(2 * layers * kv_heads * head_dim * int(context_length) * 2)
+
+
+def device_backend(mx):
+    """"metal" or "cpu": where MLX runs by default (mx.default_device()); the same worker runs on both."""
+    try:
+        return "metal" if "gpu" in str(mx.default_device()).lower() else "cpu"
+    except Exception:  # noqa: BLE001 - a broken install: doctor reports the import itself
+        return "unknown"
+
+
+def recommended_working_set(mx):
+    """MLX's recommended working set in bytes, or None where it has none. Only Metal has one: the CPU
+    backend's device_info() gives just architecture and device name (mlx 0.32 on Linux), and older mlx
+    raised without Metal (ml-explore/mlx-lm#238). No figure means no memory admission, not a failure."""
+    try:
+        value = mx.device_info().get("max_recommended_working_set_size")
+    except Exception:  # noqa: BLE001 - see above
+        return None
+    return int(value) if value else None

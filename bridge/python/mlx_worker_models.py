@@ -7,7 +7,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from mlx_worker_errors import WorkerError, is_not_found, log, short_error
-from mlx_worker_memory import gigabytes, kv_cache_bytes, weights_bytes
+from mlx_worker_memory import gigabytes, kv_cache_bytes, recommended_working_set, weights_bytes
 
 
 def refuse_unsafe_repo_id(model_id):
@@ -44,10 +44,7 @@ class ModelStore:
         self.models = OrderedDict()  # model_id -> LoadedModel, least recently used first
 
     def recommended_working_set(self):
-        try:
-            return int(self.mx.device_info()["max_recommended_working_set_size"])
-        except Exception:  # noqa: BLE001 - older mlx or no Metal: no budget known
-            return None
+        return recommended_working_set(self.mx)
 
     def idle_wait(self):
         if not self.models:

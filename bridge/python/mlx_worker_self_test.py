@@ -1,21 +1,29 @@
 """`mlx_worker.py --self-test`: what `bridge doctor` asks of the Python it will use."""
 import platform
+import sys
 
 from mlx_worker_errors import short_error
+from mlx_worker_memory import device_backend, recommended_working_set
 
 
 def self_test(channel):
-    """What `bridge doctor` asks: can this Python import mlx and mlx-lm, and which versions."""
-    report = {"python": platform.python_version(), "platform": platform.platform(), "machine": platform.machine()}
+    """What `bridge doctor` asks: can this Python import mlx and mlx-lm, which versions, Metal or CPU."""
+    report = {
+        "python": platform.python_version(),
+        "executable": sys.executable,
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+    }
     try:
         import mlx.core as mx
 
-        report["mlx"] = {"ok": True, "version": getattr(mx, "__version__", "unknown")}
-        try:
-            info = mx.device_info()
-            report["mlx"]["recommended_working_set_bytes"] = int(info["max_recommended_working_set_size"])
-        except Exception as error:  # noqa: BLE001
-            report["mlx"]["device_error"] = short_error(error)
+        report["mlx"] = {
+            "ok": True,
+            "version": getattr(mx, "__version__", "unknown"),
+            "device": str(mx.default_device()),
+            "backend": device_backend(mx),
+            "recommended_working_set_bytes": recommended_working_set(mx),  # None on the CPU backend
+        }
     except Exception as error:  # noqa: BLE001
         report["mlx"] = {"ok": False, "error": short_error(error)}
     try:

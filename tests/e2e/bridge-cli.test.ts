@@ -4,7 +4,7 @@
  * WebSocket standing in for the gateway's /bridge/connect.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -41,8 +41,12 @@ function userEnv(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 function runCli(args: string[], env: Record<string, string>, stdin?: string): Promise<Run> {
+  return runProcess(process.execPath, [CLI, ...args], env, ROOT, stdin);
+}
+
+function runProcess(program: string, args: string[], env: Record<string, string>, cwd: string, stdin?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, cwd: ROOT });
+    const child = spawn(program, args, { env, cwd });
     if (stdin !== undefined) child.stdin.end(stdin);
     let stdout = '';
     let stderr = '';
@@ -69,23 +73,25 @@ describe('bridge doctor', () => {
     const run = await runCli(['doctor'], userEnv({ BRIDGE_PYTHON: path.join(home, 'no-such-python') }));
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/✗ Python: BRIDGE_PYTHON=.*no-such-python: not found/);
-    expect(run.stdout).toContain('fix: install Python 3.10 or newer');
+    expect(run.stdout).toContain('fix: install Python 3.11 or newer');
     expect(run.stdout).toContain('✗ Gateway URL: not set');
     expect(run.stdout).toContain('✗ Bridge token: not set');
   });
 
   it('says how to install mlx-lm when the Python lacks it', async () => {
-    const run = await runCli(['doctor', '--url', 'http://127.0.0.1:9', '--token', TOKEN], userEnv({ PYTHONPATH: '' }));
+    // The machine's python3 (named, so the bridge's own environment, which has mlx-lm, is not used).
+    const run = await runCli(['doctor', '--url', 'http://127.0.0.1:9', '--token', TOKEN], userEnv({ PYTHONPATH: '', BRIDGE_PYTHON: 'python3' }));
     expect(run.code).toBe(1);
     expect(run.stdout).toContain("✗ mlx-lm: cannot import mlx_lm: ModuleNotFoundError: No module named 'mlx_lm'");
-    expect(run.stdout).toContain('-m pip install -U mlx-lm');
+    expect(run.stdout).toContain(`python3 -m pip install -U ${process.platform === 'darwin' ? 'mlx-lm' : '"mlx-lm[cpu]"'}`);
+    expect(run.stdout).toContain('or unset BRIDGE_PYTHON and run `npm run bridge -- setup`');
     expect(run.stdout).toMatch(/✗ Gateway reachable: GET http:\/\/127\.0\.0\.1:9\/health failed/);
   });
 
   it('passes every check with mlx_lm importable and the gateway up, without printing the token', async () => {
     const gateway = await healthServer();
     try {
-      const run = await runCli(['doctor'], userEnv({ PYTHONPATH: DOUBLE, BRIDGE_URL: gateway.url, BRIDGE_TOKEN: TOKEN }));
+      const run = await runCli(['doctor'], userEnv({ PYTHONPATH: DOUBLE, BRIDGE_PYTHON: 'python3', BRIDGE_URL: gateway.url, BRIDGE_TOKEN: TOKEN }));
       expect(run.stdout).toContain('✓ mlx-lm: mlx-lm 0.32.0+double');
       expect(run.stdout).toContain(`✓ Gateway reachable: GET ${gateway.url}/health → 200`);
       expect(run.stdout).toContain('All checks passed.');
@@ -94,6 +100,58 @@ describe('bridge doctor', () => {
     } finally {
       await gateway.close();
     }
+  });
+});
+
+describe("the bridge's own Python environment", () => {
+  it('is what doctor checks by default: where it is, mlx and mlx-lm versions, Metal or CPU', async () => {
+    const run = await runCli(['doctor'], userEnv());
+    const python = path.join(ROOT, '.venv', 'bridge', 'bin', 'python');
+    expect(run.stdout).toContain(`✓ Python: ${python}, the bridge's own environment (Python 3.`);
+    expect(run.stdout).toMatch(process.platform === 'darwin' ? /✓ mlx: mlx 0\.32\.\d+ on Metal \(Device\(gpu, 0\)\)/ : /✓ mlx: mlx 0\.32\.\d+ on the CPU \(Device\(cpu, 0\)\): MLX's Linux build/);
+    expect(run.stdout).toMatch(/✓ mlx-lm: mlx-lm 0\.32\.\d+\n/);
+  });
+
+  /** A copy of what `npm run bridge` needs, with its own lock files, sharing node_modules. */
+  function checkoutCopy(): string {
+    const copy = path.join(home, 'checkout');
+    mkdirSync(copy);
+    for (const entry of ['bridge', 'protocol', 'package.json']) cpSync(path.join(ROOT, entry), path.join(copy, entry), { recursive: true });
+    symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
+    return copy;
+  }
+
+  /** The copy's environment "installed" from the same locks: the real stamp, an interpreter that runs. */
+  function stampedEnvironment(copy: string): string {
+    const venv = path.join(copy, '.venv', 'bridge');
+    mkdirSync(path.join(venv, 'bin'), { recursive: true });
+    cpSync(path.join(ROOT, '.venv', 'bridge', 'agent-gateway-lock.sha256'), path.join(venv, 'agent-gateway-lock.sha256'));
+    symlinkSync(path.join(ROOT, '.venv', 'bridge', 'bin', 'python'), path.join(venv, 'bin', 'python'));
+    return venv;
+  }
+
+  const npmSetup = (copy: string, env: Record<string, string>): Promise<Run> => runProcess('npm', ['run', '--silent', 'bridge', '--', 'setup'], env, copy);
+
+  it('`npm run bridge -- setup` is a no-op when the environment matches the lock', async () => {
+    const copy = checkoutCopy();
+    const venv = stampedEnvironment(copy);
+    // A base interpreter that does not exist: any attempt to rebuild would fail loudly.
+    const run = await npmSetup(copy, userEnv({ BRIDGE_SETUP_PYTHON: path.join(home, 'no-such-python') }));
+    expect(run.stdout).toContain(`up to date: ${path.join(venv, 'bin', 'python')} already matches the lock (nothing to do)`);
+    expect(run.code).toBe(0);
+    expect(readdirSync(venv).sort()).toEqual(['agent-gateway-lock.sha256', 'bin']);
+  });
+
+  it('rebuilds when the lock changed, and without Python says in one paragraph what to do, with no stack trace', async () => {
+    const copy = checkoutCopy();
+    stampedEnvironment(copy);
+    const lock = path.join(copy, 'bridge', 'python-env', process.platform === 'darwin' ? 'requirements-macos-arm64.lock' : `requirements-linux-${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}.lock`);
+    writeFileSync(lock, `${readFileSync(lock, 'utf8')}# changed\n`);
+    const run = await npmSetup(copy, userEnv({ BRIDGE_SETUP_PYTHON: path.join(home, 'no-such-python') }));
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toMatch(/^The bridge's Python environment was not set up: no Python interpreter named .*no-such-python was found\. Install Python 3\.11 or newer/);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).not.toMatch(/\n\s+at |Error:/);
   });
 });
 
@@ -221,7 +279,7 @@ describe('bridge start', () => {
   it('connects, serves a request through the real MLX worker, and stops cleanly on SIGTERM', async () => {
     const gateway = await fakeGateway();
     const child = spawn(process.execPath, [CLI, '--url', gateway.url, '--token', TOKEN], {
-      env: userEnv({ PYTHONPATH: DOUBLE }),
+      env: userEnv({ PYTHONPATH: DOUBLE, BRIDGE_PYTHON: 'python3' }),
       cwd: ROOT,
     });
     let stdout = '';
@@ -304,7 +362,7 @@ describe('bridge login', () => {
 
     const gateway = await fakeGateway();
     // As a user runs it: npm prints its `> node bridge/cli.ts …` banner with the arguments.
-    const npm = spawn('npm', ['run', 'bridge', '--', '--url', gateway.url], { env: userEnv({ PYTHONPATH: DOUBLE }), cwd: ROOT });
+    const npm = spawn('npm', ['run', 'bridge', '--', '--url', gateway.url], { env: userEnv({ PYTHONPATH: DOUBLE, BRIDGE_PYTHON: 'python3' }), cwd: ROOT });
     let output = '';
     npm.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     npm.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));

@@ -112,7 +112,7 @@ export class MlxWorkerProcess {
         resolve(info);
       };
       this.child.on('error', (error: NodeJS.ErrnoException) => {
-        const hint = error.code === 'ENOENT' ? ' (not found: install Python 3 or set BRIDGE_PYTHON)' : '';
+        const hint = error.code === 'ENOENT' ? ' (not found: run `npm run bridge -- setup` for the bridge\'s own Python environment, or set BRIDGE_PYTHON)' : '';
         finish({
           reason: 'spawn_failed',
           message: `could not start ${options.python}${hint}: ${error.message}`,

@@ -33,15 +33,27 @@ describe('bridge config', () => {
     expect(config.configFile).toContain('bridge.json');
   });
 
+  it("runs the worker on the bridge's own environment once it exists, unless a flag, BRIDGE_PYTHON or the file names another", () => {
+    const own = '/checkout/.venv/bridge/bin/python';
+    const options = { ownPython: own, exists: (file: string) => file === own };
+    expect(loadBridgeConfig({}, { HOME: '/nonexistent-home' }, options)).toMatchObject({ python: own, pythonSource: 'bridge environment', ownPython: own });
+    const dir = homeWithConfig({ python: '/file/python' });
+    expect(loadBridgeConfig({}, { HOME: dir }, options)).toMatchObject({ python: '/file/python', pythonSource: 'config file' });
+    expect(loadBridgeConfig({}, { HOME: dir, BRIDGE_PYTHON: '/env/python' }, options)).toMatchObject({ python: '/env/python', pythonSource: 'BRIDGE_PYTHON' });
+    expect(loadBridgeConfig({ python: '/flag/python' }, { HOME: dir, BRIDGE_PYTHON: '/env/python' }, options)).toMatchObject({ python: '/flag/python', pythonSource: '--python' });
+    // An empty BRIDGE_PYTHON is "not set", as for every other variable.
+    expect(loadBridgeConfig({}, { HOME: '/nonexistent-home', BRIDGE_PYTHON: '' }, options)).toMatchObject({ python: own });
+  });
+
   it('merges model paths per id with the same precedence', () => {
     const dir = homeWithConfig({ local_model_paths: { a: '/file/a', b: '/file/b' }, models: { c: { runner: 'mlx', path: '/file/c' } } });
     const config = loadBridgeConfig({ modelPath: ['a=/flag/a'] }, { HOME: dir, LOCAL_MODEL_PATHS: '{"b":"/env/b"}' });
     expect(config.modelPaths).toEqual({ a: '/flag/a', b: '/env/b', c: '/file/c' });
   });
 
-  it('uses python3, mlx and a 10 minute idle unload by default', () => {
-    const config = loadBridgeConfig({}, { HOME: '/nonexistent-home' });
-    expect(config).toMatchObject({ python: 'python3', defaultRunner: 'mlx', idleUnloadSec: 600, modelPaths: {} });
+  it('uses python3 (when the bridge has no environment of its own), mlx and a 10 minute idle unload by default', () => {
+    const config = loadBridgeConfig({}, { HOME: '/nonexistent-home' }, { ownPython: '/nowhere/.venv/bridge/bin/python' });
+    expect(config).toMatchObject({ python: 'python3', pythonSource: 'default', defaultRunner: 'mlx', idleUnloadSec: 600, modelPaths: {} });
     expect(config.url).toBeUndefined();
     expect(config.hfCacheDir).toBe('/nonexistent-home/.cache/huggingface/hub');
   });

@@ -1,0 +1,30 @@
+/**
+ * `npm install`'s last step: the bridge's own Python environment
+ * (bridge/python-env), so the tests and `npm run bridge` find mlx-lm without
+ * any other command. A no-op when the environment already matches the lock.
+ *
+ * When it cannot be made (no Python, no registry, a platform MLX does not
+ * support), it prints one paragraph saying what to do and, on a developer's
+ * machine, lets `npm install` succeed: the edge stack needs no Python. Under CI
+ * (CI set and not "false"/"0") it fails the install instead, since the tests need
+ * the environment. BRIDGE_SETUP_PYTHON names the base interpreter (default python3).
+ */
+import { nodeSetupDeps } from '../bridge/python-env/node-setup-deps.ts';
+import { pythonEnvLayout } from '../bridge/python-env/python-env-layout.ts';
+import { setupPythonEnv } from '../bridge/python-env/setup-python-env.ts';
+import { missingPythonFailsInstall } from './postinstall-policy.ts';
+
+const outcome = await setupPythonEnv(pythonEnvLayout(), process.env.BRIDGE_SETUP_PYTHON || 'python3', nodeSetupDeps((line) => console.log(`bridge python: ${line}`), process.env));
+if (outcome.ok) {
+  console.log(
+    outcome.status === 'installed'
+      ? `bridge python: ready in ${outcome.seconds.toFixed(1)} s (${outcome.python})`
+      : `bridge python: up to date (${outcome.python})`,
+  );
+} else {
+  console.error(`\n! ${outcome.message}\n`);
+  if (missingPythonFailsInstall(process.env.CI)) {
+    console.error('! CI is set, so this fails the install: the tests need the environment.\n');
+    process.exitCode = 1;
+  }
+}

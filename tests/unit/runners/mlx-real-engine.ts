@@ -1,0 +1,52 @@
+/**
+ * What the tests on the REAL mlx-lm share: the bridge's own Python environment
+ * (made by `npm install`), the tiny trained model and its answers, and the
+ * tokenizer's own counts, asked of the real library.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pythonEnvLayout } from '../../../bridge/python-env/python-env-layout.ts';
+
+export const MODELS_DIR = fileURLToPath(new URL('../../models', import.meta.url).href);
+export const TINY_CHAT = path.join(MODELS_DIR, 'tiny-chat');
+export const TINY_CHAT_4BIT = path.join(MODELS_DIR, 'tiny-chat-4bit');
+
+export interface AnswerCase {
+  name: string;
+  messages: Array<{ role: 'user' | 'assistant' | 'tool'; content: string }>;
+  completion: string;
+  min_completion_tokens?: number;
+}
+
+export function answerCase(name: string): AnswerCase {
+  const file = JSON.parse(readFileSync(path.join(MODELS_DIR, 'tiny-chat-answers.json'), 'utf8')) as { cases: AnswerCase[] };
+  const found = file.cases.find((entry) => entry.name === name);
+  if (!found) throw new Error(`tiny-chat-answers.json has no case ${name}`);
+  return found;
+}
+
+/** The interpreter of the bridge's own environment; a clear failure (not a skip) when npm install did not make it. */
+export function realPython(): string {
+  const { python } = pythonEnvLayout();
+  if (!existsSync(python)) throw new Error(`${python} is missing: run \`npm install\` (or \`npm run bridge -- setup\`) to make the bridge's Python environment`);
+  return python;
+}
+
+/** The tokenizer's own counts: the rendered prompt, and `completion` as the model emits it (its tokens plus the end-of-turn token). */
+export function tokenizerCounts(model: string, messages: AnswerCase['messages'], completion: string): { prompt: number; completion: number } {
+  const script = [
+    'import json, sys',
+    'from mlx_lm.utils import load_tokenizer',
+    'from pathlib import Path',
+    'args = json.loads(sys.argv[1])',
+    'tokenizer = load_tokenizer(Path(args["model"]))',
+    'prompt = tokenizer.apply_chat_template(args["messages"], add_generation_prompt=True, tokenize=True)',
+    'completion = tokenizer.encode(args["completion"], add_special_tokens=False)',
+    'print(json.dumps({"prompt": len(prompt), "completion": len(completion) + 1}))',
+  ].join('\n');
+  const run = spawnSync(realPython(), ['-c', script, JSON.stringify({ model, messages, completion })], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  if (run.status !== 0) throw new Error(`tokenizer counts failed: ${run.stderr}`);
+  return JSON.parse(run.stdout) as { prompt: number; completion: number };
+}
