@@ -34,8 +34,7 @@ function unavailable(code: string, message: string, cause: unknown): GatewayErro
     type: 'service_unavailable',
     code,
     message,
-    retryable: true,
-    retryAfterMs: 1_000,
+    retryable: true, // a 503: the response carries the default retry hint (functions/http/retry-hint.ts)
     cause,
   });
 }
