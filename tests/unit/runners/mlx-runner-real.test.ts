@@ -10,7 +10,7 @@ import type { ChatEvent } from '../../../protocol/chat-events.ts';
 import type { WorkerEvent, WorkerEventOf } from '../../../bridge/runners/mlx/worker-protocol.ts';
 import { failure } from '../../helpers/gateway-failure.ts';
 import { chat, collect, makeMlxHarness, textOf, type MlxHarness } from './mlx-harness.ts';
-import { answerCase, realPython, TINY_CHAT, TINY_CHAT_4BIT, tokenizerCounts } from './mlx-real-engine.ts';
+import { answerCase, realPython, TINY_CHAT, TINY_CHAT_4BIT, tokenizerCounts } from '../../helpers/mlx-real-engine.ts';
 
 const never = new AbortController().signal;
 const hello = answerCase('hello');
