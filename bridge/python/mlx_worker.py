@@ -313,6 +313,10 @@ class Worker:
         self.emit_done(request_id, finish, prompt_tokens, completion_tokens, stats)
 
     def emit_done(self, request_id, finish, prompt_tokens, completion_tokens, stats):
+        if finish == "cancelled":
+            # The bridge has stopped listening for this request by now (its client left), so this
+            # line is the daemon log's only record of where the worker really stopped.
+            log(f"generation cancelled after {int(completion_tokens)} tokens")
         self.channel.emit(
             "done",
             id=request_id,

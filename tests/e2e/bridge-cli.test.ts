@@ -2,6 +2,11 @@
  * The bridge CLI as a user runs it: real `node bridge/cli.ts` processes, the
  * real Python worker over the mlx_lm test double, and for `start` a loopback
  * WebSocket standing in for the gateway's /bridge/connect.
+ *
+ * Why the double: `doctor` is asserted with a Python that has mlx_lm and one that lacks it
+ * (PYTHONPATH decides), and `start`/`login` only need a worker that answers; the real engine's
+ * own doctor report and serving are asserted here (`doctor` by default) and in
+ * flows-local-real-engine.test.ts.
  */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';

@@ -4,6 +4,10 @@
  * Python worker over the `mlx_lm` test double, and the official client.
  * The tests build on each other in order: offline first, then a bridge, then
  * settings, then a restart of everything.
+ *
+ * Why the double: it echoes each request's last message, so every settings change and restart
+ * here shows which request was served where; the tiny model gives one fixed answer per prompt.
+ * The local flow itself on the real mlx-lm is flows-local-real-engine.test.ts.
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

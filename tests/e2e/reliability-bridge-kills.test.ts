@@ -4,6 +4,10 @@
  * OpenAI-shaped error, never a hang; the restarted bridge must serve at once
  * (the crash must not open the model's breaker); and the Python worker must
  * go with its bridge. Figures: `bridgeKills`.
+ *
+ * Why the double: requests must be in flight when the SIGKILL lands, so generation is paced
+ * (MLX_DOUBLE_TOKEN_DELAY_MS) and serves many model ids from one folder; the real tiny model
+ * finishes before a kill can be aimed at it.
  */
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';

@@ -4,6 +4,10 @@
  * Anthropic requests abandoned before the first byte: every upstream call and
  * bridge request must end within the bound, and the gateway must still serve
  * both ways afterwards. Figures: `disconnects`.
+ *
+ * Why the double: twenty local streams must still be running when their clients leave, so
+ * tokens are paced (MLX_DOUBLE_TOKEN_DELAY_MS); the real worker serves one generation at a time
+ * and the tiny model's answers end too soon to abandon twenty of them mid-stream.
  */
 import { describe, expect, it } from 'vitest';
 import { ANTHROPIC_ATTEMPT_TIMEOUT_MS, ask, reliabilitySuite, SETTLE_BOUND_MS, waitForBridgeInFlight } from './reliability-stack.ts';

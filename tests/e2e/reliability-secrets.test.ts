@@ -73,7 +73,8 @@ describe('sentinel secrets', () => {
     // (fetch cannot send `Upgrade`; the route checks the credentials before it looks for one.)
     expect(await check('/bridge/connect', { headers: { authorization: `Bearer ${presented[0]}` } }, false)).toBe(401);
     expect(await check(`/bridge/connect?token=${secrets.BRIDGE_TOKEN}`, {}, false)).toBe(400);
-    const refused = await suite.stack.startBridge('mlx', { token: presented[1], waitConnected: false });
+    // The real engine: this bridge is refused at the door and never loads a model.
+    const refused = await suite.stack.startBridge('mlx', { token: presented[1], waitConnected: false, engine: 'real' });
     await refused.waitForOutput('refused the token', SETTLE_BOUND_MS);
     expect(await within(refused.exited, SETTLE_BOUND_MS)).toMatchObject({ settled: true, value: 1 });
 

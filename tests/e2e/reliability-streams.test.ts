@@ -3,6 +3,10 @@
  * providers and the echo upstream) and 100 through the tunnel (the real bridge
  * and its Python worker). Every stream must get exactly what its own upstream
  * sent: nothing lost, nothing crossed. Figures: `gateway`, `tunnel`.
+ *
+ * Why the double: it echoes each stream's own prompt, so a crossed or lost piece shows; the tiny
+ * model gives every stream the same answer, and one generation at a time on a CPU would not
+ * carry 100 concurrent streams in the suite's budget.
  */
 import { describe, expect, it } from 'vitest';
 import type { OnlineProvider } from '../../protocol/model-name.ts';

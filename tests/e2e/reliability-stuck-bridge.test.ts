@@ -11,6 +11,10 @@
  *   silent, takes nothing down; a real second bridge with a valid hello does take
  *   over, and the one it replaced exits 3 saying why.
  * Figures: `stuckBridge` (requests sent to a stuck bridge, the slowest first byte of their errors).
+ *
+ * Why the double: each request's answer is its own label (the double echoes it), which is how
+ * the test tells which bridge served; the faults (SIGSTOP, silent sockets) are the bridge's, not
+ * the engine's.
  */
 import WebSocket from 'ws';
 import { describe, expect, it } from 'vitest';

@@ -7,6 +7,10 @@
  * own check is proven without the gateway's in front of it. The `mlx_lm`
  * double's call log says what reached `load()`; the double's built-in hub is
  * the Hugging Face cache, MLX_DOUBLE_REMOTE_HUB the Hub.
+ *
+ * Why the double: the point is what would reach `mlx_lm.load` and the Hub; the double logs every
+ * load call (MLX_DOUBLE_LOG) and plays the Hub (MLX_DOUBLE_REMOTE_HUB). There is no Hub here, and
+ * the real library logs nothing of the kind.
  */
 import { mkdirSync, mkdtempSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

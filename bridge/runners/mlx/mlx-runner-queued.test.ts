@@ -2,6 +2,10 @@
  * A request queued inside the MLX worker (the worker serves one generation at a
  * time) keeps hearing `progress queued`, over the real worker script and the
  * mlx_lm test double, with the keep-alive on a fake clock.
+ *
+ * Why the double: the test needs a generation that holds the worker for as long as it says
+ * (MLX_DOUBLE_TOKEN_DELAY_MS) while the fake clock runs; on the real mlx-lm the tiny model's
+ * longest answer ends in under a second and cannot be made to last on demand.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../../protocol/chat-events.ts';

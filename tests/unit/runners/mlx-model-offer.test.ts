@@ -3,6 +3,10 @@
  * the mlx_lm double: the double's built-in hub is the Hugging Face cache,
  * MLX_DOUBLE_REMOTE_HUB the Hub itself. The double's call log says what
  * reached `mlx_lm.load`.
+ *
+ * Why the double: what reaches `mlx_lm.load` and a Hub download is the point; the double logs
+ * each load (MLX_DOUBLE_LOG) and plays the Hub (MLX_DOUBLE_REMOTE_HUB), which this machine does
+ * not reach.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

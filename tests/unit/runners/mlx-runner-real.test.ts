@@ -5,34 +5,20 @@
  * from tests/models/tiny-chat-answers.json; every count from the real tokenizer.
  * Nothing here uses the tests/mlx_lm double (PYTHONPATH is empty).
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../../protocol/chat-events.ts';
 import type { WorkerEvent, WorkerEventOf } from '../../../bridge/runners/mlx/worker-protocol.ts';
 import { failure } from '../../helpers/gateway-failure.ts';
-import { chat, collect, makeMlxHarness, textOf, type MlxHarness } from './mlx-harness.ts';
-import { answerCase, realPython, TINY_CHAT, TINY_CHAT_4BIT, tokenizerCounts } from './mlx-real-engine.ts';
+import { chat, collect, textOf, type MlxHarness } from './mlx-harness.ts';
+import { realEngineHarnesses } from './mlx-real-harness.ts';
+import { answerCase, TINY_CHAT, tokenizerCounts } from '../../helpers/mlx-real-engine.ts';
 
 const never = new AbortController().signal;
 const hello = answerCase('hello');
 const count = answerCase('count');
 
-let harness: MlxHarness | undefined;
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
-
-let python = '';
-beforeAll(() => {
-  python = realPython();
-});
-
-function realHarness(): MlxHarness {
-  return makeMlxHarness({
-    env: { PYTHONPATH: '' },
-    runner: { python, modelPaths: { 'tiny-chat': TINY_CHAT, 'tiny-chat-4bit': TINY_CHAT_4BIT } },
-  });
-}
+const realHarness = realEngineHarnesses();
+let harness: MlxHarness;
 
 function finishOf(events: ChatEvent[]) {
   const finish = events.at(-1);
@@ -113,7 +99,7 @@ describe('MLX runner on the real mlx-lm with the tiny model', () => {
   });
 
   it('answers a LOCAL_MODEL_PATHS entry whose folder is missing with model_not_found, and keeps serving', async () => {
-    harness = makeMlxHarness({ env: { PYTHONPATH: '' }, runner: { python, modelPaths: { ghost: `${TINY_CHAT}-missing`, 'tiny-chat': TINY_CHAT } } });
+    harness = realHarness({ modelPaths: { ghost: `${TINY_CHAT}-missing`, 'tiny-chat': TINY_CHAT } });
     const error = await failure(collect(harness.runner.generate(chat('ghost', 'hi'), { maxTokens: 8, stop: [] }, never)));
     expect(error).toMatchObject({ status: 404, code: 'model_not_found' });
     expect(textOf(await collect(harness.runner.generate(chat('tiny-chat', hello.messages[0]?.content ?? ''), { maxTokens: 64, stop: [] }, never)))).toBe(hello.completion);

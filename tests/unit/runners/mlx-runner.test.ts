@@ -1,6 +1,13 @@
 /**
  * The MLX runner end to end below the tunnel: the real Node supervisor, the real
  * Python worker script, and the mlx_lm test double standing in for Apple's GPU.
+ *
+ * Why the double: the faults the real mlx-lm cannot show on demand: a worker killed mid-token
+ * and a wedged one (MLX_DOUBLE_HANG_AFTER_TOKENS), a slow first load as a Hub download plays it
+ * (MLX_DOUBLE_LOAD_DELAY_MS), a 3B model's memory against a small working set
+ * (MLX_DOUBLE_WORKING_SET), library prints on stdout, a load that fails, and the exact arguments
+ * reaching make_sampler/make_logits_processors (the double records them). What the real engine
+ * can show is in mlx-runner-real.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WorkerEvent, WorkerEventOf } from '../../../bridge/runners/mlx/worker-protocol.ts';

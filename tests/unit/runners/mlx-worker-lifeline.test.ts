@@ -4,6 +4,9 @@
  * runs the real worker script over the mlx_lm double and takes away one of the
  * things that tie it to the bridge: stdin, the protocol pipe, the parent
  * process, or the whole bridge process (SIGKILL, as a crash would).
+ *
+ * Why the double: a worker that hangs mid-generation (MLX_DOUBLE_HANG_AFTER_TOKENS) and a log
+ * of its shutdown calls (MLX_DOUBLE_LOG); the real library cannot be made to hang on demand.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';

@@ -7,9 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pythonEnvLayout } from '../../../bridge/python-env/python-env-layout.ts';
+import { pythonEnvLayout } from '../../bridge/python-env/python-env-layout.ts';
 
-export const MODELS_DIR = fileURLToPath(new URL('../../models', import.meta.url).href);
+export const MODELS_DIR = fileURLToPath(new URL('../models', import.meta.url).href);
 export const TINY_CHAT = path.join(MODELS_DIR, 'tiny-chat');
 export const TINY_CHAT_4BIT = path.join(MODELS_DIR, 'tiny-chat-4bit');
 
