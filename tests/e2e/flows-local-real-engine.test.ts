@@ -10,7 +10,7 @@
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerCase, TINY_CHAT, tokenizerCounts, type AnswerCase } from '../helpers/mlx-real-engine.ts';
-import { agentOf, readStream } from './stack-answers.ts';
+import { expectServedLocally, readStream } from './stack-answers.ts';
 import { TINY_CHAT_MODEL, type BridgeProcess } from './stack-bridge.ts';
 import { startStack, type Stack } from './stack.ts';
 
@@ -41,12 +41,8 @@ describe('the local flow on the real mlx-lm with the tiny model', () => {
     const { data: completion, response } = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: messagesOf(hello) }).withResponse();
     expect(completion.choices[0]?.message.content).toBe(hello.completion);
     expect(completion.choices[0]?.finish_reason).toBe('stop');
-    expect(completion.model).toBe(TINY_CHAT_MODEL);
     expect(completion.usage).toMatchObject(expectedUsage(hello));
-    expect(response.headers.get('x-agent-backend')).toBe('local');
-    expect(response.headers.get('x-agent-provider')).toBe('mlx');
-    expect(response.headers.get('x-agent-model')).toBe(TINY_CHAT_MODEL);
-    expect(agentOf(completion)).toMatchObject({ backend: 'local', provider: 'mlx', model_id: TINY_CHAT_MODEL, attempts: [{ status: 200 }] });
+    expectServedLocally(completion, response, TINY_CHAT_MODEL);
   });
 
   it("streams the same completion in more than one delta, with the tokenizer's usage", async () => {

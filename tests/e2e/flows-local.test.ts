@@ -12,7 +12,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BRIDGE_OFFLINE_RETRY_AFTER_MS } from '../../protocol/tunnel-errors.ts';
-import { agentOf, readStream } from './stack-answers.ts';
+import { agentOf, expectServedLocally, readStream } from './stack-answers.ts';
 import { MLX_MODEL, type BridgeProcess } from './stack-bridge.ts';
 import { startStack, type Stack } from './stack.ts';
 
@@ -72,12 +72,8 @@ describe('with the real bridge and its Python worker', () => {
     // The double answers with the last user message, word by word.
     expect(completion.choices[0]?.message.content).toBe('the quick brown fox');
     expect(completion.choices[0]?.finish_reason).toBe('stop');
-    expect(completion.model).toBe(MLX_MODEL);
     expect(completion.usage?.completion_tokens).toBeGreaterThanOrEqual(4); // the words, and the double's EOS
-    expect(response.headers.get('x-agent-backend')).toBe('local');
-    expect(response.headers.get('x-agent-provider')).toBe('mlx');
-    expect(response.headers.get('x-agent-model')).toBe(MLX_MODEL);
-    expect(agentOf(completion)).toMatchObject({ backend: 'local', provider: 'mlx', model_id: MLX_MODEL, attempts: [{ status: 200 }] });
+    expectServedLocally(completion, response, MLX_MODEL);
   });
 
   it('streams a local answer delta by delta', async () => {

@@ -4,6 +4,7 @@
  * the gateway's own `agent` block.
  */
 import type OpenAI from 'openai';
+import { expect } from 'vitest';
 
 /** Reads an OpenAI-shaped error body; undefined when the body is not one. */
 export function openAIErrorOf(body: unknown): { message: string; type: string; param: string | null; code: string | null } | undefined {
@@ -61,4 +62,13 @@ export interface AgentMetadata {
 /** The gateway's `agent` block of a completion (the SDK passes unknown fields through). */
 export function agentOf(completion: OpenAI.ChatCompletion): AgentMetadata {
   return (completion as unknown as { agent: AgentMetadata }).agent;
+}
+
+/** A JSON answer served by the bridge's MLX runner as `model`: the metadata headers and the `agent` block agree. */
+export function expectServedLocally(completion: OpenAI.ChatCompletion, response: Response, model: string): void {
+  expect(completion.model).toBe(model);
+  expect(response.headers.get('x-agent-backend')).toBe('local');
+  expect(response.headers.get('x-agent-provider')).toBe('mlx');
+  expect(response.headers.get('x-agent-model')).toBe(model);
+  expect(agentOf(completion)).toMatchObject({ backend: 'local', provider: 'mlx', model_id: model, attempts: [{ status: 200 }] });
 }

@@ -12,6 +12,7 @@ import type { ChatModel } from '../../protocol/chat-model.ts';
 import type { ChatRequest } from '../../protocol/chat-request.ts';
 import { GatewayError } from '../../protocol/gateway-error.ts';
 import { ACK_TIMEOUT_MS, PING_FRAME } from '../../protocol/tunnel-frames.ts';
+import { BRIDGE_UNRESPONSIVE_RETRY_AFTER_MS } from '../../protocol/tunnel-errors.ts';
 import { createTunnelChatModel, getBridgeStatus } from '../../functions/tunnel/tunnel-model.ts';
 import { connectFakeBridge, gatewayEnv, type FakeBridge } from '../helpers/fake-bridge.ts';
 import { chatInit, suiteMocks, testGateway } from './chat-gateway-fixture.ts';
@@ -122,18 +123,22 @@ describe('a bridge that accepts a request and then says nothing', () => {
 describe('a stuck bridge seen from the client', () => {
   const mocks = suiteMocks('shared');
 
-  it('answers an OpenAI-shaped 503 with Retry-After without backups, and serves from the backup at once with them', async () => {
-    const userId = newUser();
+  /** The whole app for a fresh user whose bridge says hello and then nothing. */
+  async function gatewayWithSilentBridge(): Promise<{ gateway: ReturnType<typeof testGateway>; bridge: FakeBridge }> {
+    const { userId, bridge } = await welcomedBridge();
     const gateway = testGateway(mocks.origins, { createLocalModel: (modelEnv, modelId) => createTunnelChatModel(modelEnv, userId, modelId) });
-    const bridge = await connectFakeBridge(env, userId);
-    await bridge.hello();
+    return { gateway, bridge };
+  }
+
+  it('answers an OpenAI-shaped 503 with Retry-After without backups, and serves from the backup at once with them', async () => {
+    const { gateway, bridge } = await gatewayWithSilentBridge();
 
     const startedAt = Date.now();
     const refused = await gateway.fetch('/v1/chat/completions', chatInit({ model: 'local/tiny', messages: [{ role: 'user', content: 'hi' }] }));
     const refusedMs = Date.now() - startedAt;
     expect(refused.status).toBe(503);
-    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(refused.headers.get('retry-after-ms')).toBeTruthy();
+    expect(refused.headers.get('retry-after')).toBe(String(BRIDGE_UNRESPONSIVE_RETRY_AFTER_MS / 1000));
+    expect(refused.headers.get('retry-after-ms')).toBe(String(BRIDGE_UNRESPONSIVE_RETRY_AFTER_MS));
     const body = (await refused.json()) as { error: { message: string; type: string; param: unknown; code: string } };
     expect(body.error).toMatchObject({ type: 'service_unavailable', param: null, code: 'bridge_unresponsive' });
     expect(refusedMs).toBeLessThan(ACK_TIMEOUT_MS + SLACK_MS);
@@ -155,10 +160,7 @@ describe('a stuck bridge seen from the client', () => {
   });
 
   it('serves a request the stuck bridge left unacknowledged from the backup', async () => {
-    const userId = newUser();
-    const gateway = testGateway(mocks.origins, { createLocalModel: (modelEnv, modelId) => createTunnelChatModel(modelEnv, userId, modelId) });
-    const bridge = await connectFakeBridge(env, userId);
-    await bridge.hello();
+    const { gateway, bridge } = await gatewayWithSilentBridge();
     const startedAt = Date.now();
     const served = await gateway.fetch(
       '/v1/chat/completions',
