@@ -1,0 +1,67 @@
+/**
+ * The one way a route hands a chat request to the agent layer: the user's
+ * settings read, the agent the factory picks, and the client's cancellation
+ * linked to the upstream. Chat Completions, Responses and Messages all come
+ * through here, so each surface gets the same fallback chain, commit point,
+ * deadlines and metadata (one chain, never a second one per API).
+ */
+import type { ChatModel } from '../../protocol/chat-model.ts';
+import type { ChatRequest } from '../../protocol/chat-request.ts';
+import type { OnlineProvider } from '../../protocol/model-name.ts';
+import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
+import type { AgentResult, FallbackPolicy } from '../agents/agent-types.ts';
+import type { CircuitBreaker } from '../agents/circuit-breaker.ts';
+import { linkAbort } from '../agents/deadlines.ts';
+import { createAgent } from '../agents/factory.ts';
+import type { AgentDefaults } from '../agents/model-selection.ts';
+import { getConfig, type Env } from '../config.ts';
+import { agentHeaders } from '../http/agent-headers.ts';
+import type { ProviderAdapter } from '../providers/provider-model.ts';
+
+/** What every model-serving route is built with (`app.ts` fills it in once). */
+export interface AgentRouteOptions {
+  adapters: Record<OnlineProvider, ProviderAdapter>;
+  /** A ChatModel for `local/<modelId>` in this env (the bridge tunnel). */
+  createLocalModel: (env: Env, modelId: string) => ChatModel;
+  /** The user's settings for agent selection; undefined when unavailable. */
+  loadAgentDefaults: (env: Env) => Promise<AgentDefaults | undefined>;
+  deps: RuntimeDeps;
+  policy?: FallbackPolicy;
+  breaker?: CircuitBreaker;
+  maxBodyBytes: number;
+  keepAliveMs?: number;
+}
+
+/** A committed agent run, as a route answers it. */
+export interface AgentRun {
+  result: AgentResult;
+  /** The `x-agent-*` headers of the model that served. */
+  headers: Record<string, string>;
+  /** Stops the upstream (the client went away mid-stream). */
+  cancel: () => void;
+  /** Unhooks the client's signal; call once the answer is finished either way. */
+  release: () => void;
+}
+
+/** Runs `request` through the agent the factory picks, up to the commit point. */
+export async function runAgent(env: Env, clientSignal: AbortSignal, request: ChatRequest, options: AgentRouteOptions): Promise<AgentRun> {
+  const config = getConfig(env);
+  const defaults = await options.loadAgentDefaults(env);
+  const agent = createAgent(request, defaults, {
+    config,
+    adapters: options.adapters,
+    createLocalModel: (modelId) => options.createLocalModel(env, modelId),
+    deps: options.deps,
+    policy: options.policy,
+    breaker: options.breaker,
+  });
+
+  // Ours, so the response stream can abort the upstream too when the client stops reading.
+  const client = new AbortController();
+  const release = linkAbort(clientSignal, client);
+  const result = await agent.run(request, client.signal).catch((error: unknown) => {
+    release();
+    throw error;
+  });
+  return { result, headers: agentHeaders(result.metadata), cancel: () => client.abort(), release };
+}
