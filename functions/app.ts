@@ -18,6 +18,7 @@ import { MAX_BODY_BYTES } from './middleware/json-body.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { providerAdapters } from './providers/index.ts';
 import type { ProviderAdapter } from './providers/provider-model.ts';
+import type { AgentRouteOptions } from './routes/agent-run.ts';
 import { chatCompletions } from './routes/chat-completions.ts';
 import { health } from './routes/health.ts';
 import { createModelCatalog, type LocalModelEntry } from './routes/model-catalog.ts';
@@ -57,19 +58,18 @@ export function createApp(options: AppOptions = {}): GatewayApp {
   app.all('/health', methodNotAllowed(['GET', 'HEAD']));
 
   app.use('/v1/*', requireGatewayKey());
-  app.post(
-    '/v1/chat/completions',
-    chatCompletions({
-      adapters,
-      createLocalModel: options.createLocalModel ?? ((_env, modelId) => createBridgeOfflineModel(modelId)),
-      loadAgentDefaults: options.loadAgentDefaults ?? (async () => undefined),
-      deps,
-      policy: options.policy,
-      breaker: options.breaker,
-      maxBodyBytes: options.maxBodyBytes ?? MAX_BODY_BYTES,
-      keepAliveMs: options.keepAliveMs,
-    }),
-  );
+  // Every model-serving surface runs on the same agent layer with the same collaborators.
+  const agentRoutes: AgentRouteOptions = {
+    adapters,
+    createLocalModel: options.createLocalModel ?? ((_env, modelId) => createBridgeOfflineModel(modelId)),
+    loadAgentDefaults: options.loadAgentDefaults ?? (async () => undefined),
+    deps,
+    policy: options.policy,
+    breaker: options.breaker,
+    maxBodyBytes: options.maxBodyBytes ?? MAX_BODY_BYTES,
+    keepAliveMs: options.keepAliveMs,
+  };
+  app.post('/v1/chat/completions', chatCompletions(agentRoutes));
   app.all('/v1/chat/completions', methodNotAllowed(['POST']));
   const models = createModelCatalog({ adapters, listLocalModels: options.listLocalModels, deps, log, cacheTtlMs: options.modelsCacheTtlMs });
   app.get('/v1/models', listModels(models));
