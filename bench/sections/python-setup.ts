@@ -21,7 +21,9 @@ export async function measurePythonSetup(basePython = process.env.BRIDGE_SETUP_P
   const env = { ...process.env, UV_CACHE_DIR: join(scratch, 'uv-cache') };
   try {
     const seconds = async (checkout: string): Promise<number> => {
-      const outcome = await setupPythonEnv(pythonEnvLayout(join(scratch, checkout)), basePython, nodeSetupDeps(() => undefined, env));
+      // The project's own lock, installed into a scratch environment.
+      const layout = { ...pythonEnvLayout(join(scratch, checkout)), lockFile: pythonEnvLayout().lockFile };
+      const outcome = await setupPythonEnv(layout, basePython, nodeSetupDeps(() => undefined, env));
       if (!outcome.ok) throw new Error(outcome.message);
       return outcome.seconds;
     };
