@@ -247,6 +247,8 @@ const errorFrame = z.object({
   message: z.string().max(4096),
   retryable: z.boolean(),
   retryAfterMs: z.number().int().min(0).optional(),
+  /** For `bad_request`: the request field at fault, so the gateway's 400 names it. */
+  param: z.string().max(256).optional(),
 });
 
 const cancelFrame = z.object({

@@ -7,7 +7,8 @@
  * LOCAL_MODEL_PATHS entry (→ mlx), else what a runner last listed, else the
  * default runner (`mlx`, which hands unknown ids to the Hub).
  */
-import { GatewayError } from '../../protocol/gateway-error.ts';
+import type { GatewayError } from '../../protocol/gateway-error.ts';
+import { tunnelError } from '../../protocol/tunnel-errors.ts';
 import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import type { BridgeConfig } from '../config.ts';
 import type { Runner } from './runner.ts';
@@ -27,13 +28,9 @@ export interface RunnerFactory {
   enabled?: (config: BridgeConfig) => boolean;
 }
 
+// A config naming a runner this bridge does not have: the bridge's setup, not the caller, and a backup can serve.
 function unknownRunner(name: string, known: string[]): GatewayError {
-  return new GatewayError({
-    status: 500,
-    type: 'server_error',
-    code: 'unknown_runner',
-    message: `No runner named '${name}' is registered in this bridge (known: ${known.join(', ') || 'none'})`,
-  });
+  return tunnelError('runner_unavailable', `No runner named '${name}' is registered in this bridge (known: ${known.join(', ') || 'none'})`);
 }
 
 /** The runner a model goes to, from config alone (`learned` holds what runners last listed). */
@@ -74,12 +71,7 @@ export class RunnerRegistry {
     const factory = this.factories.get(name);
     if (!factory) throw unknownRunner(name, this.known());
     if (!this.isEnabled(factory)) {
-      throw new GatewayError({
-        status: 503,
-        type: 'service_unavailable',
-        code: 'runner_unavailable',
-        message: `The '${name}' runner is not configured on this bridge${name === 'vllm' ? ' (set VLLM_BASE_URL)' : ''}`,
-      });
+      throw tunnelError('runner_unavailable', `The '${name}' runner is not configured on this bridge${name === 'vllm' ? ' (set VLLM_BASE_URL)' : ''}`);
     }
     const runner = factory.create(this.context);
     this.runners.set(name, runner);

@@ -9,7 +9,7 @@
 import * as z from 'zod';
 import type { ChatEvent, FinishReason } from '../../../protocol/chat-events.ts';
 import type { ChatRequest } from '../../../protocol/chat-request.ts';
-import { GatewayError, invalidRequest } from '../../../protocol/gateway-error.ts';
+import { GatewayError } from '../../../protocol/gateway-error.ts';
 import { readSseEvents } from '../../../protocol/sse.ts';
 import { tunnelError } from '../../../protocol/tunnel-errors.ts';
 import { safeParseJson } from '../../../protocol/validate.ts';
@@ -110,7 +110,7 @@ export class VllmRunner implements Runner {
    * The runner offers what its server lists (the bridge's offer rule): anything else is refused before it is sent.
    */
   async *generate(request: ChatRequest, generationConfig: GenerationConfig, signal: AbortSignal): AsyncIterable<ChatEvent> {
-    if (!request.model) throw invalidRequest('A model is required', 'model');
+    if (!request.model) throw tunnelError('bad_request', 'A model is required', { param: 'model' });
     await this.load(request.model);
     let response: Response;
     try {
@@ -258,7 +258,7 @@ export class VllmRunner implements Runner {
     const body = parsed?.success ? parsed.data : undefined;
     const detail = (typeof body?.error === 'string' ? body.error : (body?.error?.message ?? body?.message)) ?? `HTTP ${response.status}`;
     const message = `vLLM: ${detail}`.slice(0, 1000);
-    if (response.status === 400 || response.status === 422) return invalidRequest(message);
+    if (response.status === 400 || response.status === 422) return tunnelError('bad_request', message);
     if (response.status === 404) return tunnelError('model_not_found', message);
     if (response.status === 429 || response.status === 503) return tunnelError('busy', message);
     return tunnelError('internal', message);
