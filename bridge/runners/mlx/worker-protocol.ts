@@ -6,7 +6,7 @@
  */
 import * as z from 'zod';
 import type { SamplingParams } from '../generation-config.ts';
-import { statsSchema } from '../../../protocol/tunnel-frames.ts';
+import { statsSchema } from '../../../protocol/chat-events.ts';
 import { safeParseJson } from '../../../protocol/validate.ts';
 
 export interface WorkerMessage {
