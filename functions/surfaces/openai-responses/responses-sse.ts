@@ -39,13 +39,13 @@ export function responsesSse(result: AgentResult, encoder: ResponseEncoder, opti
   // A read that outlived a keep-alive tick is awaited again by the next pull, never repeated.
   let pending: Promise<IteratorResult<ChatEvent>> | undefined;
   let ended = false;
+  let finished = false;
   const end = (outcome: string): void => {
     if (ended) return;
     ended = true;
     options.onEnd?.(outcome);
   };
   const send = (controller: ReadableStreamDefaultController<Uint8Array>, events: ResponsesEvent[]): void => {
-    if (events.length === 0) return;
     controller.enqueue(bytes.encode(events.map((event) => encodeSseEvent(event.type, event)).join('')));
   };
   const fail = (controller: ReadableStreamDefaultController<Uint8Array>, thrown: unknown): void => {
@@ -74,32 +74,38 @@ export function responsesSse(result: AgentResult, encoder: ResponseEncoder, opti
       send(controller, encoder.start());
     },
     async pull(controller) {
-      let next: IteratorResult<ChatEvent> | typeof SILENT;
-      try {
-        next = await nextOrSilence();
-      } catch (error) {
+      // A pull that enqueues nothing is never repeated: read on past events that send nothing (progress).
+      for (;;) {
+        let next: IteratorResult<ChatEvent> | typeof SILENT;
+        try {
+          next = await nextOrSilence();
+        } catch (error) {
+          pending = undefined;
+          return fail(controller, error);
+        }
+        if (next === SILENT) {
+          controller.enqueue(bytes.encode(encodeSseComment('keep-alive')));
+          return;
+        }
         pending = undefined;
-        return fail(controller, error);
-      }
-      if (next === SILENT) {
-        controller.enqueue(bytes.encode(encodeSseComment('keep-alive')));
+        if (!next.done) {
+          if (next.value.type === 'finish') finished = true;
+          const events = encoder.encode(next.value);
+          if (events.length === 0) continue;
+          return send(controller, events);
+        }
+        // Read to the end, as the agent layer ends its stream (never cut short with return()).
+        if (!finished) return fail(controller, new Error('the model stream ended without a finish'));
+        try {
+          await options.beforeEnd?.(encoder.response());
+        } catch (error) {
+          return fail(controller, error);
+        }
+        send(controller, encoder.complete());
+        controller.close();
+        end('completed');
         return;
       }
-      pending = undefined;
-      // The agent layer always ends with `finish`; a stream that stops short of it did not complete.
-      const event: ChatEvent | undefined = next.done ? undefined : next.value;
-      if (event === undefined) return fail(controller, new Error('the model stream ended without a finish'));
-      send(controller, encoder.encode(event));
-      if (event.type !== 'finish') return;
-      try {
-        await options.beforeEnd?.(encoder.response());
-      } catch (error) {
-        return fail(controller, error);
-      }
-      send(controller, encoder.complete());
-      controller.close();
-      end('completed');
-      await iterator.return?.();
     },
     async cancel() {
       end('cancelled');
