@@ -282,6 +282,44 @@ describe('POST /v1/responses, streaming', () => {
   });
 });
 
+describe('POST /v1/responses on the one agent layer', () => {
+  it('falls back to a backup when the primary refuses its key, and says so in the headers and attempts', async () => {
+    await mocks.openai.script([{ kind: 'status', status: 401 }]);
+    await mocks.anthropic.script([{ kind: 'reply', content: 'From the backup' }]);
+    const response = await gateway.fetch('/v1/responses', chatInit({ model: 'openai/gpt-4o', input: 'Hi', fallback_models: ['anthropic/claude-sonnet-4-5'] }));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-agent-model')).toBe('anthropic/claude-sonnet-4-5');
+    expect(response.headers.get('x-agent-attempts')).toBe('2');
+    const body = (await response.json()) as { model: string; agent: { attempts: Array<{ provider: string; status: number }> } };
+    expect(body.model).toBe('anthropic/claude-sonnet-4-5');
+    expect(body.agent.attempts.map((attempt) => [attempt.provider, attempt.status])).toEqual([
+      ['openai', 401],
+      ['anthropic', 200],
+    ]);
+  });
+
+  it('without streaming, commits at the finish: an answer cut halfway is retried and the client sees only the whole one', async () => {
+    await mocks.openai.script([
+      { kind: 'stream', deltas: ['par', 'tial'], cutAfter: 1 },
+      { kind: 'reply', content: 'Whole answer' },
+    ]);
+    const { data: response, response: raw } = await sdkClient(gateway).responses.create({ model: 'openai/gpt-4o', input: 'Hi' }).withResponse();
+    expect(response.output_text).toBe('Whole answer');
+    expect(response.output).toHaveLength(1);
+    expect(raw.headers.get('x-agent-attempts')).toBe('2');
+  });
+
+  it('a client that stops reading a stream aborts the upstream call', async () => {
+    await mocks.openai.script([{ kind: 'stream', deltas: ['a', 'b', 'c', 'd'], stallAfter: 2 }]);
+    const response = await gateway.fetch('/v1/responses', chatInit({ model: 'openai/gpt-4o', input: 'Hi', stream: true }));
+    const reader = response.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    const calls = await mocks.openai.waitForCalls({ count: 1, aborted: 1 });
+    expect(calls[0]?.aborted).toBe(true);
+  });
+});
+
 describe('POST /v1/responses, bad input', () => {
   async function badRequest(body: Record<string, unknown>): Promise<{ status: number; error: { param: string | null; code: string | null; type: string; message: string } }> {
     const response = await gateway.fetch('/v1/responses', chatInit({ model: 'openai/gpt-4o', input: 'Hi', ...body }));
