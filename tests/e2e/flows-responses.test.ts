@@ -73,4 +73,27 @@ describe('POST /v1/responses over the whole stack', () => {
     expect(text).toBe('hello from the sdk');
     expect(await result.finishReason).toBe('stop');
   });
+
+  it('a bridge killed mid-stream ends the stream with error and response.failed, never response.completed', async () => {
+    const words = Array.from({ length: 60 }, (_, index) => `word${index}`).join(' ');
+    const response = await stack.api('/v1/responses', { method: 'POST', body: JSON.stringify({ model: MLX_MODEL, input: words, stream: true }) });
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes('event: response.output_text.delta')) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    bridge.child.kill('SIGKILL');
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    const types = [...text.matchAll(/^event: (.+)$/gm)].map(([, type]) => type);
+    expect(types).not.toContain('response.completed');
+    expect(types.slice(-2)).toEqual(['error', 'response.failed']);
+  });
 });

@@ -77,7 +77,7 @@ export interface ResponseObject {
   temperature: number | null;
   text: { format: TextFormat; verbosity?: string };
   tool_choice: ResponsesRequest['tool_choice'] & {};
-  tools: Array<FunctionTool & { description: string | null; parameters: Record<string, unknown> | null; strict: boolean }>;
+  tools: Array<FunctionTool & { description: string | null; parameters: Record<string, unknown> | null; strict: boolean | null }>;
   top_p: number | null;
   truncation: 'disabled';
   usage: ResponsesUsage | null;
@@ -131,7 +131,8 @@ export function responseShell(request: ResponsesRequest, identity: ResponseIdent
       ...tool,
       description: tool.description ?? null,
       parameters: tool.parameters ?? null,
-      strict: tool.strict ?? true,
+      // What was asked: OpenAI's own default (true) is not what an upstream chat call does unasked.
+      strict: tool.strict ?? null,
     })),
     top_p: request.top_p ?? null,
     truncation: 'disabled',
