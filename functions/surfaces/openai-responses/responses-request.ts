@@ -34,7 +34,8 @@ export const inputFileSchema = z.strictObject({
 export const outputTextSchema = z.strictObject({
   type: z.literal('output_text'),
   text,
-  annotations: z.array(z.unknown()).max(0, 'annotations are not supported').optional(),
+  // Citations an earlier answer carried: they annotate the text, the text is what a model reads.
+  annotations: z.array(z.unknown()).optional(),
   logprobs: z.array(z.unknown()).optional(),
 });
 export const refusalSchema = z.strictObject({ type: z.literal('refusal'), refusal: text });
