@@ -10,6 +10,7 @@ import { defaultRuntimeDeps } from '../../protocol/runtime-deps.ts';
 import textTranscript from '../fixtures/responses/openai-stream-with-usage.sse?raw';
 import toolTranscript from '../fixtures/responses/openai-tool-call.sse?raw';
 import thinkingTranscript from '../fixtures/responses/anthropic-thinking.sse?raw';
+import refusalTranscript from '../fixtures/responses/openai-refusal.sse?raw';
 import { chatInit, suiteMocks, testGateway } from './chat-gateway-fixture.ts';
 
 const mocks = suiteMocks('responses-transcripts');
@@ -25,6 +26,7 @@ describe('Responses wire transcripts', () => {
     ['openai/stream-with-usage.sse', 'openai/gpt-4o', textTranscript],
     ['openai/tool-call.sse', 'openai/gpt-4o', toolTranscript],
     ['anthropic/thinking.sse', 'anthropic/claude-sonnet-4-5', thinkingTranscript],
+    ['openai/refusal.sse', 'openai/gpt-4o', refusalTranscript],
   ])('%s upstream gives the recorded Responses stream', async (fixture, model, transcript) => {
     const mock = model.startsWith('openai/') ? mocks.openai : mocks.anthropic;
     await mock.script([{ kind: 'replay', fixture }]);
