@@ -1,5 +1,5 @@
-/** Vite's `?raw` imports (a file's text), which the workerd suites use for recorded transcripts. */
-declare module '*?raw' {
+// Recorded fixtures imported as text (Vite's `?raw`), for comparing what the gateway forwards.
+declare module '*.sse?raw' {
   const text: string;
   export default text;
 }
