@@ -157,6 +157,14 @@ describe('stored responses', () => {
     expect(await mocks.openai.calls()).toHaveLength(0);
   });
 
+  it('answers a non-streamed store: true request whose database is down with the 503, not an answer it did not keep', async () => {
+    await mocks.openai.script([{ kind: 'reply', content: 'Lost' }]);
+    const response = await gateway.fetch('/v1/responses', chatInit({ model: 'openai/gpt-4o', input: 'Hi', store: true }), { TURSO_DATABASE_URL: 'http://127.0.0.1:1' });
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ error: { code: 'database_unavailable', type: 'service_unavailable' } });
+    expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+  });
+
   it('fails a streamed store: true response whose database is down with response.failed, not response.completed', async () => {
     await mocks.openai.script([{ kind: 'stream', deltas: ['Lost'] }]);
     const response = await gateway.fetch('/v1/responses', chatInit({ model: 'openai/gpt-4o', input: 'Hi', store: true, stream: true }), {
