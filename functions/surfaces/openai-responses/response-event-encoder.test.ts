@@ -96,7 +96,7 @@ describe('the Responses event encoder', () => {
       { type: 'finish', finishReason },
     ]);
     expect(stream.at(-1)?.type).toBe('response.incomplete');
-    expect(encoder.response()).toMatchObject({ status: 'incomplete', incomplete_details: { reason }, usage: null });
+    expect(encoder.response()).toMatchObject({ status: 'incomplete', incomplete_details: { reason }, usage: null, output: [{ type: 'message', status: 'incomplete' }] });
   });
 
   it('a failure after content ends with error then response.failed, the open item left in progress', () => {

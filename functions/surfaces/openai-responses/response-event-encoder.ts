@@ -69,8 +69,8 @@ export function createResponseEncoder(shell: ResponseObject, key: string): Respo
     return { index, item };
   }
 
-  function closeItem(index: number, item: OutputItem): void {
-    item.status = 'completed';
+  function closeItem(index: number, item: OutputItem, status: 'completed' | 'incomplete' = 'completed'): void {
+    item.status = status;
     emit('response.output_item.done', { output_index: index, item });
   }
 
@@ -84,7 +84,7 @@ export function createResponseEncoder(shell: ResponseObject, key: string): Respo
     emit('response.content_part.done', { ...place, part });
   }
 
-  function closeCurrent(): void {
+  function closeCurrent(status: 'completed' | 'incomplete' = 'completed'): void {
     if (!current) return;
     const { index, item } = current;
     if (item.type === 'message') closeMessagePart(index, item);
@@ -96,7 +96,7 @@ export function createResponseEncoder(shell: ResponseObject, key: string): Respo
         emit('response.reasoning_summary_part.done', { ...place, part });
       }
     }
-    closeItem(index, item);
+    closeItem(index, item, status);
     current = undefined;
   }
 
@@ -163,13 +163,15 @@ export function createResponseEncoder(shell: ResponseObject, key: string): Respo
   }
 
   function finish(event: Extract<ChatEvent, { type: 'finish' }>): void {
-    closeCurrent();
+    const reason = incompleteReason(event.finishReason);
+    // What the stop cut short is incomplete, as OpenAI marks it; items closed before it were whole.
+    const status = reason ? 'incomplete' : 'completed';
+    closeCurrent(status);
     for (const { index, item } of [...calls.values()].sort((a, b) => a.index - b.index)) {
       emit('response.function_call_arguments.done', { item_id: item.id, output_index: index, name: item.name, arguments: item.arguments });
-      closeItem(index, item);
+      closeItem(index, item, status);
     }
     calls.clear();
-    const reason = incompleteReason(event.finishReason);
     response.status = reason ? 'incomplete' : 'completed';
     response.incomplete_details = reason ? { reason } : null;
     response.usage = event.usage ? toResponsesUsage(event.usage) : null;
