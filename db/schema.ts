@@ -3,7 +3,7 @@
  * Migrations in drizzle/ are generated from this file by `npm run db:generate`.
  */
 import { sql } from 'drizzle-orm';
-import { check, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { check, index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 /** The two ways a request can be served: the clouds, or the model on the user's Mac. */
 export const TRANSPORTS = ['online', 'local'] as const;
@@ -40,3 +40,33 @@ export const userSettings = sqliteTable(
 export type UserSettingsRow = typeof userSettings.$inferSelect;
 /** A row as written. */
 export type NewUserSettingsRow = typeof userSettings.$inferInsert;
+
+/**
+ * Responses kept by `POST /v1/responses` with `store: true`, until `expires_at`
+ * (docs/responses.md says how long). A row holds the whole response and the
+ * conversation up to it (input and output items), so `previous_response_id`
+ * costs one read however long the chain.
+ */
+export const storedResponses = sqliteTable(
+  'stored_responses',
+  {
+    // `resp_<key>`; item ids carry the key (functions/surfaces/openai-responses/response-ids.ts).
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    // The Response object as GET /v1/responses/{id} returns it.
+    response: text('response', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    // The items a continuation starts from: every earlier input and output, in order.
+    items: text('items', { mode: 'json' }).$type<unknown[]>().notNull(),
+    createdAt: text('created_at').notNull(),
+    // Milliseconds since the epoch: compared as a number on every read and by the clean-up.
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (table) => [
+    index('stored_responses_expires_at').on(table.expiresAt),
+    check('stored_responses_response_object', sql`json_valid(${table.response}) AND json_type(${table.response}) = 'object'`),
+    check('stored_responses_items_array', sql`json_valid(${table.items}) AND json_type(${table.items}) = 'array'`),
+  ],
+);
+
+/** A stored response as read. */
+export type StoredResponseRow = typeof storedResponses.$inferSelect;

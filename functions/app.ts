@@ -23,6 +23,8 @@ import { chatCompletions } from './routes/chat-completions.ts';
 import { health } from './routes/health.ts';
 import { createModelCatalog, type LocalModelEntry } from './routes/model-catalog.ts';
 import { listModels, retrieveModel } from './routes/models.ts';
+import { createResponse } from './routes/responses.ts';
+import { deleteResponse, retrieveResponse } from './routes/responses-stored.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { bridgeConnectRoutes, bridgeStatusRoutes } from './routes/bridge.ts';
 
@@ -77,6 +79,11 @@ export function createApp(options: AppOptions = {}): GatewayApp {
   // `{.+}`: model ids contain slashes (`local/mlx-community/…`).
   app.get('/v1/models/:id{.+}', retrieveModel(models));
   app.all('/v1/models/:id{.+}', methodNotAllowed(['GET']));
+  app.post('/v1/responses', createResponse(agentRoutes));
+  app.all('/v1/responses', methodNotAllowed(['POST']));
+  app.get('/v1/responses/:id', retrieveResponse(deps));
+  app.delete('/v1/responses/:id', deleteResponse(deps));
+  app.all('/v1/responses/:id', methodNotAllowed(['GET', 'DELETE']));
 
   app.route('/v1/settings', settingsRoutes);
   // GET /v1/bridge, behind the gateway key above.

@@ -1,0 +1,99 @@
+/**
+ * The Responses API with every real process: sqld (migrated, the
+ * stored_responses table included), the Worker under wrangler dev, the real
+ * bridge with its Python worker over the `mlx_lm` double, the loopback mocks,
+ * and the official openai client and the AI SDK as a user runs them. The
+ * double echoes each request's last user message, word by word.
+ */
+import { createOpenAI } from '@ai-sdk/openai';
+import { streamText } from 'ai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MLX_MODEL, type BridgeProcess } from './stack-bridge.ts';
+import { startStack, type Stack } from './stack.ts';
+
+let stack: Stack;
+let bridge: BridgeProcess;
+
+beforeAll(async () => {
+  stack = await startStack();
+  bridge = await stack.startBridge('mlx', { env: { MLX_DOUBLE_TOKEN_DELAY_MS: '5' } });
+});
+
+afterAll(async () => {
+  await bridge?.stop('SIGTERM');
+  await stack?.stop();
+});
+
+describe('POST /v1/responses over the whole stack', () => {
+  it('answers a local model through the bridge, with the local metadata in the headers and the agent field', async () => {
+    const { data: response, response: raw } = await stack.client.responses.create({ model: MLX_MODEL, input: 'the quick brown fox' }).withResponse();
+    expect(response.output_text).toBe('the quick brown fox');
+    expect(response.status).toBe('completed');
+    expect(response.model).toBe(MLX_MODEL);
+    expect(raw.headers.get('x-agent-backend')).toBe('local');
+    expect(raw.headers.get('x-agent-provider')).toBe('mlx');
+    expect((response as unknown as { agent: unknown }).agent).toMatchObject({ backend: 'local', provider: 'mlx', model_id: MLX_MODEL });
+    expect(response.usage?.output_tokens).toBeGreaterThanOrEqual(4);
+  });
+
+  it('streams a local answer as output_text deltas, one per word, ending in response.completed', async () => {
+    const stream = stack.client.responses.stream({ model: MLX_MODEL, input: 'one two three four' });
+    const types: string[] = [];
+    for await (const event of stream) types.push(event.type);
+    const final = await stream.finalResponse();
+    expect(final.output_text).toBe('one two three four');
+    expect(types.filter((type) => type === 'response.output_text.delta').length).toBeGreaterThanOrEqual(4);
+    expect(types.at(-1)).toBe('response.completed');
+  });
+
+  it('stores a response in sqld and continues it with previous_response_id, the history sent upstream', async () => {
+    const openai = stack.mocks.providers.openai;
+    openai.reset();
+    openai.script([
+      { kind: 'reply', content: 'Paris.' },
+      { kind: 'reply', content: 'Lyon.' },
+    ]);
+    const first = await stack.client.responses.create({ model: 'openai/gpt-4o', input: 'Capital of France?', store: true });
+    const fetched = await stack.client.responses.retrieve(first.id);
+    expect(fetched.output_text).toBe('Paris.');
+    const second = await stack.client.responses.create({ model: 'openai/gpt-4o', previous_response_id: first.id, input: 'Second city?' });
+    expect(second.output_text).toBe('Lyon.');
+    expect((openai.calls()[1]?.body as { messages: unknown[] }).messages).toEqual([
+      { role: 'user', content: 'Capital of France?' },
+      { role: 'assistant', content: 'Paris.' },
+      { role: 'user', content: 'Second city?' },
+    ]);
+  });
+
+  it("serves the AI SDK's default openai() provider with a local model", async () => {
+    const provider = createOpenAI({ baseURL: `${stack.url}/v1`, apiKey: stack.secrets.GATEWAY_API_KEY });
+    const result = streamText({ model: provider(MLX_MODEL), prompt: 'hello from the sdk', maxRetries: 0 });
+    let text = '';
+    for await (const piece of result.textStream) text += piece;
+    expect(text).toBe('hello from the sdk');
+    expect(await result.finishReason).toBe('stop');
+  });
+
+  it('a bridge killed mid-stream ends the stream with error and response.failed, never response.completed', async () => {
+    const words = Array.from({ length: 60 }, (_, index) => `word${index}`).join(' ');
+    const response = await stack.api('/v1/responses', { method: 'POST', body: JSON.stringify({ model: MLX_MODEL, input: words, stream: true }) });
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes('event: response.output_text.delta')) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    bridge.child.kill('SIGKILL');
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    const types = [...text.matchAll(/^event: (.+)$/gm)].map(([, type]) => type);
+    expect(types).not.toContain('response.completed');
+    expect(types.slice(-2)).toEqual(['error', 'response.failed']);
+  });
+});
