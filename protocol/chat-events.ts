@@ -3,6 +3,7 @@
  * bridge tunnel alike. One SSE encoder and one JSON aggregator turn it into the
  * OpenAI wire shapes, so a client cannot tell backends apart except by metadata.
  */
+import type { NativeFrame } from './native-passthrough.ts';
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
 
@@ -24,7 +25,17 @@ export interface GenerationStats {
   peak_memory_bytes?: number;
 }
 
-export type ChatEvent =
+/** The normalized events, each possibly carrying the native frames it came from (see below). */
+export type ChatEvent = ChatEventBody & {
+  /**
+   * Only on a native passthrough (protocol/native-passthrough.ts): the
+   * backend's own frames read since the previous event, this one's included,
+   * in order. Every other consumer ignores it.
+   */
+  native?: readonly NativeFrame[];
+};
+
+type ChatEventBody =
   /** A piece of the assistant's text. */
   | { type: 'text-delta'; text: string }
   /** A piece of reasoning text (models that think aloud). */
