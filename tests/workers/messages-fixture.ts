@@ -4,7 +4,34 @@
  * Anthropic's named SSE events.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { GATEWAY_KEY, type TestGateway, type VarOverrides } from './chat-gateway-fixture.ts';
+import { beforeEach } from 'vitest';
+import { GATEWAY_KEY, suiteMocks, testGateway, type SuiteMocks, type TestGateway, type VarOverrides } from './chat-gateway-fixture.ts';
+import type { MockSuite } from './setup-providers.ts';
+
+export interface MessagesSuite {
+  mocks: SuiteMocks;
+  /** A fresh gateway for each test. */
+  gateway(): TestGateway;
+  /** The SDK against this test's gateway. */
+  client(): Anthropic;
+}
+
+/** A suite's mocks, reset before each test, with a fresh gateway and SDK client per test. */
+export function messagesSuite(suite: MockSuite): MessagesSuite {
+  const mocks = suiteMocks(suite);
+  let gateway: TestGateway | undefined;
+  let client: Anthropic | undefined;
+  beforeEach(async () => {
+    gateway = testGateway(mocks.origins);
+    client = anthropicClient(gateway);
+    await mocks.resetAll();
+  });
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('messagesSuite: used outside a test');
+    return value;
+  };
+  return { mocks, gateway: () => ready(gateway), client: () => ready(client) };
+}
 
 /** The real @anthropic-ai/sdk against `gateway`; `overrides` change the env for its calls. */
 export function anthropicClient(gateway: TestGateway, overrides: VarOverrides = {}, apiKey = GATEWAY_KEY): Anthropic {

@@ -9,30 +9,23 @@
  * overloaded Anthropic as a 529, and MODEL_ALIASES resolving bare names.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import errorMidStream from '../fixtures/anthropic/error-mid-stream.sse?raw';
 import thinkingFixture from '../fixtures/anthropic/thinking.sse?raw';
 import toolCallFixture from '../fixtures/anthropic/tool-call.sse?raw';
 import { mockTokenCount } from '../helpers/mock-provider-anthropic.ts';
-import { chatInit, GATEWAY_KEY, suiteMocks, testGateway, type TestGateway } from './chat-gateway-fixture.ts';
-import { anthropicClient, messagesInit, namedEvents, readNamedEvents } from './messages-fixture.ts';
+import { chatInit, GATEWAY_KEY } from './chat-gateway-fixture.ts';
+import { anthropicClient, messagesInit, messagesSuite, namedEvents, readNamedEvents } from './messages-fixture.ts';
 
-const mocks = suiteMocks('messages-native');
-let gateway: TestGateway;
-let client: Anthropic;
-
-beforeEach(async () => {
-  gateway = testGateway(mocks.origins);
-  client = anthropicClient(gateway);
-  await mocks.resetAll();
-});
+const suite = messagesSuite('messages-native');
+const { mocks } = suite;
 
 const hi = [{ role: 'user' as const, content: 'Hi' }];
 
 describe('a native passthrough for anthropic/… models', () => {
   it('forwards every recorded frame of a thinking stream exactly as Anthropic sent it', async () => {
     await mocks.anthropic.script([{ kind: 'replay', fixture: 'anthropic/thinking.sse', chunkSize: 13 }]);
-    const response = await gateway.fetch(
+    const response = await suite.gateway().fetch(
       '/v1/messages',
       messagesInit({ model: 'anthropic/claude-sonnet-4-5', max_tokens: 64, stream: true, thinking: { type: 'enabled', budget_tokens: 1024 }, messages: hi }),
     );
@@ -43,7 +36,7 @@ describe('a native passthrough for anthropic/… models', () => {
 
   it('gives messages.create the thinking block with its signature, and Anthropic’s own usage and stop reason', async () => {
     await mocks.anthropic.script([{ kind: 'replay', fixture: 'anthropic/thinking.sse' }]);
-    const { data: message, response } = await client.messages
+    const { data: message, response } = await suite.client().messages
       .create({ model: 'anthropic/claude-sonnet-4-5', max_tokens: 64, thinking: { type: 'enabled', budget_tokens: 1024 }, messages: hi })
       .withResponse();
     expect(message.id).toBe('msg_01A8sVq2LmZ7cWx3Pk9RtYbN');
@@ -79,7 +72,7 @@ describe('a native passthrough for anthropic/… models', () => {
       ],
       fallback_models: ['openai/gpt-4o'],
     };
-    const response = await gateway.fetch('/v1/messages', messagesInit(body, { 'anthropic-version': '2023-06-01', 'anthropic-beta': 'prompt-caching-2024-07-31' }));
+    const response = await suite.gateway().fetch('/v1/messages', messagesInit(body, { 'anthropic-version': '2023-06-01', 'anthropic-beta': 'prompt-caching-2024-07-31' }));
     expect(response.status).toBe(200);
     const [call] = await mocks.anthropic.calls();
     const { model: _model, fallback_models: _fallbacks, ...rest } = body;
@@ -91,7 +84,7 @@ describe('a native passthrough for anthropic/… models', () => {
 
   it('keeps Anthropic’s tool_use ids and parses their input', async () => {
     await mocks.anthropic.script([{ kind: 'replay', fixture: 'anthropic/tool-call.sse' }]);
-    const stream = client.messages.stream({ model: 'anthropic/claude-sonnet-4-5', max_tokens: 256, messages: hi });
+    const stream = suite.client().messages.stream({ model: 'anthropic/claude-sonnet-4-5', max_tokens: 256, messages: hi });
     const message = await stream.finalMessage();
     const uses = message.content.filter((block): block is Anthropic.ToolUseBlock => block.type === 'tool_use');
     expect(uses.map((use) => use.id)).toEqual(['toolu_01T1x1fJ34qAmk2tNTrN7Up6', 'toolu_01Hk8pQx3vFz2sLr7mYwNc5D']);
@@ -101,7 +94,7 @@ describe('a native passthrough for anthropic/… models', () => {
 
   it('ends with an error event and no message_stop when Anthropic fails mid-stream', async () => {
     await mocks.anthropic.script([{ kind: 'replay', fixture: 'anthropic/error-mid-stream.sse' }]);
-    const response = await gateway.fetch('/v1/messages', messagesInit({ model: 'anthropic/claude-sonnet-4-5', max_tokens: 64, stream: true, messages: hi }));
+    const response = await suite.gateway().fetch('/v1/messages', messagesInit({ model: 'anthropic/claude-sonnet-4-5', max_tokens: 64, stream: true, messages: hi }));
     const events = await readNamedEvents(response);
     const recorded = namedEvents(errorMidStream);
     // What Anthropic sent before its error is forwarded as it came.
@@ -116,7 +109,7 @@ describe('the same agent guarantees on the passthrough', () => {
   it('falls back to a translated backup when Anthropic is overloaded before the first token', async () => {
     await mocks.anthropic.setDefault({ kind: 'status', status: 529 });
     await mocks.openai.script([{ kind: 'reply', content: 'From the backup' }]);
-    const response = await gateway.fetch(
+    const response = await suite.gateway().fetch(
       '/v1/messages',
       messagesInit({ model: 'anthropic/claude-sonnet-4-5', max_tokens: 64, messages: hi, fallback_models: ['openai/gpt-4o'] }),
     );
@@ -133,7 +126,7 @@ describe('the same agent guarantees on the passthrough', () => {
 
   it('answers an Anthropic that stays overloaded with a 529 overloaded_error and the retry hints', async () => {
     await mocks.anthropic.setDefault({ kind: 'status', status: 529 });
-    const error = await client.messages.create({ model: 'anthropic/claude-sonnet-4-5', max_tokens: 8, messages: hi }).catch((caught: unknown) => caught);
+    const error = await suite.client().messages.create({ model: 'anthropic/claude-sonnet-4-5', max_tokens: 8, messages: hi }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(Anthropic.APIError);
     const apiError = error as InstanceType<typeof Anthropic.APIError>;
     expect(apiError.status).toBe(529);
@@ -144,7 +137,7 @@ describe('the same agent guarantees on the passthrough', () => {
 
   it('refuses a document block with a 400 naming it when only a translated backup is left to serve it', async () => {
     await mocks.anthropic.setDefault({ kind: 'status', status: 401 });
-    const response = await gateway.fetch(
+    const response = await suite.gateway().fetch(
       '/v1/messages',
       messagesInit({
         model: 'anthropic/claude-sonnet-4-5',
@@ -162,7 +155,7 @@ describe('the same agent guarantees on the passthrough', () => {
 describe('count_tokens', () => {
   it('asks Anthropic’s own count_tokens for anthropic/… models, with the prompt as the client wrote it', async () => {
     const body = { model: 'anthropic/claude-sonnet-4-5', system: 'Be brief.', messages: [{ role: 'user', content: 'Count these words, please' }] };
-    const count = await client.messages.countTokens(body as Anthropic.MessageCountTokensParams);
+    const count = await suite.client().messages.countTokens(body as Anthropic.MessageCountTokensParams);
     const [call] = await mocks.anthropic.calls();
     expect(call?.path).toBe('/v1/messages/count_tokens');
     expect(call?.body).toEqual({ model: 'claude-sonnet-4-5', system: 'Be brief.', messages: body.messages });
@@ -170,7 +163,7 @@ describe('count_tokens', () => {
   });
 
   it('estimates for other backends and says so', async () => {
-    const response = await gateway.fetch(
+    const response = await suite.gateway().fetch(
       '/v1/messages/count_tokens',
       messagesInit({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'x'.repeat(400) }] }),
     );
@@ -188,7 +181,7 @@ describe('MODEL_ALIASES', () => {
 
   it('serves a bare Claude name natively and names the model that really served', async () => {
     await mocks.anthropic.script([{ kind: 'reply', content: 'Aliased' }]);
-    const { data: message, response } = await anthropicClient(gateway, aliases)
+    const { data: message, response } = await anthropicClient(suite.gateway(), aliases)
       .messages.create({ model: 'claude-sonnet', max_tokens: 8, messages: hi })
       .withResponse();
     expect(message.content).toEqual([{ type: 'text', text: 'Aliased' }]);
@@ -199,21 +192,21 @@ describe('MODEL_ALIASES', () => {
 
   it('resolves an alias on chat completions too, and lists it as itself', async () => {
     await mocks.openai.script([{ kind: 'reply', content: 'From the coder' }]);
-    const chat = await gateway.fetch('/v1/chat/completions', chatInit({ model: 'coder', messages: hi }), aliases);
+    const chat = await suite.gateway().fetch('/v1/chat/completions', chatInit({ model: 'coder', messages: hi }), aliases);
     expect(chat.status).toBe(200);
     expect(chat.headers.get('x-agent-model')).toBe('openai/gpt-4o');
-    const models = await gateway.fetch('/v1/models', { headers: { authorization: `Bearer ${GATEWAY_KEY}` } }, aliases);
+    const models = await suite.gateway().fetch('/v1/models', { headers: { authorization: `Bearer ${GATEWAY_KEY}` } }, aliases);
     const list = (await models.json()) as { data: Array<{ id: string; owned_by: string }> };
     expect(list.data).toContainEqual(expect.objectContaining({ id: 'coder', owned_by: 'openai' }));
     expect(list.data).toContainEqual(expect.objectContaining({ id: 'claude-sonnet', owned_by: 'anthropic' }));
-    const one = await gateway.fetch('/v1/models/coder', { headers: { authorization: `Bearer ${GATEWAY_KEY}` } }, aliases);
+    const one = await suite.gateway().fetch('/v1/models/coder', { headers: { authorization: `Bearer ${GATEWAY_KEY}` } }, aliases);
     expect(await one.json()).toMatchObject({ id: 'coder', object: 'model', owned_by: 'openai' });
   });
 
   it('answers a malformed MODEL_ALIASES with a generic 500 whose log line names the variable', async () => {
-    const response = await gateway.fetch('/v1/messages', messagesInit({ model: 'coder', max_tokens: 8, messages: hi }), { MODEL_ALIASES: '{"coder": "gpt-4o"}' });
+    const response = await suite.gateway().fetch('/v1/messages', messagesInit({ model: 'coder', max_tokens: 8, messages: hi }), { MODEL_ALIASES: '{"coder": "gpt-4o"}' });
     expect(response.status).toBe(500);
     expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'api_error' } });
-    expect(gateway.logs.join('\n')).toContain('MODEL_ALIASES is invalid at coder');
+    expect(suite.gateway().logs.join('\n')).toContain('MODEL_ALIASES is invalid at coder');
   });
 });

@@ -7,19 +7,12 @@
  * a mid-stream failure as an `error` event with no `message_stop`.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { GATEWAY_KEY, suiteMocks, testGateway, xaiAtOpenAIMock, type TestGateway } from './chat-gateway-fixture.ts';
-import { anthropicClient, messagesInit, readNamedEvents } from './messages-fixture.ts';
+import { describe, expect, it } from 'vitest';
+import { GATEWAY_KEY, xaiAtOpenAIMock } from './chat-gateway-fixture.ts';
+import { anthropicClient, messagesInit, messagesSuite, readNamedEvents } from './messages-fixture.ts';
 
-const mocks = suiteMocks('messages');
-let gateway: TestGateway;
-let client: Anthropic;
-
-beforeEach(async () => {
-  gateway = testGateway(mocks.origins);
-  client = anthropicClient(gateway);
-  await mocks.resetAll();
-});
+const suite = messagesSuite('messages');
+const { mocks } = suite;
 
 const withXai = xaiAtOpenAIMock(mocks.origins);
 
@@ -32,7 +25,7 @@ const weatherTool = {
 describe('messages.create over a translated backend', () => {
   it('answers a Message with the text, the stop reason, the usage and the agent metadata', async () => {
     await mocks.openai.script([{ kind: 'reply', content: 'Hello from OpenAI', usage: { prompt_tokens: 12, completion_tokens: 4, cached_tokens: 2 } }]);
-    const { data: message, response } = await client.messages
+    const { data: message, response } = await suite.client().messages
       .create({ model: 'openai/gpt-4o', max_tokens: 64, system: 'Be brief.', messages: [{ role: 'user', content: 'Say hello' }] })
       .withResponse();
 
@@ -60,7 +53,7 @@ describe('messages.create over a translated backend', () => {
   });
 
   it('refuses a body without max_tokens with a 400 in Anthropic’s shape, before any upstream call', async () => {
-    const response = await gateway.fetch('/v1/messages', messagesInit({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'Hi' }] }));
+    const response = await suite.gateway().fetch('/v1/messages', messagesInit({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'Hi' }] }));
     expect(response.status).toBe(400);
     const body = (await response.json()) as { type: string; error: { type: string; message: string } };
     expect(body.type).toBe('error');
@@ -73,7 +66,7 @@ describe('messages.create over a translated backend', () => {
 describe('messages.stream over a translated backend', () => {
   it('sends Anthropic’s exact event sequence and the SDK assembles the message', async () => {
     await mocks.openai.script([{ kind: 'stream', deltas: ['Hello', ' there'], usage: { prompt_tokens: 9, completion_tokens: 2 } }]);
-    const response = await gateway.fetch(
+    const response = await suite.gateway().fetch(
       '/v1/messages',
       messagesInit({ model: 'openai/gpt-4o', max_tokens: 32, stream: true, messages: [{ role: 'user', content: 'Hi' }] }),
     );
@@ -96,7 +89,7 @@ describe('messages.stream over a translated backend', () => {
     expect(JSON.parse(events[6]?.data ?? '{}')).toMatchObject({ delta: { stop_reason: 'end_turn' }, usage: { input_tokens: 9, output_tokens: 2 } });
 
     await mocks.openai.script([{ kind: 'stream', deltas: ['Streamed', ' by', ' the', ' SDK'] }]);
-    const stream = client.messages.stream({ model: 'openai/gpt-4o', max_tokens: 32, messages: [{ role: 'user', content: 'Hi' }] });
+    const stream = suite.client().messages.stream({ model: 'openai/gpt-4o', max_tokens: 32, messages: [{ role: 'user', content: 'Hi' }] });
     const texts: string[] = [];
     stream.on('text', (text) => texts.push(text));
     const message = await stream.finalMessage();
@@ -106,7 +99,7 @@ describe('messages.stream over a translated backend', () => {
 
   it('ends a stream that fails after the first token with an error event and no message_stop', async () => {
     await mocks.openai.script([{ kind: 'stream', deltas: ['The ', 'first ', 'words'], errorAfter: 2 }]);
-    const response = await gateway.fetch(
+    const response = await suite.gateway().fetch(
       '/v1/messages',
       messagesInit({ model: 'openai/gpt-4o', max_tokens: 32, stream: true, messages: [{ role: 'user', content: 'Hi' }] }),
     );
@@ -119,7 +112,7 @@ describe('messages.stream over a translated backend', () => {
     expect(error.error.message).not.toContain('SENTINEL');
 
     await mocks.openai.script([{ kind: 'stream', deltas: ['The ', 'first ', 'words'], errorAfter: 2 }]);
-    const stream = client.messages.stream({ model: 'openai/gpt-4o', max_tokens: 32, messages: [{ role: 'user', content: 'Hi' }] });
+    const stream = suite.client().messages.stream({ model: 'openai/gpt-4o', max_tokens: 32, messages: [{ role: 'user', content: 'Hi' }] });
     await expect(stream.finalMessage()).rejects.toThrow();
   });
 });
@@ -127,7 +120,7 @@ describe('messages.stream over a translated backend', () => {
 describe('tools two turns deep over a translated backend', () => {
   it('turns OpenAI tool calls into tool_use blocks and the tool_results back into tool messages with the same ids', async () => {
     await mocks.openai.script([{ kind: 'replay', fixture: 'openai/tool-call.sse' }]);
-    const first = await client.messages.create({
+    const first = await suite.client().messages.create({
       model: 'openai/gpt-4o',
       max_tokens: 256,
       tools: [weatherTool],
@@ -142,7 +135,7 @@ describe('tools two turns deep over a translated backend', () => {
     expect(uses[0]?.input).toMatchObject({ location: expect.any(String) });
 
     await mocks.openai.script([{ kind: 'reply', content: 'It is 18 °C in Paris.' }]);
-    const second = await client.messages.create({
+    const second = await suite.client().messages.create({
       model: 'openai/gpt-4o',
       max_tokens: 256,
       tools: [weatherTool],
@@ -166,7 +159,7 @@ describe('tools two turns deep over a translated backend', () => {
 
   it('streams tool input as input_json_delta that the SDK parses', async () => {
     await mocks.openai.script([{ kind: 'replay', fixture: 'openai/tool-call.sse', chunkSize: 13 }]);
-    const stream = client.messages.stream({ model: 'openai/gpt-4o', max_tokens: 256, tools: [weatherTool], messages: [{ role: 'user', content: 'Weather?' }] });
+    const stream = suite.client().messages.stream({ model: 'openai/gpt-4o', max_tokens: 256, tools: [weatherTool], messages: [{ role: 'user', content: 'Weather?' }] });
     const pieces: string[] = [];
     stream.on('inputJson', (partial) => pieces.push(partial));
     const message = await stream.finalMessage();
@@ -180,7 +173,7 @@ describe('tools two turns deep over a translated backend', () => {
 describe('reasoning over a translated backend', () => {
   it('closes the thinking block before the tool call starts, in the stream and in the Message', async () => {
     await mocks.openai.script([{ kind: 'replay', fixture: 'xai/grok-3-mini-tool-call.sse' }]);
-    const response = await gateway.fetch(
+    const response = await suite.gateway().fetch(
       '/v1/messages',
       messagesInit({ model: 'xai/grok-3-mini', max_tokens: 512, stream: true, tools: [weatherTool], messages: [{ role: 'user', content: 'Weather?' }] }),
       withXai,
@@ -197,7 +190,7 @@ describe('reasoning over a translated backend', () => {
     expect(events.at(-1)?.type).toBe('message_stop');
 
     await mocks.openai.script([{ kind: 'replay', fixture: 'xai/grok-3-mini-tool-call.sse' }]);
-    const message = await anthropicClient(gateway, withXai).messages.create({
+    const message = await anthropicClient(suite.gateway(), withXai).messages.create({
       model: 'xai/grok-3-mini',
       max_tokens: 512,
       tools: [weatherTool],
@@ -211,7 +204,7 @@ describe('reasoning over a translated backend', () => {
 
 describe('errors on /v1/messages', () => {
   it('answers a wrong x-api-key with a 401 authentication_error the SDK recognises', async () => {
-    const wrong = anthropicClient(gateway, {}, 'not-the-key');
+    const wrong = anthropicClient(suite.gateway(), {}, 'not-the-key');
     const error = await wrong.messages.create({ model: 'openai/gpt-4o', max_tokens: 8, messages: [{ role: 'user', content: 'Hi' }] }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(Anthropic.AuthenticationError);
     expect((error as InstanceType<typeof Anthropic.AuthenticationError>).error).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
@@ -219,13 +212,13 @@ describe('errors on /v1/messages', () => {
 
   it('takes the key as Bearer too, and refuses x-api-key on the OpenAI routes', async () => {
     await mocks.openai.script([{ kind: 'reply', content: 'Hi' }]);
-    const bearer = await gateway.fetch('/v1/messages', {
+    const bearer = await suite.gateway().fetch('/v1/messages', {
       method: 'POST',
       headers: { authorization: `Bearer ${GATEWAY_KEY}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'openai/gpt-4o', max_tokens: 8, messages: [{ role: 'user', content: 'Hi' }] }),
     });
     expect(bearer.status).toBe(200);
-    const chat = await gateway.fetch('/v1/chat/completions', {
+    const chat = await suite.gateway().fetch('/v1/chat/completions', {
       method: 'POST',
       headers: { 'x-api-key': GATEWAY_KEY, 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'Hi' }] }),
@@ -236,7 +229,7 @@ describe('errors on /v1/messages', () => {
 
   it('answers a rate-limited upstream with a 429 rate_limit_error and both retry hints', async () => {
     await mocks.openai.setDefault({ kind: 'status', status: 429, headers: { 'retry-after': '0' } });
-    const response = await gateway.fetch('/v1/messages', messagesInit({ model: 'openai/gpt-4o', max_tokens: 8, messages: [{ role: 'user', content: 'Hi' }] }));
+    const response = await suite.gateway().fetch('/v1/messages', messagesInit({ model: 'openai/gpt-4o', max_tokens: 8, messages: [{ role: 'user', content: 'Hi' }] }));
     expect(response.status).toBe(429);
     expect(response.headers.get('retry-after')).toMatch(/^[1-9][0-9]*$/);
     expect(response.headers.get('retry-after-ms')).toMatch(/^[0-9]+$/);
@@ -244,13 +237,13 @@ describe('errors on /v1/messages', () => {
   });
 
   it('answers an unknown model with a 404 not_found_error naming MODEL_ALIASES', async () => {
-    const error = await client.messages.create({ model: 'claude-nonexistent', max_tokens: 8, messages: [{ role: 'user', content: 'Hi' }] }).catch((caught: unknown) => caught);
+    const error = await suite.client().messages.create({ model: 'claude-nonexistent', max_tokens: 8, messages: [{ role: 'user', content: 'Hi' }] }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(Anthropic.NotFoundError);
     expect(String((error as Error).message)).toContain('MODEL_ALIASES');
   });
 
   it('refuses a block only Anthropic can take with a 400 naming it, when a translated backend would serve', async () => {
-    const response = await gateway.fetch(
+    const response = await suite.gateway().fetch(
       '/v1/messages',
       messagesInit({
         model: 'openai/gpt-4o',
@@ -266,7 +259,7 @@ describe('errors on /v1/messages', () => {
   });
 
   it('answers a method other than POST with a 405 in Anthropic’s shape', async () => {
-    const response = await gateway.fetch('/v1/messages', { method: 'GET', headers: { 'x-api-key': GATEWAY_KEY } });
+    const response = await suite.gateway().fetch('/v1/messages', { method: 'GET', headers: { 'x-api-key': GATEWAY_KEY } });
     expect(response.status).toBe(405);
     expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
   });
