@@ -8,7 +8,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
-import { GATEWAY_KEY, xaiAtOpenAIMock } from './chat-gateway-fixture.ts';
+import { GATEWAY_KEY, testGateway, xaiAtOpenAIMock } from './chat-gateway-fixture.ts';
 import { anthropicClient, messagesInit, messagesSuite, readNamedEvents } from './messages-fixture.ts';
 
 const suite = messagesSuite('messages');
@@ -114,6 +114,29 @@ describe('messages.stream over a translated backend', () => {
     await mocks.openai.script([{ kind: 'stream', deltas: ['The ', 'first ', 'words'], errorAfter: 2 }]);
     const stream = suite.client().messages.stream({ model: 'openai/gpt-4o', max_tokens: 32, messages: [{ role: 'user', content: 'Hi' }] });
     await expect(stream.finalMessage()).rejects.toThrow();
+  });
+});
+
+describe('a local model over /v1/messages', () => {
+  it('streams an answer whose model reports its load and prefill several times before the first token', async () => {
+    const gateway = testGateway(mocks.origins, {
+      createLocalModel: (_env, modelId) => ({
+        provider: 'mlx',
+        modelId: `local/${modelId}`,
+        async *stream() {
+          yield { type: 'progress', phase: 'load' };
+          yield { type: 'progress', phase: 'prefill', done: 1, total: 2 };
+          yield { type: 'progress', phase: 'prefill', done: 2, total: 2 };
+          yield { type: 'text-delta', text: 'Local' };
+          yield { type: 'text-delta', text: ' answer' };
+          yield { type: 'finish', finishReason: 'stop', usage: { prompt_tokens: 2, completion_tokens: 2, total_tokens: 4 } };
+        },
+      }),
+    });
+    const message = await anthropicClient(gateway).messages.stream({ model: 'local/tiny', max_tokens: 8, messages: [{ role: 'user', content: 'Hi' }] }).finalMessage();
+    expect(message.content).toEqual([{ type: 'text', text: 'Local answer' }]);
+    expect(message.model).toBe('local/tiny');
+    expect(message.usage).toMatchObject({ input_tokens: 2, output_tokens: 2 });
   });
 });
 

@@ -66,36 +66,43 @@ export function messagesSseResponse(result: AgentResult, options: MessagesSseOpt
 
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      pending ??= iterator.next();
-      let timer: Timer | undefined;
-      const tick = new Promise<typeof KEEP_ALIVE>((resolve) => {
-        timer = startTimer(keepAliveMs, options.deps, () => resolve(KEEP_ALIVE));
-      });
-      let next: IteratorResult<ChatEvent> | typeof KEEP_ALIVE;
-      try {
-        next = await Promise.race([pending, tick]);
-      } catch (error) {
+      // Until something is sent: a pull that enqueues nothing is not called again (an event
+      // with no text of its own, like a second progress report, would hang the stream).
+      for (;;) {
+        pending ??= iterator.next();
+        let timer: Timer | undefined;
+        const tick = new Promise<typeof KEEP_ALIVE>((resolve) => {
+          timer = startTimer(keepAliveMs, options.deps, () => resolve(KEEP_ALIVE));
+        });
+        let next: IteratorResult<ChatEvent> | typeof KEEP_ALIVE;
+        try {
+          next = await Promise.race([pending, tick]);
+        } catch (error) {
+          pending = undefined;
+          const failure = toGatewayError(error);
+          controller.enqueue(encoder.encode(encodeSseEvent('error', options.errorBody(failure))));
+          controller.close();
+          end(failure.code ?? failure.type);
+          return;
+        } finally {
+          timer?.cancel();
+        }
+        if (next === KEEP_ALIVE) {
+          controller.enqueue(encoder.encode(PING));
+          return;
+        }
         pending = undefined;
-        const failure = toGatewayError(error);
-        controller.enqueue(encoder.encode(encodeSseEvent('error', options.errorBody(failure))));
-        controller.close();
-        end(failure.code ?? failure.type);
-        return;
-      } finally {
-        timer?.cancel();
+        if (next.done) {
+          controller.close();
+          end('done');
+          return;
+        }
+        const text = textOf(next.value);
+        if (text !== '') {
+          controller.enqueue(encoder.encode(text));
+          return;
+        }
       }
-      if (next === KEEP_ALIVE) {
-        controller.enqueue(encoder.encode(PING));
-        return;
-      }
-      pending = undefined;
-      if (next.done) {
-        controller.close();
-        end('done');
-        return;
-      }
-      const text = textOf(next.value);
-      if (text !== '') controller.enqueue(encoder.encode(text));
     },
     async cancel() {
       end('cancelled');
