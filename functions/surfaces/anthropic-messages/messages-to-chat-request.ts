@@ -51,8 +51,12 @@ const TRANSLATED_FIELDS = new Set([
   'top_k',
   'metadata',
 ]);
-/** Anthropic's hints that change nothing a chat backend could honour: left out, not refused. */
-const IGNORED_HINTS = new Set(['service_tier']);
+/**
+ * Anthropic's server-side hints with no chat equivalent that leave the
+ * request's meaning whole: left out, not refused. Without them the backend
+ * gets the full conversation (no context editing) at its one service tier.
+ */
+const IGNORED_HINTS = new Set(['service_tier', 'context_management']);
 const PLACEHOLDER: TextPart = { type: 'text', text: '[content only the native API can carry]' };
 
 /** Collects the first untranslatable field while the translation goes on. */
