@@ -210,3 +210,46 @@ describe('MODEL_ALIASES', () => {
     expect(suite.gateway().logs.join('\n')).toContain('MODEL_ALIASES is invalid at coder');
   });
 });
+
+describe('the fallback matrix on /v1/messages: a translated primary, a native backup', () => {
+  const body = (stream: boolean) => ({ model: 'openai/gpt-4o', max_tokens: 32, stream, fallback_models: ['anthropic/claude-sonnet-4-5'], messages: hi });
+
+  it.each([
+    [503, false],
+    [503, true],
+    [429, true],
+    [401, false],
+  ])('an OpenAI %i before the first token goes to Anthropic, natively (stream: %s)', async (status, stream) => {
+    await suite.mocks.openai.setDefault({ kind: 'status', status, headers: { 'retry-after': '0' } });
+    await suite.mocks.anthropic.script([{ kind: 'replay', fixture: 'anthropic/thinking.sse' }]);
+    const response = await suite.gateway().fetch('/v1/messages', messagesInit(body(stream)));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-agent-model')).toBe('anthropic/claude-sonnet-4-5');
+    expect(Number(response.headers.get('x-agent-attempts'))).toBeGreaterThanOrEqual(2);
+    if (stream) {
+      expect(await readNamedEvents(response)).toEqual(namedEvents(thinkingFixture));
+    } else {
+      const message = (await response.json()) as { content: Array<{ type: string; signature?: string }> };
+      expect(message.content[0]).toMatchObject({ type: 'thinking', signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds' });
+    }
+    const [sent] = await suite.mocks.anthropic.calls();
+    expect(sent?.body).toMatchObject({ model: 'claude-sonnet-4-5', max_tokens: 32, messages: hi, stream: true });
+  });
+
+  it('answers the primary’s own 400 at once, in Anthropic’s shape, without asking the backup', async () => {
+    await suite.mocks.openai.script([{ kind: 'status', status: 400 }]);
+    const response = await suite.gateway().fetch('/v1/messages', messagesInit(body(false)));
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    expect(await suite.mocks.anthropic.calls()).toHaveLength(0);
+  });
+
+  it('after the first token, a failure is an error event: no fallback, no message_stop', async () => {
+    await suite.mocks.openai.script([{ kind: 'stream', deltas: ['Half ', 'an ', 'answer'], cutAfter: 2 }]);
+    const response = await suite.gateway().fetch('/v1/messages', messagesInit(body(true)));
+    const events = await readNamedEvents(response);
+    expect(events.map((event) => event.event)).not.toContain('message_stop');
+    expect(events.at(-1)?.event).toBe('error');
+    expect(await suite.mocks.anthropic.calls()).toHaveLength(0);
+  });
+});
