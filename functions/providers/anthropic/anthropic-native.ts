@@ -38,18 +38,61 @@ type Translate = (
   context: { provider: string; secrets: readonly string[]; state: TranslationState },
 ) => AsyncGenerator<ChatEvent, void, undefined>;
 
-/** `translate`, with every frame it read since the previous event attached to the next one it yields. */
+/** An event that only carries frames: no text, nothing for any other consumer to show. */
+function framesOnly(frames: NativeFrame[]): ChatEvent {
+  return { type: 'text-delta', text: '', native: frames };
+}
+
+/**
+ * `translate`, with every frame it read attached to the next event it yields.
+ * Once the answer has begun, a frame that yields no event of its own (a
+ * `ping` while a server tool runs, a server-tool block, a signature) goes
+ * out at once on an empty text delta, so the client sees it when Anthropic
+ * sent it and the idle deadline hears Anthropic's pings. Before the first
+ * event nothing is sent alone: until then the chain may still fall back.
+ */
 export function withNativeFrames(translate: Translate): Translate {
   return async function* (events, context) {
     const pending: NativeFrame[] = [];
+    const source = events[Symbol.asyncIterator]();
+    /** Resolved when the translator asks for its next frame. */
+    let asked: () => void = () => undefined;
+    let askedAgain = new Promise<void>((resolve) => (asked = resolve));
     async function* recorded(): AsyncGenerator<SseEvent, void, undefined> {
-      for await (const event of events) {
-        pending.push({ event: event.event, data: event.data });
-        yield event;
+      try {
+        for (;;) {
+          asked();
+          const next = await source.next();
+          if (next.done) return;
+          pending.push({ event: next.value.event, data: next.value.data });
+          yield next.value;
+        }
+      } finally {
+        await source.return?.();
       }
     }
-    for await (const event of translate(recorded(), context)) {
-      yield { ...event, native: pending.splice(0) };
+    const translated = translate(recorded(), context);
+    let begun = false;
+    try {
+      for (;;) {
+        const next = translated.next();
+        // Observed even when the client leaves while a frames-only event is out.
+        next.catch(() => undefined);
+        for (;;) {
+          const settled = await Promise.race([next, askedAgain.then(() => undefined)]);
+          if (settled !== undefined) {
+            if (settled.done) return;
+            begun = true;
+            yield { ...settled.value, native: pending.splice(0) };
+            break;
+          }
+          // The translator took the frames read so far and wants more: they yielded nothing.
+          askedAgain = new Promise<void>((resolve) => (asked = resolve));
+          if (begun && pending.length > 0) yield framesOnly(pending.splice(0));
+        }
+      }
+    } finally {
+      await translated.return(undefined);
     }
   };
 }
