@@ -82,6 +82,34 @@ describe('a native passthrough for anthropic/… models', () => {
     expect(call?.headers['x-api-key']).not.toBe(GATEWAY_KEY);
   });
 
+  it('leaves out the unsigned thinking blocks a translated backend wrote earlier, which Anthropic would refuse', async () => {
+    await suite.mocks.anthropic.script([{ kind: 'reply', content: 'Go on' }]);
+    const signed = { type: 'thinking', thinking: 'Anthropic thought this.', signature: 'EqQBCgIYAhIM-real-signature' };
+    const response = await suite.gateway().fetch(
+      '/v1/messages',
+      messagesInit({
+        model: 'anthropic/claude-sonnet-4-5',
+        max_tokens: 32,
+        messages: [
+          { role: 'user', content: 'One' },
+          { role: 'assistant', content: [{ type: 'thinking', thinking: 'A backup thought this.', signature: '' }, { type: 'text', text: 'Uno' }] },
+          { role: 'user', content: 'Two' },
+          { role: 'assistant', content: [signed, { type: 'text', text: 'Dos' }] },
+          { role: 'user', content: 'Three' },
+        ],
+      }),
+    );
+    expect(response.status).toBe(200);
+    const [call] = await suite.mocks.anthropic.calls();
+    expect((call?.body as { messages: unknown[] }).messages).toEqual([
+      { role: 'user', content: 'One' },
+      { role: 'assistant', content: [{ type: 'text', text: 'Uno' }] },
+      { role: 'user', content: 'Two' },
+      { role: 'assistant', content: [signed, { type: 'text', text: 'Dos' }] },
+      { role: 'user', content: 'Three' },
+    ]);
+  });
+
   it('keeps Anthropic’s tool_use ids and parses their input', async () => {
     await mocks.anthropic.script([{ kind: 'replay', fixture: 'anthropic/tool-call.sse' }]);
     const stream = suite.client().messages.stream({ model: 'anthropic/claude-sonnet-4-5', max_tokens: 256, messages: hi });
