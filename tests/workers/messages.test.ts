@@ -259,6 +259,17 @@ describe('errors on /v1/messages', () => {
     expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
   });
 
+  it('answers a local model while no bridge is connected with a 503 overloaded_error and the bridge’s retry hint', async () => {
+    const response = await suite.gateway().fetch('/v1/messages', messagesInit({ model: 'local/mlx-community/Llama-3.2-3B-Instruct-4bit', max_tokens: 8, messages: [{ role: 'user', content: 'Hi' }] }));
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('5');
+    expect(response.headers.get('retry-after-ms')).toBe('5000');
+    expect(response.headers.get('x-agent-backend')).toBe('local');
+    const body = (await response.json()) as { type: string; error: { type: string; message: string } };
+    expect(body).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
+    expect(body.error.message).toContain('bridge');
+  });
+
   it('answers an unknown model with a 404 not_found_error naming MODEL_ALIASES', async () => {
     const error = await suite.client().messages.create({ model: 'claude-nonexistent', max_tokens: 8, messages: [{ role: 'user', content: 'Hi' }] }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(Anthropic.NotFoundError);
