@@ -12,7 +12,7 @@ import { createBridgeOfflineModel } from './agents/bridge-offline-model.ts';
 import type { CircuitBreaker } from './agents/circuit-breaker.ts';
 import type { AgentDefaults } from './agents/model-selection.ts';
 import type { Env } from './config.ts';
-import { methodNotAllowed, renderErrors, renderNotFound, type GatewayLogger } from './middleware/error-response.ts';
+import { errorShapeFor, methodNotAllowed, renderErrors, renderNotFound, type GatewayLogger } from './middleware/error-response.ts';
 import { requireGatewayKey } from './middleware/gateway-auth.ts';
 import { MAX_BODY_BYTES } from './middleware/json-body.ts';
 import { requestLog } from './middleware/request-log.ts';
@@ -21,6 +21,8 @@ import type { ProviderAdapter } from './providers/provider-model.ts';
 import type { AgentRouteOptions } from './routes/agent-run.ts';
 import { chatCompletions } from './routes/chat-completions.ts';
 import { health } from './routes/health.ts';
+import { messages } from './routes/messages.ts';
+import { messagesCountTokens } from './routes/messages-count-tokens.ts';
 import { createModelCatalog, type LocalModelEntry } from './routes/model-catalog.ts';
 import { listModels, retrieveModel } from './routes/models.ts';
 import { createResponse } from './routes/responses.ts';
@@ -59,7 +61,7 @@ export function createApp(options: AppOptions = {}): GatewayApp {
   app.get('/health', health);
   app.all('/health', methodNotAllowed(['GET', 'HEAD']));
 
-  app.use('/v1/*', requireGatewayKey());
+  app.use('/v1/*', requireGatewayKey({ acceptsXApiKey: (path) => errorShapeFor(path) === 'anthropic' }));
   // Every model-serving surface runs on the same agent layer with the same collaborators.
   const agentRoutes: AgentRouteOptions = {
     adapters,
@@ -73,6 +75,10 @@ export function createApp(options: AppOptions = {}): GatewayApp {
   };
   app.post('/v1/chat/completions', chatCompletions(agentRoutes));
   app.all('/v1/chat/completions', methodNotAllowed(['POST']));
+  app.post('/v1/messages', messages(agentRoutes));
+  app.post('/v1/messages/count_tokens', messagesCountTokens(agentRoutes));
+  app.all('/v1/messages', methodNotAllowed(['POST']));
+  app.all('/v1/messages/count_tokens', methodNotAllowed(['POST']));
   const models = createModelCatalog({ adapters, listLocalModels: options.listLocalModels, deps, log, cacheTtlMs: options.modelsCacheTtlMs });
   app.get('/v1/models', listModels(models));
   app.all('/v1/models', methodNotAllowed(['GET']));

@@ -8,7 +8,7 @@
 import * as z from 'zod';
 import { GatewayError } from '../protocol/gateway-error.ts';
 import { safeParseJson } from '../protocol/validate.ts';
-import { ONLINE_PROVIDERS, PROVIDER_KEY_VARIABLES, type OnlineProvider, type Transport } from '../protocol/model-name.ts';
+import { modelNameSchema, ONLINE_PROVIDERS, PROVIDER_KEY_VARIABLES, type OnlineProvider, type Transport } from '../protocol/model-name.ts';
 
 /** The bindings and vars as wrangler hands them to the Worker. */
 export interface Env {
@@ -22,6 +22,7 @@ export interface Env {
   TURSO_AUTH_TOKEN?: string;
   AGENT_DEFAULT_TRANSPORT?: string;
   AGENT_ONLINE_ENDPOINTS?: string;
+  MODEL_ALIASES?: string;
   BRIDGE_TUNNEL: DurableObjectNamespace;
 }
 
@@ -69,6 +70,8 @@ export interface GatewayConfig {
   providers: Partial<Record<OnlineProvider, ProviderConfig>>;
   defaultTransport: Transport;
   database: DatabaseConfig | undefined;
+  /** MODEL_ALIASES: a bare name a client sends (`claude-sonnet-4-5`) → the `provider/model` that serves it. */
+  aliases: ReadonlyMap<string, string>;
 }
 
 /** The code of every configuration error; see `isConfigError`. */
@@ -97,21 +100,36 @@ function nonEmpty(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 }
 
+/** An alias is a name a client may send as `model`: no slash (`provider/model` names are never shadowed). */
+const aliasNameSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@+-]*$/, "must be a bare model name (letters, digits, '.', '_', ':', '@', '+', '-'; no '/')");
+const aliasesSchema = z.record(aliasNameSchema, modelNameSchema);
+
+/** The first zod issue as `at <path>: <message>`, for a config error. */
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
+  return `is invalid${where}: ${issue?.message ?? 'bad value'}`;
+}
+
+/** A JSON variable, parsed and checked against `schema`; undefined when unset. */
+function parseJsonVariable<T>(variable: keyof Env, raw: string | undefined, schema: z.ZodType<T>): T | undefined {
+  const text = nonEmpty(raw);
+  if (!text) return undefined;
+  const json = safeParseJson(text);
+  if (!json.ok) throw configError(variable, 'is not valid JSON');
+  const parsed = schema.safeParse(json.value);
+  if (!parsed.success) throw configError(variable, firstIssue(parsed.error));
+  return parsed.data;
+}
+
 /** Parses and validates the env. Throws a GatewayError naming the variable. */
 export function readConfig(env: Env): GatewayConfig {
-  let endpoints: z.infer<typeof endpointsSchema> = {};
-  const rawEndpoints = nonEmpty(env.AGENT_ONLINE_ENDPOINTS);
-  if (rawEndpoints) {
-    const json = safeParseJson(rawEndpoints);
-    if (!json.ok) throw configError('AGENT_ONLINE_ENDPOINTS', 'is not valid JSON');
-    const parsed = endpointsSchema.safeParse(json.value);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? issue.path.join('.') : '';
-      throw configError('AGENT_ONLINE_ENDPOINTS', `is invalid${where ? ` at ${where}` : ''}: ${issue?.message ?? 'bad value'}`);
-    }
-    endpoints = parsed.data;
-  }
+  const endpoints = parseJsonVariable('AGENT_ONLINE_ENDPOINTS', env.AGENT_ONLINE_ENDPOINTS, endpointsSchema) ?? {};
+  const aliases = new Map(Object.entries(parseJsonVariable('MODEL_ALIASES', env.MODEL_ALIASES, aliasesSchema) ?? {}));
 
   const providers: GatewayConfig['providers'] = {};
   for (const provider of ONLINE_PROVIDERS) {
@@ -150,6 +168,7 @@ export function readConfig(env: Env): GatewayConfig {
     providers,
     defaultTransport: transport,
     database,
+    aliases,
   };
 }
 

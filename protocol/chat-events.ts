@@ -8,6 +8,7 @@
  * lines (functions/tunnel/tunnel-stream-lines.ts) compose these pieces.
  */
 import * as z from 'zod';
+import type { NativeFrame } from './native-passthrough.ts';
 
 const count = z.number().int().min(0);
 
@@ -80,7 +81,15 @@ export const finishEventSchema = z.object({
 });
 
 export const chatEventSchema = z.union([deltaEventSchema, progressEventSchema, finishEventSchema]);
-export type ChatEvent = z.infer<typeof chatEventSchema>;
+/** The normalized events, each possibly carrying the native frames it came from (see below). */
+export type ChatEvent = z.infer<typeof chatEventSchema> & {
+  /**
+   * Only on a native passthrough (protocol/native-passthrough.ts): the
+   * backend's own frames read since the previous event, this one's included,
+   * in order. Never on the tunnel; every other consumer ignores it.
+   */
+  native?: readonly NativeFrame[];
+};
 
 /** Everything that is not `progress`: the events that commit a response to a backend. */
 export function isContentEvent(event: ChatEvent): boolean {

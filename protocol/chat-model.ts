@@ -4,12 +4,19 @@
  */
 import type { ChatEvent } from './chat-events.ts';
 import type { ChatRequest } from './chat-request.ts';
+import type { NativeFormat, NativeRequest } from './native-passthrough.ts';
 
 export interface ChatModelCall {
   /** The validated request. `model` is already the upstream's own name (`gpt-4o`). */
   request: ChatRequest;
   /** Aborted when the client goes away or a deadline passes; must reach the upstream. */
   signal: AbortSignal;
+  /**
+   * The client's own body, set only for a model whose `passthrough` lists its
+   * format: the model then sends it instead of translating `request`, and
+   * attaches its raw frames to the events (`ChatEvent.native`).
+   */
+  native?: NativeRequest;
 }
 
 export interface ChatModel {
@@ -17,6 +24,8 @@ export interface ChatModel {
   readonly provider: string;
   /** The full `provider/model` name this model answers to. */
   readonly modelId: string;
+  /** Wire formats this model can take natively (protocol/native-passthrough.ts); none when absent. */
+  readonly passthrough?: readonly NativeFormat[];
   /**
    * Starts a generation. Failures before the first event (HTTP status, connect
    * error, an in-band error before any delta) are thrown from the first

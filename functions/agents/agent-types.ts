@@ -6,6 +6,7 @@ import type { ChatEvent } from '../../protocol/chat-events.ts';
 import type { ChatModel } from '../../protocol/chat-model.ts';
 import type { ChatRequest } from '../../protocol/chat-request.ts';
 import type { AgentMetadata, Backend } from '../../protocol/chat-response.ts';
+import type { NativeRequest } from '../../protocol/native-passthrough.ts';
 
 /**
  * What an agent resolves with at the commit point: the serving model has
@@ -25,6 +26,8 @@ export interface AgentCandidate {
   request: ChatRequest;
   /** Per-attempt deadline: how long this model may take to yield its first event. */
   attemptTimeoutMs: number;
+  /** The client's own body, when this model takes its format natively (it is sent instead of `request`). */
+  native?: NativeRequest;
 }
 
 export interface BackoffPolicy {

@@ -7,11 +7,13 @@
  * whichever agent meets it: an offline `local/…` backup of an OnlineAgent is
  * never retried either.
  */
+import type { ChatEvent } from '../../protocol/chat-events.ts';
 import type { ChatModel } from '../../protocol/chat-model.ts';
 import type { ChatRequest } from '../../protocol/chat-request.ts';
 import type { Backend } from '../../protocol/chat-response.ts';
-import { invalidRequest } from '../../protocol/gateway-error.ts';
+import { invalidRequest, type GatewayError } from '../../protocol/gateway-error.ts';
 import type { ModelName } from '../../protocol/model-name.ts';
+import type { NativeRequest } from '../../protocol/native-passthrough.ts';
 import { defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { fallbackPolicy, type AgentCandidate, type AgentResult, type FallbackPolicy } from './agent-types.ts';
 import { isolateCircuitBreaker, type CircuitBreaker } from './circuit-breaker.ts';
@@ -37,6 +39,18 @@ export interface AgentOptions {
   deps?: RuntimeDeps;
   policy?: FallbackPolicy;
   breaker?: CircuitBreaker;
+}
+
+/** `model` standing in the chain, answering every call with `refusal` and calling nothing. */
+function refusingModel(model: ChatModel, refusal: GatewayError): ChatModel {
+  return {
+    provider: model.provider,
+    modelId: model.modelId,
+    // eslint-disable-next-line require-yield -- refuses before any event
+    async *stream(): AsyncGenerator<ChatEvent, void, undefined> {
+      throw refusal;
+    },
+  };
 }
 
 export abstract class BaseAgent {
@@ -67,12 +81,14 @@ export abstract class BaseAgent {
    * Serves `request`: resolves at the commit point (a streaming request's
    * first event; a non-streaming request's finish), with the metadata so far
    * and every event from the first on; rejects with a GatewayError when no
-   * model can serve. `signal` is the client's.
+   * model can serve. `signal` is the client's. With `native` (a surface whose
+   * format some backends speak), each candidate that takes that format gets
+   * the client's own body, and every other one the translated `request`.
    */
-  async run(request: ChatRequest, signal: AbortSignal): Promise<AgentResult> {
+  async run(request: ChatRequest, signal: AbortSignal, native?: NativeRequest): Promise<AgentResult> {
     checkRequestSanity(request);
     return runWithFallback({
-      candidates: this.candidates(request),
+      candidates: this.candidates(request, native),
       signal,
       deps: this.deps,
       policy: this.policy,
@@ -83,17 +99,21 @@ export abstract class BaseAgent {
   }
 
   /** The primary, then each backup that can be offered, each with its own copy of the request. */
-  protected candidates(request: ChatRequest): AgentCandidate[] {
+  protected candidates(request: ChatRequest, native?: NativeRequest): AgentCandidate[] {
     const candidates: AgentCandidate[] = [];
     for (const name of [this.primary, ...this.backups]) {
       const resolved = this.resolveModel(name);
       if (!resolved) continue;
-      candidates.push({
-        model: resolved.model,
+      const takesNative = native !== undefined && (resolved.model.passthrough ?? []).includes(native.format);
+      const candidate: AgentCandidate = {
+        // A body that only its own format can carry is refused by the others, as a 400 would be.
+        model: native?.untranslatable && !takesNative ? refusingModel(resolved.model, native.untranslatable) : resolved.model,
         backend: resolved.backend,
         request: this.requestFor(request, name),
         attemptTimeoutMs: resolved.attemptTimeoutMs,
-      });
+      };
+      if (takesNative) candidate.native = native;
+      candidates.push(candidate);
     }
     return candidates;
   }

@@ -11,6 +11,7 @@
  * in the answer is retried or falls back like one before the first token.
  */
 import { isContentEvent, type ChatEvent } from '../../protocol/chat-events.ts';
+import type { ChatModelCall } from '../../protocol/chat-model.ts';
 import { GatewayError, toGatewayError } from '../../protocol/gateway-error.ts';
 import type { AgentMetadata, AttemptRecord } from '../../protocol/chat-response.ts';
 import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
@@ -62,7 +63,9 @@ async function attempt(plan: AttemptPlan, chainSignal: AbortSignal, deps: Runtim
   const timer = startTimer(plan.timeoutMs, deps, () => controller.abort(attemptTimeout(model.modelId, plan.timeoutMs)));
   let iterator: AsyncIterator<ChatEvent> | undefined;
   try {
-    iterator = model.stream({ request: plan.candidate.request, signal: controller.signal })[Symbol.asyncIterator]();
+    const call: ChatModelCall = { request: plan.candidate.request, signal: controller.signal };
+    if (plan.candidate.native) call.native = plan.candidate.native;
+    iterator = model.stream(call)[Symbol.asyncIterator]();
     // Raced with the signal: a model that ignores its signal still cannot hold the chain.
     let first = await raceAbort(iterator.next(), controller.signal);
     // While backups remain, a model that is loading has not committed: its

@@ -98,3 +98,29 @@ describe('which requests are refused', () => {
     expect(refusal({ model: 'openai/gpt-4o', fallback_models: ['anthropic/claude-haiku-4-5', 'nope'] })).toMatchObject({ status: 400, param: 'fallback_models[1]' });
   });
 });
+
+describe('MODEL_ALIASES', () => {
+  const aliased = readConfig({
+    ...env,
+    MODEL_ALIASES: JSON.stringify({ 'claude-sonnet-4-5': 'anthropic/claude-sonnet-4-5', 'gpt-4o': 'openai/gpt-4o', coder: 'local/mlx-community/Qwen2.5-Coder-7B-Instruct-4bit' }),
+  });
+
+  it('a bare name the aliases map is served by its target, primary and backups alike', () => {
+    expect(pick({ model: 'claude-sonnet-4-5', fallback_models: ['gpt-4o', 'coder'] }, undefined, aliased)).toBe(
+      'anthropic/claude-sonnet-4-5 > openai/gpt-4o > local/mlx-community/Qwen2.5-Coder-7B-Instruct-4bit',
+    );
+  });
+
+  it('an alias of a local model picks the local agent, and must agree with agent_type', () => {
+    expect(selectModels({ messages, model: 'coder' }, undefined, aliased).transport).toBe('local');
+    expect(refusal({ model: 'coder', agent_type: 'online' }, undefined, aliased)).toMatchObject({ status: 400, param: 'agent_type' });
+  });
+
+  it('a default model in the settings may be an alias', () => {
+    expect(pick({}, { preferred_transport: 'online', default_online_model: 'gpt-4o' }, aliased)).toBe('openai/gpt-4o');
+  });
+
+  it('a bare name without an alias is still a 404 naming model', () => {
+    expect(refusal({ model: 'claude-sonnet-4-5' })).toMatchObject({ status: 404, param: 'model', code: 'model_not_found' });
+  });
+});

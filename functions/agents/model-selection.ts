@@ -2,7 +2,9 @@
  * Which model serves a request, and which back it up: explicit `agent_type`,
  * else the model's provider prefix, else (no model) the user's settings
  * (preferred transport, else AGENT_DEFAULT_TRANSPORT, with the matching default
- * model, else the other transport's default). Pure: no I/O.
+ * model, else the other transport's default). A name MODEL_ALIASES maps
+ * (`claude-sonnet-4-5` → `anthropic/claude-sonnet-4-5`) stands for its target
+ * everywhere a model is named, so every route resolves it alike. Pure: no I/O.
  */
 import type { ChatRequest } from '../../protocol/chat-request.ts';
 import { GatewayError, invalidRequest, modelNotFound } from '../../protocol/gateway-error.ts';
@@ -28,7 +30,13 @@ function offered(name: ModelName, config: GatewayConfig): boolean {
   return name.transport === 'local' || config.providers[name.provider as keyof GatewayConfig['providers']] !== undefined;
 }
 
-function resolvePrimary(written: string, transport: Transport | undefined, config: GatewayConfig): ModelName {
+/** The `provider/model` an alias stands for, else the name as written. */
+function unalias(written: string, config: GatewayConfig): string {
+  return config.aliases.get(written) ?? written;
+}
+
+function resolvePrimary(asked: string, transport: Transport | undefined, config: GatewayConfig): ModelName {
+  const written = unalias(asked, config);
   // A malformed id is the caller's mistake (400), not an unknown model (404); it never reaches a bridge.
   const problem = modelIdProblem(written);
   if (problem !== undefined) throw invalidRequest(`Invalid value for 'model': '${written}' ${problem}.`, 'model');
@@ -36,7 +44,9 @@ function resolvePrimary(written: string, transport: Transport | undefined, confi
   // `agent_type: "local"` with a bare id means that id on the bridge, as Ollama users would write it.
   if (!name && transport === 'local' && !written.includes('/')) name = parseModelName(`local/${written}`);
   if (!name) {
-    throw modelNotFound(`The model '${written}' does not exist. Name it 'provider/model' with provider one of ${[...ONLINE_PROVIDERS, 'local'].join(', ')}.`);
+    throw modelNotFound(
+      `The model '${written}' does not exist. Name it 'provider/model' with provider one of ${[...ONLINE_PROVIDERS, 'local'].join(', ')}, or map the name to one in MODEL_ALIASES.`,
+    );
   }
   if (transport && name.transport !== transport) {
     throw invalidRequest(`'agent_type' is '${transport}' but the model '${written}' is served by the ${name.transport} agent.`, 'agent_type');
@@ -53,7 +63,8 @@ function resolveBackups(request: ChatRequest, defaults: AgentDefaults | undefine
   const written = request.fallback_models ?? defaults?.backup_models ?? [];
   const backups: ModelName[] = [];
   const seen = new Set([primary.full]);
-  for (const [index, full] of written.entries()) {
+  for (const [index, asked] of written.entries()) {
+    const full = unalias(asked, config);
     const name = parseModelName(full);
     if (!name) {
       // The caller's own list is checked; a stored list was checked when it was saved.

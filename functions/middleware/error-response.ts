@@ -1,6 +1,8 @@
 /**
  * The one place errors become responses: the OpenAI shape on every path
- * (`{error: {message, type, param, code}}`), secrets scrubbed from every string
+ * (`{error: {message, type, param, code}}`) except the Anthropic Messages
+ * routes, which answer in Anthropic's (`{type: "error", error: {type,
+ * message}}`, surfaces/anthropic-messages/anthropic-error.ts), secrets scrubbed from every string
  * field (a caller may put a secret in a field name or a path and would get it
  * straight back in `param` or the 404's message), no stack traces, the retry
  * hint where the client should wait (functions/http/retry-hint.ts), the
@@ -12,6 +14,7 @@ import { GatewayError, toGatewayError, type OpenAIErrorBody } from '../../protoc
 import { agentHeaders } from '../http/agent-headers.ts';
 import { retryHintHeaders } from '../http/retry-hint.ts';
 import { scrubSecrets } from '../providers/shared/scrub-secrets.ts';
+import { anthropicErrorBody, anthropicErrorStatus } from '../surfaces/anthropic-messages/anthropic-error.ts';
 import { CONFIG_ERROR_CODE, isConfigError, secretValues, type Env } from '../config.ts';
 
 export type GatewayLogger = (line: string) => void;
@@ -35,16 +38,30 @@ export function scrubbedErrorBody(error: GatewayError, scrub: (text: string) => 
   };
 }
 
-/** The response for `error`. Clients never see a 499: nobody is listening. */
-export function errorResponse(error: GatewayError, scrub: (text: string) => string): Response {
-  const body = scrubbedErrorBody(error, scrub);
+/** Which error shape a path answers in. */
+export type ErrorShape = 'openai' | 'anthropic';
+
+/** `/v1/messages` and everything under it speak Anthropic's API, errors included. */
+export function errorShapeFor(pathname: string): ErrorShape {
+  return pathname === '/v1/messages' || pathname.startsWith('/v1/messages/') ? 'anthropic' : 'openai';
+}
+
+/** The response for `error`, in the path's shape. Clients never see a 499: nobody is listening. */
+export function errorResponse(error: GatewayError, scrub: (text: string) => string, shape: ErrorShape = 'openai'): Response {
+  const anthropic = shape === 'anthropic';
+  const status = anthropic ? anthropicErrorStatus(error) : error.status;
+  const body = anthropic ? anthropicErrorBody(error, scrub) : scrubbedErrorBody(error, scrub);
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     ...(error.agent ? agentHeaders(error.agent) : {}),
-    ...retryHintHeaders(error),
+    ...retryHintHeaders(error.status === status ? error : error.with({ status })),
   };
-  if (error.status === 401) headers['www-authenticate'] = 'Bearer';
-  return new Response(JSON.stringify(body), { status: error.status, headers });
+  if (status === 401) headers['www-authenticate'] = 'Bearer';
+  return new Response(JSON.stringify(body), { status, headers });
+}
+
+function shapeOf(c: Context<{ Bindings: Env }>): ErrorShape {
+  return errorShapeFor(new URL(c.req.url).pathname);
 }
 
 /** What a client hears about a configuration error: no variable names, the detail is in the log. */
@@ -64,14 +81,14 @@ export function renderErrors(log: GatewayLogger): ErrorHandler<{ Bindings: Env }
     const scrub = scrubFor(c.env);
     if (isConfigError(error)) {
       log(`[gateway] ${scrub(error.message)} (answered ${c.req.method} ${new URL(c.req.url).pathname} with a generic 500)`);
-      return errorResponse(serverMisconfigured(), scrub);
+      return errorResponse(serverMisconfigured(), scrub, shapeOf(c));
     }
     if (error.status >= 500 && !GatewayError.isInstance(thrown)) {
       // An unexpected exception: name it in the log, never in the response.
       const name = thrown instanceof Error ? thrown.name : typeof thrown;
       log(`[gateway] unexpected ${name} on ${c.req.method} ${new URL(c.req.url).pathname}: ${scrub(thrown instanceof Error ? thrown.message : String(thrown))}`);
     }
-    return errorResponse(error, scrub);
+    return errorResponse(error, scrub, shapeOf(c));
   };
 }
 
@@ -80,6 +97,7 @@ export const renderNotFound: NotFoundHandler<{ Bindings: Env }> = (c: Context<{ 
   errorResponse(
     new GatewayError({ status: 404, type: 'invalid_request_error', code: 'unknown_url', message: `Invalid URL (${c.req.method} ${new URL(c.req.url).pathname})` }),
     scrubFor(c.env),
+    shapeOf(c),
   );
 
 /** A handler for the methods a path does not accept: 405 with `Allow`. */
@@ -93,6 +111,7 @@ export function methodNotAllowed(allowed: readonly string[]): Handler<{ Bindings
         message: `Method ${c.req.method} is not allowed on ${new URL(c.req.url).pathname}; use ${allowed.join(' or ')}.`,
       }),
       scrubFor(c.env),
+      shapeOf(c),
     );
     response.headers.set('allow', allowed.join(', '));
     return response;

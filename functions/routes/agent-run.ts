@@ -8,6 +8,7 @@
 import type { ChatModel } from '../../protocol/chat-model.ts';
 import type { ChatRequest } from '../../protocol/chat-request.ts';
 import type { OnlineProvider } from '../../protocol/model-name.ts';
+import type { NativeRequest } from '../../protocol/native-passthrough.ts';
 import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import type { AgentResult, FallbackPolicy } from '../agents/agent-types.ts';
 import type { CircuitBreaker } from '../agents/circuit-breaker.ts';
@@ -43,8 +44,12 @@ export interface AgentRun {
   release: () => void;
 }
 
-/** Runs `request` through the agent the factory picks, up to the commit point. */
-export async function runAgent(env: Env, clientSignal: AbortSignal, request: ChatRequest, options: AgentRouteOptions): Promise<AgentRun> {
+/**
+ * Runs `request` through the agent the factory picks, up to the commit point.
+ * `native`: the client's own body, for the candidates that take its format
+ * natively (protocol/native-passthrough.ts); the others get `request`.
+ */
+export async function runAgent(env: Env, clientSignal: AbortSignal, request: ChatRequest, options: AgentRouteOptions, native?: NativeRequest): Promise<AgentRun> {
   const config = getConfig(env);
   const defaults = await options.loadAgentDefaults(env);
   const agent = createAgent(request, defaults, {
@@ -59,7 +64,7 @@ export async function runAgent(env: Env, clientSignal: AbortSignal, request: Cha
   // Ours, so the response stream can abort the upstream too when the client stops reading.
   const client = new AbortController();
   const release = linkAbort(clientSignal, client);
-  const result = await agent.run(request, client.signal).catch((error: unknown) => {
+  const result = await agent.run(request, client.signal, native).catch((error: unknown) => {
     release();
     throw error;
   });

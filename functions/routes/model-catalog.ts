@@ -1,7 +1,8 @@
 /**
  * The models the gateway offers: for each provider that has a key, the models
  * its API reports (or `AGENT_ONLINE_ENDPOINTS[p].models`), as `provider/<id>`,
- * plus the bridge's models as `local/<id>`. `GET /v1/models` lists them and
+ * plus the bridge's models as `local/<id>`, plus each MODEL_ALIASES name whose
+ * target can be offered, listed as itself. `GET /v1/models` lists them and
  * `GET /v1/models/{id}` looks one up, so both answer from this one definition.
  * Each provider's list is cached briefly per isolate.
  */
@@ -9,7 +10,7 @@ import { GatewayError } from '../../protocol/gateway-error.ts';
 import { parseModelName, type OnlineProvider } from '../../protocol/model-name.ts';
 import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { startTimer } from '../agents/deadlines.ts';
-import { getConfig, type Env, type ProviderConfig } from '../config.ts';
+import { getConfig, type Env, type GatewayConfig, type ProviderConfig } from '../config.ts';
 import type { GatewayLogger } from '../middleware/error-response.ts';
 import type { ProviderAdapter } from '../providers/provider-model.ts';
 
@@ -61,6 +62,14 @@ interface CachedList {
 
 function onlineEntry(provider: ProviderConfig, id: string): ModelEntry {
   return { id: `${provider.provider}/${id}`, object: 'model', created: 0, owned_by: provider.provider };
+}
+
+/** The entry of an alias, owned by whoever serves its target; undefined when the target is not offered. */
+function aliasEntry(config: GatewayConfig, alias: string): ModelEntry | undefined {
+  const target = parseModelName(config.aliases.get(alias) ?? '');
+  if (!target) return undefined;
+  if (target.provider !== 'local' && !config.providers[target.provider]) return undefined;
+  return { id: alias, object: 'model', created: 0, owned_by: target.provider };
 }
 
 function localEntry(model: LocalModelEntry): ModelEntry {
@@ -125,10 +134,17 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
       } catch {
         options.log('[models] the bridge model list is unavailable; local models left out');
       }
+      const config = getConfig(env);
+      for (const alias of config.aliases.keys()) {
+        const entry = aliasEntry(config, alias);
+        if (entry) data.push(entry);
+      }
       return data;
     },
 
     async find(env, id) {
+      const config = getConfig(env);
+      if (config.aliases.has(id)) return aliasEntry(config, id);
       const name = parseModelName(id);
       if (!name) return undefined;
       // A failing source is an error here, not "no such model": the client may retry.
@@ -140,7 +156,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
         });
         return entries.find((entry) => entry.id === id);
       }
-      const provider = getConfig(env).providers[name.provider];
+      const provider = config.providers[name.provider];
       if (!provider) return undefined; // no key: not offered
       const ids = await idsOf(provider);
       return ids.includes(name.model) ? onlineEntry(provider, name.model) : undefined;

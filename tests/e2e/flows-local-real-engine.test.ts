@@ -7,6 +7,7 @@
  * real tokenizer's. Prompts are the answers file's messages exactly, with no
  * system message, or the model would not say what it was trained to.
  */
+import Anthropic from '@anthropic-ai/sdk';
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerCase, TINY_CHAT, tokenizerCounts, type AnswerCase } from '../helpers/mlx-real-engine.ts';
@@ -57,6 +58,18 @@ describe('the local flow on the real mlx-lm with the tiny model', () => {
     expect(streamed.usage).toMatchObject(expectedUsage(hello));
     // A role chunk, at least two content chunks, the finish and the usage.
     expect(streamed.chunks).toBeGreaterThanOrEqual(5);
+  });
+
+  it("streams the same completion to the Anthropic SDK over /v1/messages, with the tokenizer's counts as Anthropic's usage", async () => {
+    const anthropic = new Anthropic({ baseURL: stack.url, apiKey: stack.secrets.GATEWAY_API_KEY, maxRetries: 0, timeout: 60_000 });
+    const messages = hello.messages.map(({ role, content }) => ({ role: role as 'user' | 'assistant', content }));
+    const { data: stream, response } = await anthropic.messages.stream({ model: TINY_CHAT_MODEL, max_tokens: 256, messages }).withResponse();
+    expect(response.headers.get('x-agent-backend')).toBe('local');
+    const message = await stream.finalMessage();
+    expect(message.content).toEqual([{ type: 'text', text: hello.completion }]);
+    expect(message.stop_reason).toBe('end_turn');
+    const counts = tokenizerCounts(TINY_CHAT, hello.messages, hello.completion);
+    expect(message.usage).toMatchObject({ input_tokens: counts.prompt, output_tokens: counts.completion });
   });
 
   it('ends the long answer with length after exactly max_tokens tokens, its text a prefix of the full answer', async () => {

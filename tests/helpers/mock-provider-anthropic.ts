@@ -67,9 +67,17 @@ function parseArguments(text: string): unknown {
   }
 }
 
+/** The mock's count for a count_tokens body: the JSON length of its messages, system and tools over 4. */
+export function mockTokenCount(body: unknown): number {
+  const request = asRecord(body) ?? {};
+  return Math.ceil(JSON.stringify([request['system'] ?? null, request['messages'] ?? [], request['tools'] ?? []]).length / 4);
+}
+
 export function anthropicWire(): MockWire {
   return {
     chatPath: '/v1/messages',
+    countTokensPath: '/v1/messages/count_tokens',
+    countTokens: (body) => ({ input_tokens: mockTokenCount(body) }),
     defaultModels: ['claude-sonnet-4-5', 'claude-haiku-4-5'],
     toolCallIdPrefix: 'toolu_mock_',
 

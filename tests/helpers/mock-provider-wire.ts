@@ -39,6 +39,10 @@ export interface MockRequestProblem {
 export interface MockWire {
   /** The path chat requests are POSTed to. */
   chatPath: string;
+  /** Where the flavor counts tokens (Anthropic's count_tokens), if it can. */
+  countTokensPath?: string;
+  /** The count_tokens answer for a request body. */
+  countTokens?(body: unknown): unknown;
   /** Auth and body checks the real provider makes; `undefined` when the request is fine. */
   checkRequest(headers: Record<string, string>, body: unknown, apiKey: string | undefined): MockRequestProblem | undefined;
   /** The non-streaming response body. */

@@ -19,6 +19,8 @@
  *   stallAfter / errorAfter / delayMs), status, stall, hangup, and replay (a
  *   recorded transcript from tests/fixtures, optionally in small pieces).
  * - `GET /v1/models` lists `options.models` (or a default list) in the flavor's shape.
+ * - Anthropic's `POST /v1/messages/count_tokens` answers a count derived from the
+ *   body (its JSON length over 4), so a test can tell the count came from here.
  * - With `options.apiKey`, requests without that key get the flavor's real 401.
  *   Requests missing what the real API requires (model, messages, Anthropic's
  *   max_tokens and anthropic-version, temperature ≤ 1) get its real 400.
@@ -247,6 +249,11 @@ export async function startMockProvider(options: MockProviderOptions = {}): Prom
       const problem = wire.checkRequest(headers, {}, options.apiKey);
       if (problem?.status === 401) return sendJson(response, 401, problem.body);
       return sendJson(response, 200, wire.modelList(models));
+    }
+    if (method === 'POST' && wire.countTokensPath !== undefined && pathname === wire.countTokensPath) {
+      const problem = wire.checkRequest(headers, { max_tokens: 1, ...asRecord(body) }, options.apiKey);
+      if (problem) return sendJson(response, problem.status, problem.body);
+      return sendJson(response, 200, wire.countTokens?.(body));
     }
     if (method !== 'POST' || pathname !== wire.chatPath) return sendJson(response, 404, wire.errorBody(404));
     const problem = wire.checkRequest(headers, body, options.apiKey);

@@ -67,6 +67,18 @@ export function gatewayEnv(origins: MockProviderOrigins, overrides: VarOverrides
   };
 }
 
+/** xAI keyed and pointed at the OpenAI-flavored mock, which replays xAI's recordings as they are. */
+export function xaiAtOpenAIMock(origins: MockProviderOrigins): VarOverrides {
+  return {
+    XAI_API_KEY: 'xai-test-SENTINEL-77c1',
+    AGENT_ONLINE_ENDPOINTS: JSON.stringify({
+      openai: { base_url: `${origins.openai}/v1` },
+      anthropic: { base_url: origins.anthropic },
+      xai: { base_url: `${origins.openai}/v1` },
+    }),
+  };
+}
+
 export interface TestGateway {
   fetch(path: string, init?: RequestInit, overrides?: VarOverrides): Promise<Response>;
   logs: string[];

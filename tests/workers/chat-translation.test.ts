@@ -6,7 +6,7 @@
  * meaning, refusals as `refusal` (never as content), no invented usage.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { chatInit, readSse, sdkClient, suiteMocks, testGateway, type TestGateway, type VarOverrides } from './chat-gateway-fixture.ts';
+import { chatInit, readSse, sdkClient, suiteMocks, testGateway, xaiAtOpenAIMock, type TestGateway, type VarOverrides } from './chat-gateway-fixture.ts';
 
 const mocks = suiteMocks('chat-translation');
 let gateway: TestGateway;
@@ -16,15 +16,7 @@ beforeEach(async () => {
   await mocks.resetAll();
 });
 
-/** xAI keyed and pointed at the OpenAI-flavored mock, which replays xAI's recording as it is. */
-const withXai: VarOverrides = {
-  XAI_API_KEY: 'xai-test-SENTINEL-77c1',
-  AGENT_ONLINE_ENDPOINTS: JSON.stringify({
-    openai: { base_url: `${mocks.origins.openai}/v1` },
-    anthropic: { base_url: mocks.origins.anthropic },
-    xai: { base_url: `${mocks.origins.openai}/v1` },
-  }),
-};
+const withXai = xaiAtOpenAIMock(mocks.origins);
 
 interface ToolCall {
   id: string;

@@ -12,6 +12,8 @@ import { readUpstreamJson } from '../shared/read-upstream-json.ts';
 import { streamUpstreamChat } from '../shared/stream-upstream-chat.ts';
 import { fetchUpstream } from '../shared/upstream-fetch.ts';
 import { ANTHROPIC_VERSION, anthropicModelListSchema } from './anthropic-api.ts';
+import { countAnthropicTokens } from './anthropic-count-tokens.ts';
+import { nativeAnthropicBody, nativeAnthropicHeaders, withNativeFrames } from './anthropic-native.ts';
 import { buildAnthropicRequest } from './anthropic-request.ts';
 import { translateAnthropicStream } from './anthropic-stream.ts';
 
@@ -23,16 +25,19 @@ function headersFor(config: ProviderConfig, extra: Record<string, string>): Reco
 }
 
 async function* streamChat(config: ProviderConfig, model: string, deps: RuntimeDeps, call: ChatModelCall): AsyncGenerator<ChatEvent, void, undefined> {
+  const native = call.native?.format === 'anthropic-messages' ? call.native : undefined;
   // Built before the fetch: a refused field is a 400 that costs no upstream call.
-  const body = buildAnthropicRequest(call.request, model);
+  const body = native ? nativeAnthropicBody(native, model) : buildAnthropicRequest(call.request, model);
+  const streamHeaders = { 'content-type': 'application/json', accept: 'text/event-stream' };
   yield* streamUpstreamChat({
     config,
     url: `${config.baseUrl}/v1/messages`,
-    headers: headersFor(config, { 'content-type': 'application/json', accept: 'text/event-stream' }),
+    // The client's version and betas (joined with the configured betas) win on a passthrough.
+    headers: native ? { ...headersFor(config, streamHeaders), ...nativeAnthropicHeaders(native, config.headers) } : headersFor(config, streamHeaders),
     body,
     signal: call.signal,
     deps,
-    translate: translateAnthropicStream,
+    translate: native ? withNativeFrames(translateAnthropicStream) : translateAnthropicStream,
   });
 }
 
@@ -41,9 +46,12 @@ export const anthropicAdapter: ProviderAdapter = {
     return {
       provider: config.provider,
       modelId: `${config.provider}/${model}`,
+      passthrough: ['anthropic-messages'],
       stream: (call) => streamChat(config, model, deps, call),
     };
   },
+
+  countTokens: (config, model, native, deps, signal) => countAnthropicTokens({ config, model, native, deps, signal, headers: { ...headersFor(config, { 'content-type': 'application/json', accept: 'application/json' }), ...nativeAnthropicHeaders(native, config.headers) } }),
 
   async listModels(config: ProviderConfig, deps: RuntimeDeps, signal: AbortSignal): Promise<string[]> {
     if (config.models) return [...config.models];
