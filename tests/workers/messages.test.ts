@@ -292,9 +292,12 @@ describe('errors on /v1/messages', () => {
     expect(await mocks.openai.calls()).toHaveLength(0);
   });
 
-  it('answers a method other than POST with a 405 in Anthropic’s shape', async () => {
+  it('answers a method other than POST with a 405, and an unknown path under /v1/messages with a 404, in Anthropic’s shape', async () => {
     const response = await suite.gateway().fetch('/v1/messages', { method: 'GET', headers: { 'x-api-key': GATEWAY_KEY } });
     expect(response.status).toBe(405);
     expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    const unknown = await suite.gateway().fetch('/v1/messages/batches', messagesInit({}));
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
   });
 });
