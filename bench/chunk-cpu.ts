@@ -1,0 +1,54 @@
+/**
+ * `node bench/chunk-cpu.ts [rounds]`: section 7 of `npm run bench` alone, for
+ * working on the stream path: the gateway as `npm start` serves it (bundled,
+ * Miniflare alone) and the pass-through Worker, against the bench upstream;
+ * µs of CPU per chunk at N = 2000 and 200. Builds from the checkout as it is.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAgent } from './lib/http-client.ts';
+import { stopAll, stopEverythingOnSignals } from './lib/processes.ts';
+import { readCompatibility, startMiniflare, startUpstreamProcess } from './lib/servers.ts';
+import { buildWorker } from './sections/bundle.ts';
+import { measureChunkCpu } from './sections/chunk-cpu.ts';
+
+const rounds = Number(process.argv[2] ?? 5);
+const MODEL = 'bench-model';
+const scratch = mkdtempSync(join(tmpdir(), 'agent-gateway-chunk-cpu-'));
+const cleanup = async (): Promise<void> => {
+  await stopAll();
+  rmSync(scratch, { recursive: true, force: true });
+};
+stopEverythingOnSignals(cleanup);
+try {
+  const [gatewayBuild, passthroughBuild, upstream] = await Promise.all([
+    buildWorker('wrangler.toml', join(scratch, 'gateway')),
+    buildWorker('bench/passthrough/wrangler.toml', join(scratch, 'passthrough')),
+    startUpstreamProcess(),
+  ]);
+  const gatewayKey = 'gk-chunk-cpu';
+  const [gateway, passthrough] = await Promise.all([
+    startMiniflare({
+      name: 'agent-gateway',
+      bundle: gatewayBuild.bundle,
+      ...readCompatibility('wrangler.toml'),
+      vars: { GATEWAY_API_KEY: gatewayKey, OPENAI_API_KEY: 'sk-bench-openai', AGENT_ONLINE_ENDPOINTS: JSON.stringify({ openai: { base_url: `${upstream.url}/v1`, models: [MODEL] } }) },
+      durableObjects: { BRIDGE_TUNNEL: 'BridgeTunnel' },
+    }),
+    startMiniflare({ name: 'bench-passthrough', bundle: passthroughBuild.bundle, ...readCompatibility('bench/passthrough/wrangler.toml'), vars: { UPSTREAM_URL: `${upstream.url}/v1` } }),
+  ]);
+  const agent = createAgent();
+  await measureChunkCpu(
+    [
+      { name: 'gateway (npm start)', url: `${gateway.url}/v1/chat/completions`, headers: { authorization: `Bearer ${gatewayKey}` }, model: `openai/${MODEL}`, pgid: gateway.process.child.pid ?? 0 },
+      { name: 'pass-through Worker', url: `${passthrough.url}/v1/chat/completions`, headers: {}, model: MODEL, pgid: passthrough.process.child.pid ?? 0 },
+    ],
+    agent,
+    { sizes: [2000, 200], rounds },
+  );
+  agent.destroy();
+} finally {
+  await cleanup();
+}
+process.exit(0);
