@@ -42,6 +42,8 @@ export interface DirectServeOptions {
    * leave whatever else the caller runs (sqld) behind: they are taken off.
    */
   ownSignals?: boolean;
+  /** Opens workerd's inspector (Chrome DevTools protocol) there, for profiling. */
+  inspectorPort?: number;
 }
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -73,6 +75,7 @@ export async function serveDirectly(worker: DirectWorker, options: DirectServeOp
     enableDevRegistry: false,
     telemetry: { enabled: false },
     ...(options.persistDir ? { resourcePersistencePath: options.persistDir } : {}),
+    ...(options.inspectorPort === undefined ? {} : { inspectorPort: options.inspectorPort }),
     workers: [
       {
         config: {
