@@ -2,7 +2,8 @@
  * `node bench/chunk-cpu.ts [rounds]`: section 7 of `npm run bench` alone, for
  * working on the stream path: the gateway as `npm start` serves it (bundled,
  * Miniflare alone) and the pass-through Worker, against the bench upstream;
- * µs of CPU per chunk at N = 2000 and 200. Builds from the checkout as it is.
+ * µs of CPU per chunk at N = 2000 and 200. Builds from the checkout as it is,
+ * or from `--root DIR`, another checkout's sources (to measure before/after).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,9 @@ import { readCompatibility, startMiniflare, startUpstreamProcess } from './lib/s
 import { buildWorker } from './sections/bundle.ts';
 import { measureChunkCpu } from './sections/chunk-cpu.ts';
 
-const rounds = Number(process.argv[2] ?? 5);
+const rootAt = process.argv.indexOf('--root');
+const root = rootAt === -1 ? undefined : process.argv[rootAt + 1];
+const rounds = Number(process.argv.slice(2).find((arg) => /^\d+$/.test(arg)) ?? 10);
 const MODEL = 'bench-model';
 const scratch = mkdtempSync(join(tmpdir(), 'agent-gateway-chunk-cpu-'));
 const cleanup = async (): Promise<void> => {
@@ -23,7 +26,7 @@ const cleanup = async (): Promise<void> => {
 stopEverythingOnSignals(cleanup);
 try {
   const [gatewayBuild, passthroughBuild, upstream] = await Promise.all([
-    buildWorker('wrangler.toml', join(scratch, 'gateway')),
+    buildWorker('wrangler.toml', join(scratch, 'gateway'), { root }),
     buildWorker('bench/passthrough/wrangler.toml', join(scratch, 'passthrough')),
     startUpstreamProcess(),
   ]);
@@ -33,7 +36,12 @@ try {
       name: 'agent-gateway',
       bundle: gatewayBuild.bundle,
       ...readCompatibility('wrangler.toml'),
-      vars: { GATEWAY_API_KEY: gatewayKey, OPENAI_API_KEY: 'sk-bench-openai', AGENT_ONLINE_ENDPOINTS: JSON.stringify({ openai: { base_url: `${upstream.url}/v1`, models: [MODEL] } }) },
+      vars: {
+        GATEWAY_API_KEY: gatewayKey,
+        OPENAI_API_KEY: 'sk-bench-openai',
+        ANTHROPIC_API_KEY: 'sk-ant-bench',
+        AGENT_ONLINE_ENDPOINTS: JSON.stringify({ openai: { base_url: `${upstream.url}/v1`, models: [MODEL] }, anthropic: { base_url: upstream.url, models: [MODEL] } }),
+      },
       durableObjects: { BRIDGE_TUNNEL: 'BridgeTunnel' },
     }),
     startMiniflare({ name: 'bench-passthrough', bundle: passthroughBuild.bundle, ...readCompatibility('bench/passthrough/wrangler.toml'), vars: { UPSTREAM_URL: `${upstream.url}/v1` } }),
@@ -42,10 +50,11 @@ try {
   await measureChunkCpu(
     [
       { name: 'gateway (npm start)', url: `${gateway.url}/v1/chat/completions`, headers: { authorization: `Bearer ${gatewayKey}` }, model: `openai/${MODEL}`, pgid: gateway.process.child.pid ?? 0 },
+      { name: 'gateway, Anthropic upstream', url: `${gateway.url}/v1/chat/completions`, headers: { authorization: `Bearer ${gatewayKey}` }, model: `anthropic/${MODEL}`, pgid: gateway.process.child.pid ?? 0 },
       { name: 'pass-through Worker', url: `${passthrough.url}/v1/chat/completions`, headers: {}, model: MODEL, pgid: passthrough.process.child.pid ?? 0 },
     ],
     agent,
-    { sizes: [2000, 200], rounds },
+    { sizes: [2000, 200], rounds: (size) => Math.ceil((rounds * 2000) / size) },
   );
   agent.destroy();
 } finally {

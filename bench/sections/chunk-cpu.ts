@@ -19,8 +19,8 @@ export interface CpuTarget extends ChatTarget {
 
 export interface ChunkCpuOptions {
   sizes: readonly number[];
-  /** Requests per target, size and mode. */
-  rounds: number;
+  /** Requests per target and mode at `size` chunks (more for small sizes: /proc counts in 10 ms ticks). */
+  rounds: (size: number) => number;
 }
 
 /** µs of CPU per chunk, by size, mode and target name. */
@@ -49,7 +49,8 @@ export async function measureChunkCpu(targets: readonly CpuTarget[], agent: Agen
     for (const [mode, stream] of [['streaming', true], ['nonStreaming', false]] as const) {
       const used = new Map<string, number>(targets.map((target) => [target.name, 0]));
       for (const target of targets) await serveOnce(target, size, stream, agent); // warm-up
-      for (let round = 0; round < options.rounds; round++) {
+      const rounds = options.rounds(size);
+      for (let round = 0; round < rounds; round++) {
         for (const target of targets) {
           const before = groupCpuMicros(target.pgid);
           await serveOnce(target, size, stream, agent);
@@ -58,13 +59,20 @@ export async function measureChunkCpu(targets: readonly CpuTarget[], agent: Agen
           used.set(target.name, (used.get(target.name) ?? 0) + after - before);
         }
       }
-      for (const target of targets) row[mode][target.name] = (used.get(target.name) ?? 0) / (options.rounds * size);
+      for (const target of targets) row[mode][target.name] = (used.get(target.name) ?? 0) / (rounds * size);
     }
     result[String(size)] = row;
-    console.log(`\nCPU per chunk, N = ${size} (${options.rounds} sequential requests each; the serving process group's CPU from /proc)`);
-    console.log(`${'target'.padEnd(36)} ${'streaming'.padStart(12)} ${'non-streaming'.padStart(14)}`);
+    // Ratios to the first target (the gateway): how many times its CPU each peer spends.
+    const first = targets[0]?.name ?? '';
+    const times = (value: number | undefined, base: number | undefined): string => (value !== undefined && base ? `${(value / base).toFixed(1)}×` : '–');
+    console.log(`\nCPU per chunk, N = ${size} (${options.rounds(size)} sequential requests each and mode; the serving process group's CPU from /proc)`);
+    console.log(`${'target'.padEnd(34)} ${'streaming'.padStart(11)} ${'× ours'.padStart(7)} ${'non-streaming'.padStart(14)} ${'× ours'.padStart(7)}`);
     for (const target of targets) {
-      console.log(`${target.name.padEnd(36)} ${`${row.streaming[target.name]?.toFixed(1)} µs`.padStart(12)} ${`${row.nonStreaming[target.name]?.toFixed(1)} µs`.padStart(14)}`);
+      const streaming = row.streaming[target.name];
+      const buffered = row.nonStreaming[target.name];
+      console.log(
+        `${target.name.padEnd(34)} ${`${streaming?.toFixed(1)} µs`.padStart(11)} ${times(streaming, row.streaming[first]).padStart(7)} ${`${buffered?.toFixed(1)} µs`.padStart(14)} ${times(buffered, row.nonStreaming[first]).padStart(7)}`,
+      );
     }
   }
   return result;

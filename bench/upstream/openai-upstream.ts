@@ -9,9 +9,12 @@
  *   "echo:K chunks:N"  → content "K.0 K.1 … K.(N-1) " (one chunk each when streaming),
  *                        so concurrent streams can be checked for loss and crossing;
  *   anything else      → the constant answer "Hello from the bench upstream." (3 chunks).
+ *
+ * `POST /v1/messages` answers the same in Anthropic's wire format (anthropic-answer.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { safeParseJson } from '../../protocol/validate.ts';
+import { answerAnthropic } from './anthropic-answer.ts';
 
 const CONSTANT_PIECES = ['Hello ', 'from the bench ', 'upstream.'];
 const CREATED = 1_764_000_000;
@@ -29,7 +32,10 @@ function lastUserText(body: unknown): string {
   for (let index = body.messages.length - 1; index >= 0; index--) {
     const message: unknown = body.messages[index];
     if (typeof message === 'object' && message !== null && 'role' in message && message.role === 'user' && 'content' in message) {
-      return typeof message.content === 'string' ? message.content : '';
+      if (typeof message.content === 'string') return message.content;
+      // Anthropic's blocks: [{type: 'text', text}]
+      if (Array.isArray(message.content)) return message.content.map((block: unknown) => (typeof block === 'object' && block !== null && 'text' in block && typeof block.text === 'string' ? block.text : '')).join('');
+      return '';
     }
   }
   return '';
@@ -83,6 +89,13 @@ function answer(response: ServerResponse, body: unknown): void {
 async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
   const path = (request.url ?? '/').split('?')[0] ?? '/';
   const text = await readBody(request);
+  if (request.method === 'POST' && path.endsWith('/v1/messages')) {
+    const parsed = safeParseJson(text);
+    const body = parsed.ok && typeof parsed.value === 'object' && parsed.value !== null ? (parsed.value as Record<string, unknown>) : {};
+    const model = typeof body['model'] === 'string' ? body['model'] : 'bench-model';
+    answerAnthropic(response, model, upstreamPieces(lastUserText(body)), body['stream'] === true);
+    return;
+  }
   if (request.method === 'POST' && path.endsWith('/chat/completions')) {
     const parsed = safeParseJson(text);
     if (!parsed.ok) {
