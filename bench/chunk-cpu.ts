@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAgent } from './lib/http-client.ts';
 import { stopAll, stopEverythingOnSignals } from './lib/processes.ts';
-import { readCompatibility, startMiniflare, startUpstreamProcess } from './lib/servers.ts';
+import { readCompatibility, startBenchBridge, startMiniflare, startUpstreamProcess } from './lib/servers.ts';
 import { buildWorker } from './sections/bundle.ts';
-import { measureChunkCpu } from './sections/chunk-cpu.ts';
+import { measureChunkCpu, measureFrameCpu, measureSpacedChunkCpu } from './sections/chunk-cpu.ts';
 
 const rootAt = process.argv.indexOf('--root');
 const root = rootAt === -1 ? undefined : process.argv[rootAt + 1];
@@ -38,6 +38,7 @@ try {
       ...readCompatibility('wrangler.toml'),
       vars: {
         GATEWAY_API_KEY: gatewayKey,
+        BRIDGE_TOKEN: 'bt-chunk-cpu',
         OPENAI_API_KEY: 'sk-bench-openai',
         ANTHROPIC_API_KEY: 'sk-ant-bench',
         AGENT_ONLINE_ENDPOINTS: JSON.stringify({ openai: { base_url: `${upstream.url}/v1`, models: [MODEL] }, anthropic: { base_url: upstream.url, models: [MODEL] } }),
@@ -55,6 +56,20 @@ try {
     ],
     agent,
     { sizes: [2000, 200], rounds: (size) => Math.ceil((rounds * 2000) / size) },
+  );
+  await measureSpacedChunkCpu(
+    [
+      { name: 'gateway (npm start)', url: `${gateway.url}/v1/chat/completions`, headers: { authorization: `Bearer ${gatewayKey}` }, model: `openai/${MODEL}`, pgid: gateway.process.child.pid ?? 0 },
+      { name: 'pass-through Worker', url: `${passthrough.url}/v1/chat/completions`, headers: {}, model: MODEL, pgid: passthrough.process.child.pid ?? 0 },
+    ],
+    agent,
+    { chunks: 200, spacedMs: 6, requests: rounds },
+  );
+  await startBenchBridge(gateway.url, 'bt-chunk-cpu');
+  await measureFrameCpu(
+    { name: 'gateway (npm start), local/bench', url: `${gateway.url}/v1/chat/completions`, headers: { authorization: `Bearer ${gatewayKey}` }, model: 'local/bench', pgid: gateway.process.child.pid ?? 0 },
+    agent,
+    { deltas: 200, spacedMs: 6, requests: rounds },
   );
   agent.destroy();
 } finally {

@@ -1,8 +1,9 @@
 /**
- * `node bench/micro/workerd-profile.ts [chunks] [requests] [out.cpuprofile]`:
+ * `node bench/micro/workerd-profile.ts [chunks] [requests] [out.cpuprofile] [--tunnel]`:
  * a CPU profile of the gateway inside workerd, taken through workerd's
  * inspector while it streams `requests` completions of `chunks` chunks from the
- * bench upstream. The gateway is bundled and served as `npm start` serves it.
+ * bench upstream (with `--tunnel`: `local/bench` through a bench bridge, one
+ * frame per delta). The gateway is bundled and served as `npm start` serves it.
  * Prints the functions with the most self time; open the file in Chrome
  * DevTools (Performance) or VS Code for the rest.
  */
@@ -13,13 +14,17 @@ import WebSocket from 'ws';
 import { serveDirectly } from '../../scripts/miniflare-worker.ts';
 import { findFreePort } from '../../scripts/sqld.ts';
 import { createAgent, postStream } from '../lib/http-client.ts';
-import { readCompatibility } from '../lib/servers.ts';
+import { stopAll } from '../lib/processes.ts';
+import { readCompatibility, startBenchBridge } from '../lib/servers.ts';
 import { buildWorker } from '../sections/bundle.ts';
 import { startUpstream, upstreamPieces } from '../upstream/openai-upstream.ts';
 
-const chunks = Number(process.argv[2] ?? 2_000);
-const requests = Number(process.argv[3] ?? 10);
-const out = process.argv[4] ?? join(process.cwd(), 'workerd.cpuprofile');
+const tunnel = process.argv.includes('--tunnel');
+const [chunksArg, requestsArg, outArg] = process.argv.slice(2).filter((arg) => arg !== '--tunnel');
+const chunks = Number(chunksArg ?? 2_000);
+const requests = Number(requestsArg ?? 10);
+const out = outArg ?? join(process.cwd(), 'workerd.cpuprofile');
+const BRIDGE_TOKEN = 'bt-profile';
 const MODEL = 'bench-model';
 const KEY = 'gk-profile';
 
@@ -32,7 +37,7 @@ const { url, miniflare } = await serveDirectly(
     name: 'agent-gateway',
     bundle: built.bundle,
     ...readCompatibility('wrangler.toml'),
-    vars: { GATEWAY_API_KEY: KEY, OPENAI_API_KEY: 'sk-profile', AGENT_ONLINE_ENDPOINTS: JSON.stringify({ openai: { base_url: `${upstream.url}/v1`, models: [MODEL] } }) },
+    vars: { GATEWAY_API_KEY: KEY, BRIDGE_TOKEN, OPENAI_API_KEY: 'sk-profile', AGENT_ONLINE_ENDPOINTS: JSON.stringify({ openai: { base_url: `${upstream.url}/v1`, models: [MODEL] } }) },
     durableObjects: { BRIDGE_TUNNEL: 'BridgeTunnel' },
   },
   { port: 0, inspectorPort },
@@ -62,15 +67,17 @@ async function inspector(target: string): Promise<{ send(method: string, params?
 }
 
 const agent = createAgent();
-const prompt = `echo:k chunks:${chunks}`;
-const expected = upstreamPieces(prompt).join('');
+if (tunnel) await startBenchBridge(url, BRIDGE_TOKEN);
+const prompt = tunnel ? `stream:f deltas:${chunks} spaced:6` : `echo:k chunks:${chunks}`;
+const expected = tunnel ? Array.from({ length: chunks }, (_, index) => `f.${index} `).join('') : upstreamPieces(prompt).join('');
 const stream = async (): Promise<void> => {
-  const result = await postStream(`${url}/v1/chat/completions`, { model: `openai/${MODEL}`, messages: [{ role: 'user', content: prompt }], stream: true }, { authorization: `Bearer ${KEY}` }, agent);
+  const result = await postStream(`${url}/v1/chat/completions`, { model: tunnel ? 'local/bench' : `openai/${MODEL}`, messages: [{ role: 'user', content: prompt }], stream: true }, { authorization: `Bearer ${KEY}` }, agent);
   if (result.text !== expected || !result.done) throw new Error(`wrong stream: ${result.status} ${result.error ?? ''}`);
 };
 try {
   for (let index = 0; index < 3; index++) await stream();
   const list = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as Array<{ id: string; webSocketDebuggerUrl: string }>;
+  console.log(list.map((entry) => entry.id).join(', '));
   const worker = list.find((entry) => entry.id.includes('agent-gateway')) ?? list[0];
   if (!worker) throw new Error('workerd offers no inspector target');
   const devtools = await inspector(worker.webSocketDebuggerUrl);
@@ -95,6 +102,7 @@ try {
   for (const [key, micros] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${((micros / total) * 100).toFixed(1).padStart(5)}%  ${key}`);
 } finally {
   agent.destroy();
+  await stopAll();
   await miniflare.dispose();
   upstream.server.close();
   rmSync(scratch, { recursive: true, force: true });

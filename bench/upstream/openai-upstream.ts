@@ -8,6 +8,7 @@
  * away (through a gateway) can steer it:
  *   "echo:K chunks:N"  → content "K.0 K.1 … K.(N-1) " (one chunk each when streaming),
  *                        so concurrent streams can be checked for loss and crossing;
+ *   "echo:K chunks:N spaced:MS" → the same, streamed one write per chunk, MS ms apart;
  *   anything else      → the constant answer "Hello from the bench upstream." (3 chunks).
  *
  * `POST /v1/messages` answers the same in Anthropic's wire format (anthropic-answer.ts).
@@ -62,6 +63,20 @@ function answer(response: ServerResponse, body: unknown): void {
   const usage = { prompt_tokens: 5, completion_tokens: pieces.length, total_tokens: 5 + pieces.length };
   if (record['stream'] === true) {
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const spacedMs = Number(/\bspaced:(\d+)/.exec(lastUserText(body))?.[1] ?? '0');
+    if (spacedMs > 0) {
+      // "… spaced:MS": one write per chunk, MS ms apart, as a model's tokens arrive (one network read each).
+      const writes = [chunk(model, { role: 'assistant', content: pieces[0] ?? '' }, null), ...pieces.slice(1).map((piece) => chunk(model, { content: piece }, null)), `${chunk(model, {}, 'stop')}data: [DONE]\n\n`];
+      const next = (index: number): void => {
+        if (index === writes.length - 1) response.end(writes[index]);
+        else {
+          response.write(writes[index]);
+          setTimeout(() => next(index + 1), spacedMs);
+        }
+      };
+      next(0);
+      return;
+    }
     // The first chunk carries content, so time to first token is one write away.
     let text = chunk(model, { role: 'assistant', content: pieces[0] ?? '' }, null);
     for (const piece of pieces.slice(1)) text += chunk(model, { content: piece }, null);
