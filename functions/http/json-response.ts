@@ -3,9 +3,10 @@
  * `agent` metadata field. A failure while gathering is thrown (nothing has been
  * sent yet, so the client gets a proper error status).
  */
-import type { FinishReason, Usage } from '../../protocol/chat-events.ts';
+import type { ChatEvent, FinishReason, Usage } from '../../protocol/chat-events.ts';
 import type { ToolCall } from '../../protocol/chat-request.ts';
 import type { ChatCompletion } from '../../protocol/chat-response.ts';
+import { forEachEvent } from '../../protocol/event-batches.ts';
 import type { AgentResult } from '../agents/agent-types.ts';
 
 export interface CompletionIdentity {
@@ -22,7 +23,8 @@ export async function collectCompletion(result: AgentResult, identity: Completio
   let usage: Usage | undefined;
   const toolCalls = new Map<number, ToolCall>();
 
-  for await (const event of result.events) {
+  // Every event the stream already holds is taken at once (no promise per event).
+  await forEachEvent(result.events, (event: ChatEvent) => {
     switch (event.type) {
       case 'text-delta':
         text += event.text;
@@ -49,7 +51,7 @@ export async function collectCompletion(result: AgentResult, identity: Completio
         usage = event.usage;
         break;
     }
-  }
+  });
 
   const calls = [...toolCalls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call);
   const message: ChatCompletion['choices'][number]['message'] = {

@@ -24,17 +24,16 @@ function headersFor(config: ProviderConfig, extra: Record<string, string>): Reco
   return withConfiguredHeaders({ 'x-api-key': config.apiKey, 'anthropic-version': ANTHROPIC_VERSION, ...extra }, config.headers);
 }
 
-async function* streamChat(config: ProviderConfig, model: string, deps: RuntimeDeps, call: ChatModelCall): AsyncGenerator<ChatEvent, void, undefined> {
+function streamChat(config: ProviderConfig, model: string, deps: RuntimeDeps, call: ChatModelCall): AsyncIterable<ChatEvent> {
   const native = call.native?.format === 'anthropic-messages' ? call.native : undefined;
-  // Built before the fetch: a refused field is a 400 that costs no upstream call.
-  const body = native ? nativeAnthropicBody(native, model) : buildAnthropicRequest(call.request, model);
   const streamHeaders = { 'content-type': 'application/json', accept: 'text/event-stream' };
-  yield* streamUpstreamChat({
+  return streamUpstreamChat({
     config,
     url: `${config.baseUrl}/v1/messages`,
     // The client's version and betas (joined with the configured betas) win on a passthrough.
     headers: native ? { ...headersFor(config, streamHeaders), ...nativeAnthropicHeaders(native, config.headers) } : headersFor(config, streamHeaders),
-    body,
+    // Built before the fetch: a refused field is a 400 that costs no upstream call.
+    body: () => (native ? nativeAnthropicBody(native, model) : buildAnthropicRequest(call.request, model)),
     signal: call.signal,
     deps,
     translate: native ? withNativeFrames(translateAnthropicStream) : translateAnthropicStream,

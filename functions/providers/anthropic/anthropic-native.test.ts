@@ -8,18 +8,11 @@ function frame(type: string, fields: Record<string, unknown> = {}): SseEvent {
   return { event: type, data: JSON.stringify({ type, ...fields }), id: '' };
 }
 
-/** Frames handed over one at a time, each after a turn of the event loop, as a network delivers them. */
-async function* arriving(frames: SseEvent[]): AsyncGenerator<SseEvent, void, undefined> {
-  for (const sse of frames) {
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    yield sse;
-  }
-}
-
-async function run(frames: SseEvent[]): Promise<ChatEvent[]> {
+/** The frames pushed one at a time through the wrapped translator, as the stream reader does. */
+function run(frames: SseEvent[]): ChatEvent[] {
   const events: ChatEvent[] = [];
-  const context = { provider: 'anthropic', secrets: [], state: { sawContent: false } };
-  for await (const event of withNativeFrames(translateAnthropicStream)(arriving(frames), context)) events.push(event);
+  const translator = withNativeFrames(translateAnthropicStream)({ provider: 'anthropic', secrets: [], state: { sawContent: false } });
+  for (const sse of frames) if (translator.push(sse, events)) break;
   return events;
 }
 
@@ -45,7 +38,7 @@ const serverToolAnswer = [
 
 describe('native frames on the translated events', () => {
   it('forwards every frame once and in order, the first ones on the first content event', async () => {
-    const events = await run(serverToolAnswer);
+    const events = run(serverToolAnswer);
     const forwarded = events.flatMap((event) => event.native ?? []);
     expect(forwarded).toEqual(serverToolAnswer.map(({ event, data }) => ({ event, data })));
     expect(events[0]).toMatchObject({ type: 'text-delta', text: 'Searching.' });
@@ -54,7 +47,7 @@ describe('native frames on the translated events', () => {
   });
 
   it('sends a server tool’s blocks and Anthropic’s pings as they come, on events with no text of their own', async () => {
-    const events = await run(serverToolAnswer);
+    const events = run(serverToolAnswer);
     const pings = events.filter((event) => event.native?.some((sent) => sent.event === 'ping'));
     expect(pings.length).toBeGreaterThan(0);
     for (const carrier of pings) expect(carrier).toMatchObject({ type: 'text-delta', text: '' });
@@ -68,7 +61,7 @@ describe('native frames on the translated events', () => {
   });
 
   it('sends nothing alone before the first content event, so the chain may still fall back', async () => {
-    const events = await run([frame('message_start', { message: { id: 'msg_2', usage } }), frame('ping'), frame('ping'), ...serverToolAnswer.slice(1)]);
+    const events = run([frame('message_start', { message: { id: 'msg_2', usage } }), frame('ping'), frame('ping'), ...serverToolAnswer.slice(1)]);
     expect(events[0]).toMatchObject({ type: 'text-delta', text: 'Searching.' });
     expect(events[0]?.native?.map((sent) => sent.event)).toEqual(['message_start', 'ping', 'ping', 'content_block_start', 'content_block_delta']);
   });

@@ -9,8 +9,7 @@
  */
 import type { ChatEvent } from '../../../protocol/chat-events.ts';
 import type { NativeFrame, NativeRequest } from '../../../protocol/native-passthrough.ts';
-import type { SseEvent } from '../../../protocol/sse.ts';
-import type { TranslationState } from '../shared/stream-upstream-chat.ts';
+import type { SseTranslator, TranslationContext } from '../shared/stream-upstream-chat.ts';
 import { ANTHROPIC_VERSION } from './anthropic-api.ts';
 
 /** The client headers Anthropic's API defines, which a passthrough forwards. */
@@ -33,66 +32,55 @@ export function nativeAnthropicHeaders(native: NativeRequest, configured: Record
   return headers;
 }
 
-type Translate = (
-  events: AsyncIterable<SseEvent>,
-  context: { provider: string; secrets: readonly string[]; state: TranslationState },
-) => AsyncGenerator<ChatEvent, void, undefined>;
-
 /** An event that only carries frames: no text, nothing for any other consumer to show. */
 function framesOnly(frames: NativeFrame[]): ChatEvent {
   return { type: 'text-delta', text: '', native: frames };
 }
 
 /**
- * `translate`, with every frame it read attached to the next event it yields.
- * Once the answer has begun, a frame that yields no event of its own (a
- * `ping` while a server tool runs, a server-tool block, a signature) goes
- * out at once on an empty text delta, so the client sees it when Anthropic
- * sent it and the idle deadline hears Anthropic's pings. Before the first
- * event nothing is sent alone: until then the chain may still fall back.
+ * `translate`, with every frame it read attached to the first event it made
+ * from that frame or a later one. Once the answer has begun, a frame that
+ * makes no event of its own (a `ping` while a server tool runs, a
+ * server-tool block, a signature) goes out at once on an empty text delta,
+ * so the client sees it when Anthropic sent it and the idle deadline hears
+ * Anthropic's pings. Before the first event nothing is sent alone: until
+ * then the chain may still fall back.
  */
-export function withNativeFrames(translate: Translate): Translate {
-  return async function* (events, context) {
-    const pending: NativeFrame[] = [];
-    const source = events[Symbol.asyncIterator]();
-    /** Resolved when the translator asks for its next frame. */
-    let asked: () => void = () => undefined;
-    let askedAgain = new Promise<void>((resolve) => (asked = resolve));
-    async function* recorded(): AsyncGenerator<SseEvent, void, undefined> {
-      try {
-        for (;;) {
-          asked();
-          const next = await source.next();
-          if (next.done) return;
-          pending.push({ event: next.value.event, data: next.value.data });
-          yield next.value;
-        }
-      } finally {
-        await source.return?.();
-      }
-    }
-    const translated = translate(recorded(), context);
+export function withNativeFrames(translate: (context: TranslationContext) => SseTranslator): (context: TranslationContext) => SseTranslator {
+  return (context) => {
+    const inner = translate(context);
+    let pending: NativeFrame[] = [];
     let begun = false;
-    try {
-      for (;;) {
-        const next = translated.next();
-        // Observed even when the client leaves while a frames-only event is out.
-        next.catch(() => undefined);
-        for (;;) {
-          const settled = await Promise.race([next, askedAgain.then(() => undefined)]);
-          if (settled !== undefined) {
-            if (settled.done) return;
-            begun = true;
-            yield { ...settled.value, native: pending.splice(0) };
-            break;
-          }
-          // The translator took the frames read so far and wants more: they yielded nothing.
-          askedAgain = new Promise<void>((resolve) => (asked = resolve));
-          if (begun && pending.length > 0) yield framesOnly(pending.splice(0));
-        }
+    const attach = (out: ChatEvent[], from: number): void => {
+      const first = out[from];
+      if (first !== undefined) {
+        out[from] = { ...first, native: pending };
+        begun = true;
+      } else if (begun && pending.length > 0) {
+        out.push(framesOnly(pending));
+      } else {
+        return; // kept for the first event
       }
-    } finally {
-      await translated.return(undefined);
-    }
+      pending = [];
+    };
+    return {
+      push(event, out) {
+        pending.push({ event: event.event, data: event.data });
+        const from = out.length;
+        try {
+          return inner.push(event, out);
+        } finally {
+          attach(out, from);
+        }
+      },
+      end(out) {
+        const from = out.length;
+        try {
+          inner.end(out);
+        } finally {
+          attach(out, from);
+        }
+      },
+    };
   };
 }
