@@ -79,17 +79,24 @@ function imagePart(block: ContentBlock, param: string, problems: Problems): Imag
   return PLACEHOLDER;
 }
 
-/** The text of a tool_result's content (a string, or text blocks). */
-function toolResultText(content: string | ContentBlock[] | undefined, param: string, problems: Problems): string {
-  if (content === undefined) return '';
-  if (typeof content === 'string') return content;
-  return content
-    .map((block, index) => {
-      if (block.type === 'text') return blockText(block);
+/**
+ * A tool_result's content: its text for the `tool` message, and its images,
+ * which a chat `tool` message cannot hold, for the user message right after it.
+ */
+function toolResultContent(content: string | ContentBlock[] | undefined, param: string, problems: Problems): { text: string; images: Array<ImagePart | TextPart> } {
+  if (content === undefined) return { text: '', images: [] };
+  if (typeof content === 'string') return { text: content, images: [] };
+  let text = '';
+  const images: Array<ImagePart | TextPart> = [];
+  content.forEach((block, index) => {
+    if (block.type === 'text') text += blockText(block);
+    else if (block.type === 'image') images.push(imagePart(block, `${param}.content[${index}]`, problems));
+    else {
       problems.note(`${param}.content[${index}]`, `a '${block.type}' block inside a tool_result`);
-      return PLACEHOLDER.text;
-    })
-    .join('');
+      text += PLACEHOLDER.text;
+    }
+  });
+  return { text, images };
 }
 
 function userTurn(message: MessageParam, index: number, problems: Problems): ChatMessage[] {
@@ -107,7 +114,9 @@ function userTurn(message: MessageParam, index: number, problems: Problems): Cha
         break;
       case 'tool_result': {
         const result = toolResultBlockSchema.parse(block);
-        toolMessages.push({ role: 'tool', tool_call_id: result.tool_use_id, content: toolResultText(result.content, param, problems) });
+        const { text, images } = toolResultContent(result.content, param, problems);
+        toolMessages.push({ role: 'tool', tool_call_id: result.tool_use_id, content: text });
+        if (images.length > 0) parts.push({ type: 'text', text: `The images the tool call ${result.tool_use_id} returned:` }, ...images);
         break;
       }
       default:
