@@ -53,6 +53,11 @@ describe('ChatEvents as Anthropic stream events', () => {
     expect(events.at(-2)).toMatchObject({ delta: { stop_reason: 'tool_use' } });
   });
 
+  it('says tool_use when a backend called tools but finished with stop', () => {
+    const events = encodeAll([{ type: 'tool-call-delta', index: 0, id: 'call_1', name: 'f', arguments: '{}' }, { type: 'finish', finishReason: 'stop' }]);
+    expect(events.at(-2)).toMatchObject({ delta: { stop_reason: 'tool_use' } });
+  });
+
   it('ends a refusal with stop_reason refusal and the explanation as text', () => {
     const events = encodeAll([{ type: 'refusal-delta', text: 'I cannot help with that.' }, { type: 'finish', finishReason: 'stop' }]);
     expect(events.at(-2)).toMatchObject({ delta: { stop_reason: 'refusal' }, usage: { input_tokens: 0, output_tokens: 0 } });

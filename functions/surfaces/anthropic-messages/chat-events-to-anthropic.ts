@@ -38,6 +38,7 @@ export function createAnthropicEventEncoder(identity: MessageIdentity): Anthropi
   let open: OpenBlock | undefined;
   let nextIndex = 0;
   let refused = false;
+  let calledTools = false;
   /** Tool index → its block index, so a late argument piece still lands on its own block. */
   const toolBlocks = new Map<number, number>();
 
@@ -69,6 +70,7 @@ export function createAnthropicEventEncoder(identity: MessageIdentity): Anthropi
 
   function toolCall(event: Extract<ChatEvent, { type: 'tool-call-delta' }>): AnthropicStreamEventOut[] {
     const out: AnthropicStreamEventOut[] = [];
+    calledTools = true;
     let blockIndex = toolBlocks.get(event.index);
     if (blockIndex === undefined) {
       blockIndex = nextIndex++;
@@ -115,7 +117,8 @@ export function createAnthropicEventEncoder(identity: MessageIdentity): Anthropi
           close(out);
           out.push({
             type: 'message_delta',
-            delta: { stop_reason: anthropicStopReason(event.finishReason, refused), stop_sequence: null },
+            // A backend that called tools but said `stop` (some local models do) ended its turn for them, as Anthropic's tool_use says.
+            delta: { stop_reason: anthropicStopReason(calledTools && event.finishReason === 'stop' ? 'tool_calls' : event.finishReason, refused), stop_sequence: null },
             usage: anthropicUsage(event.usage),
           });
           out.push({ type: 'message_stop' });

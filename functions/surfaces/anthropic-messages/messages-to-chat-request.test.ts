@@ -69,6 +69,39 @@ describe('an Anthropic Messages body as a ChatRequest', () => {
     expect(request.parallel_tool_calls).toBe(false);
   });
 
+  it('moves the images of a tool_result into the user message after the tool message, which cannot hold them', () => {
+    const { request, untranslatable } = translate({
+      messages: [
+        { role: 'user', content: 'Look at the screen' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'call_shot', name: 'screenshot', input: {} }] },
+        {
+          role: 'user',
+          content: [
+            {
+              type: 'tool_result',
+              tool_use_id: 'call_shot',
+              content: [
+                { type: 'text', text: 'Captured.' },
+                { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    expect(untranslatable).toBeUndefined();
+    expect(request.messages.slice(2)).toEqual([
+      { role: 'tool', tool_call_id: 'call_shot', content: 'Captured.' },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'The images the tool call call_shot returned:' },
+          { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+        ],
+      },
+    ]);
+  });
+
   it('sends images as data or http(s) URLs', () => {
     const { request } = translate({
       messages: [

@@ -1,31 +1,18 @@
 /**
  * An Anthropic Messages body as the gateway's ChatRequest, for every backend
- * that does not take it natively (OpenAI, xAI, Groq, `local/…`): system
- * blocks as a system message, tool_result blocks as `tool` messages placed
- * right after the assistant turn that called them (Anthropic puts them first
- * in the next user turn), tool_use blocks as tool_calls with their ids kept,
- * images as data or http(s) URLs. Earlier turns' thinking blocks are left out
- * (no chat backend takes reasoning back). What has no chat equivalent (a PDF,
+ * that does not take it natively (OpenAI, xAI, Groq, `local/…`): the
+ * conversation (anthropic-turns-to-chat.ts), client tools and tool_choice,
+ * the sampling fields. What has no chat equivalent (a PDF,
  * a server tool, a field the gateway does not know) is not dropped silently:
  * it is recorded as the 400 that such a backend answers, naming the field,
  * and a placeholder keeps the request well-formed for the candidates that
  * never read it (a native passthrough).
  */
-import { chatRequestSchema, type ChatMessage, type ChatRequest, type ImagePart, type TextPart, type Tool, type ToolChoice } from '../../../protocol/chat-request.ts';
+import { chatRequestSchema, type ChatMessage, type ChatRequest, type Tool, type ToolChoice } from '../../../protocol/chat-request.ts';
 import { invalidRequest, type GatewayError } from '../../../protocol/gateway-error.ts';
 import { describeIssue } from '../../../protocol/validate.ts';
-import {
-  imageBlockSchema,
-  textBlockSchema,
-  toolResultBlockSchema,
-  toolUseBlockSchema,
-  type ContentBlock,
-  type CountTokensRequest,
-  type MessageParam,
-  type MessagesRequest,
-  type ToolChoiceParam,
-  type ToolParam,
-} from './messages-request.ts';
+import { assistantTurn, Problems, systemMessage, userTurn } from './anthropic-turns-to-chat.ts';
+import type { CountTokensRequest, MessagesRequest, ToolChoiceParam, ToolParam } from './messages-request.ts';
 
 export interface TranslatedRequest {
   request: ChatRequest;
@@ -57,98 +44,6 @@ const TRANSLATED_FIELDS = new Set([
  * gets the full conversation (no context editing) at its one service tier.
  */
 const IGNORED_HINTS = new Set(['service_tier', 'context_management']);
-const PLACEHOLDER: TextPart = { type: 'text', text: '[content only the native API can carry]' };
-
-/** Collects the first untranslatable field while the translation goes on. */
-class Problems {
-  first: GatewayError | undefined;
-  note(param: string, what: string): void {
-    this.first ??= invalidRequest(`'${param}': ${what} cannot be translated for this backend; only anthropic/… models take it.`, param, 'unsupported_parameter');
-  }
-}
-
-function blockText(block: ContentBlock): string {
-  return textBlockSchema.parse(block).text;
-}
-
-function imagePart(block: ContentBlock, param: string, problems: Problems): ImagePart | TextPart {
-  const { source } = imageBlockSchema.parse(block);
-  if (source.type === 'base64') return { type: 'image_url', image_url: { url: `data:${source.media_type};base64,${source.data}` } };
-  if (source.type === 'url') return { type: 'image_url', image_url: { url: source.url } };
-  problems.note(`${param}.source`, 'an image by file_id');
-  return PLACEHOLDER;
-}
-
-/** The text of a tool_result's content (a string, or text blocks). */
-function toolResultText(content: string | ContentBlock[] | undefined, param: string, problems: Problems): string {
-  if (content === undefined) return '';
-  if (typeof content === 'string') return content;
-  return content
-    .map((block, index) => {
-      if (block.type === 'text') return blockText(block);
-      problems.note(`${param}.content[${index}]`, `a '${block.type}' block inside a tool_result`);
-      return PLACEHOLDER.text;
-    })
-    .join('');
-}
-
-function userTurn(message: MessageParam, index: number, problems: Problems): ChatMessage[] {
-  if (typeof message.content === 'string') return [{ role: 'user', content: message.content }];
-  const toolMessages: ChatMessage[] = [];
-  const parts: Array<TextPart | ImagePart> = [];
-  message.content.forEach((block, blockIndex) => {
-    const param = `messages[${index}].content[${blockIndex}]`;
-    switch (block.type) {
-      case 'text':
-        parts.push({ type: 'text', text: blockText(block) });
-        break;
-      case 'image':
-        parts.push(imagePart(block, param, problems));
-        break;
-      case 'tool_result': {
-        const result = toolResultBlockSchema.parse(block);
-        toolMessages.push({ role: 'tool', tool_call_id: result.tool_use_id, content: toolResultText(result.content, param, problems) });
-        break;
-      }
-      default:
-        problems.note(param, `a '${block.type}' block`);
-        parts.push(PLACEHOLDER);
-    }
-  });
-  // Anthropic puts tool results first in the user turn; chat wants them right after the calls.
-  return parts.length > 0 ? [...toolMessages, { role: 'user', content: parts }] : toolMessages;
-}
-
-function assistantTurn(message: MessageParam, index: number, problems: Problems): ChatMessage[] {
-  if (typeof message.content === 'string') return [{ role: 'assistant', content: message.content }];
-  let content = '';
-  const toolCalls: NonNullable<Extract<ChatMessage, { role: 'assistant' }>['tool_calls']> = [];
-  message.content.forEach((block, blockIndex) => {
-    switch (block.type) {
-      case 'text':
-        content += blockText(block);
-        break;
-      case 'tool_use': {
-        const call = toolUseBlockSchema.parse(block);
-        toolCalls.push({ id: call.id, type: 'function', function: { name: call.name, arguments: JSON.stringify(call.input) } });
-        break;
-      }
-      case 'thinking':
-      case 'redacted_thinking':
-        break; // an earlier turn's reasoning: chat backends take none back
-      default:
-        problems.note(`messages[${index}].content[${blockIndex}]`, `a '${block.type}' block`);
-    }
-  });
-  const turn: ChatMessage = { role: 'assistant', content: content === '' && toolCalls.length > 0 ? null : content };
-  if (toolCalls.length > 0) turn.tool_calls = toolCalls;
-  return [turn];
-}
-
-function systemMessage(system: CountTokensRequest['system']): ChatMessage[] {
-  if (system === undefined || system === '' || (Array.isArray(system) && system.length === 0)) return [];
-  return [{ role: 'system', content: typeof system === 'string' ? system : system.map((block) => ({ type: 'text' as const, text: block.text })) }];
-}
 
 function chatTools(tools: readonly ToolParam[], problems: Problems): Tool[] {
   const converted: Tool[] = [];
