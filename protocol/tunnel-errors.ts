@@ -13,6 +13,8 @@ export interface TunnelErrorInfo {
   message: string;
   retryable: boolean;
   retryAfterMs?: number;
+  /** The request field a `bad_request` is about (OpenAI's `param`). */
+  param?: string;
 }
 
 /** How long a client should wait before trying again while no bridge is connected. */
@@ -61,6 +63,7 @@ export function gatewayErrorFromTunnel(info: TunnelErrorInfo, cause?: unknown): 
     message: info.message,
     retryable: info.retryable,
     retryAfterMs: info.retryAfterMs ?? (info.retryable ? mapping.defaultRetryAfterMs : undefined),
+    param: info.param ?? null,
     callerFault: mapping.callerFault ?? false,
     cause,
   });
@@ -106,5 +109,6 @@ export function tunnelErrorFromThrown(error: unknown): TunnelErrorInfo {
   const retryable = code === 'runner_unavailable' ? true : error.retryable;
   const info: TunnelErrorInfo = { code, message: error.message, retryable };
   if (error.retryAfterMs !== undefined) info.retryAfterMs = Math.max(0, Math.round(error.retryAfterMs));
+  if (error.param !== null) info.param = error.param.slice(0, 256);
   return info;
 }

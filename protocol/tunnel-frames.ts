@@ -247,6 +247,8 @@ const errorFrame = z.object({
   message: z.string().max(4096),
   retryable: z.boolean(),
   retryAfterMs: z.number().int().min(0).optional(),
+  /** The request field a `bad_request` is about (OpenAI's `param`). */
+  param: z.string().max(256).optional(),
 });
 
 const cancelFrame = z.object({

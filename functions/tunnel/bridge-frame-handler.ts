@@ -227,7 +227,7 @@ export class BridgeFrameHandler {
         return;
       case 'err':
         this.forget(id);
-        request.fail({ code: frame.code, message: frame.message, retryable: frame.retryable, retryAfterMs: frame.retryAfterMs });
+        request.fail({ code: frame.code, message: frame.message, retryable: frame.retryable, retryAfterMs: frame.retryAfterMs, param: frame.param });
         return;
     }
   }

@@ -32,6 +32,7 @@ const tunnelErrorSchema = z.object({
   message: z.string(),
   retryable: z.boolean(),
   retryAfterMs: z.number().int().min(0).optional(),
+  param: z.string().optional(),
 });
 
 export const tunnelStreamLineSchema = z.discriminatedUnion('t', [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../../protocol/gateway-error.ts';
+import { GatewayError, invalidRequest } from '../../../protocol/gateway-error.ts';
 import { gatewayErrorFromTunnel, tunnelErrorFromThrown } from '../../../protocol/tunnel-errors.ts';
 
 describe('tunnel errors', () => {
@@ -35,6 +35,12 @@ describe('tunnel errors', () => {
     const info = tunnelErrorFromThrown(new GatewayError({ status, type, code, message, retryable }));
     expect(info).toEqual({ code: 'runner_unavailable', message, retryable: true });
     expect(gatewayErrorFromTunnel(info)).toMatchObject({ status: 503, type: 'service_unavailable', code: 'runner_unavailable', retryable: true, callerFault: false });
+  });
+
+  it("carries a bad request's param across the tunnel, so the client's 400 names the field", () => {
+    const info = tunnelErrorFromThrown(invalidRequest("this model's chat template has no tool calling", 'tools'));
+    expect(info).toEqual({ code: 'bad_request', message: "this model's chat template has no tool calling", retryable: false, param: 'tools' });
+    expect(gatewayErrorFromTunnel(info).toBody().error).toMatchObject({ type: 'invalid_request_error', param: 'tools', code: 'bad_request' });
   });
 
   it('never sends the details of an unexpected exception', () => {
