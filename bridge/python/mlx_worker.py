@@ -2,9 +2,11 @@
 """agent-gateway MLX worker: runs mlx-lm for the bridge, one JSON object per line.
 
 stdin  (commands): {"op":"load","id","model_id","path"?,"context_length"?}
-                   {"op":"generate","id","model_id","path"?,"messages","generation_config","context_length"?}
+                   {"op":"generate","id","model_id","path"?,"messages","tools"?,"parse_tools"?,
+                    "template_kwargs"?,"generation_config","context_length"?}
                    {"op":"cancel","id"} {"op":"unload","id"?,"model_id"?} {"op":"stats","id"?} {"op":"shutdown"}
-stdout (events):   ready, fatal, loaded, progress, delta, done, error, heartbeat, unloaded, stats, bye
+stdout (events):   ready, fatal, loaded, progress, delta, reasoning, tool_call, done, error, heartbeat,
+                   unloaded, stats, bye
 stderr:            logs, library output, progress bars.
 
 Threads: the main thread reads stdin; ONE generation thread imports mlx and owns
@@ -38,6 +40,8 @@ from mlx_worker_channel import Channel  # noqa: E402
 from mlx_worker_errors import WorkerError, log, short_error  # noqa: E402
 from mlx_worker_lifeline import arm_exit_timer, watch_parent  # noqa: E402
 from mlx_worker_models import ModelStore  # noqa: E402
+from mlx_worker_output import OutputSplitter, PlainOutput  # noqa: E402
+from mlx_worker_prompt import initial_state, render_prompt  # noqa: E402
 from mlx_worker_self_test import self_test  # noqa: E402
 from mlx_worker_stops import StopMatcher  # noqa: E402
 
@@ -150,6 +154,13 @@ class Worker:
         self.store = ModelStore(self.channel, mx, mlx_lm, self.idle_unload_sec, self.on_load_progress)
         self.make_sampler = make_sampler
         self.make_logits_processors = make_logits_processors
+        try:
+            # mlx-lm's own marker machine for reasoning and tool blocks (0.32); without it, plain text.
+            from mlx_lm.generate import make_text_state_machine
+
+            self.make_text_state_machine = make_text_state_machine
+        except ImportError:
+            self.make_text_state_machine = None
         self.channel.emit(
             "ready",
             protocol=WORKER_PROTOCOL,
@@ -185,7 +196,8 @@ class Worker:
                     ids = [target] if target in models else ([] if target else list(models))
                     self.store.unload(ids, "request", command.get("id"))
             except WorkerError as error:
-                self.channel.emit("error", id=command.get("id"), code=error.code, message=str(error))
+                extra = {"param": error.param} if error.param else {}
+                self.channel.emit("error", id=command.get("id"), code=error.code, message=str(error), **extra)
             except Exception as error:  # noqa: BLE001 - the worker must survive any one request
                 log(traceback.format_exc())
                 self.channel.emit("error", id=command.get("id"), code="internal", message=short_error(error))
@@ -233,7 +245,9 @@ class Worker:
         entry, load_ms = self.store.ensure_loaded(command)
         config = command.get("generation_config") or {}
         tokenizer = entry.tokenizer
-        prompt = self.render_prompt(tokenizer, command.get("messages") or [])
+        tools = command.get("tools") or None
+        prompt = render_prompt(tokenizer, command.get("messages") or [], tools, command.get("template_kwargs"))
+        output = self.output_splitter(tokenizer, prompt, tools, command.get("parse_tools", True))
         if config.get("seed") is not None:
             self.mx.random.seed(int(config["seed"]))
         sampler = self.make_sampler(
@@ -242,16 +256,10 @@ class Worker:
             min_p=float(config.get("min_p") or 0.0),
             top_k=int(config.get("top_k") or 0),
         )
-        penalties = {
-            key: float(config[key])
-            for key in ("repetition_penalty", "presence_penalty", "frequency_penalty")
-            if config.get(key) is not None
-        }
-        try:
-            processors = self.make_logits_processors(**penalties)
-        except TypeError as error:
-            raise WorkerError("bad_request", f"this mlx-lm does not support {', '.join(penalties)}: {error}")
+        processors = self.logits_processors(config, tokenizer)
         stop = StopMatcher(config.get("stop") or [])
+        # parallel_tool_calls false: the answer ends with its first tool call.
+        single_call = config.get("parallel_tool_calls") is False
         self.phase = "prefill"
 
         def on_prompt_progress(done, total):
@@ -263,6 +271,7 @@ class Worker:
         finish = "stop"
         prompt_tokens = len(prompt) if not isinstance(prompt, str) else 0
         completion_tokens = 0
+        reasoning_tokens = 0
         ttft_ms = None
         last = None
         generator = self.mlx_lm.stream_generate(
@@ -274,6 +283,17 @@ class Worker:
             logits_processors=processors,
             prompt_progress_callback=on_prompt_progress,
         )
+
+        def send(parts):
+            nonlocal ttft_ms
+            for kind, value in parts:
+                if ttft_ms is None:
+                    ttft_ms = round((time.monotonic() - command["_received"]) * 1000)
+                if kind == "tool_call":
+                    self.channel.emit("tool_call", id=request_id, **value)
+                else:
+                    self.channel.emit("delta" if kind == "text" else "reasoning", id=request_id, text=value)
+
         try:
             for response in generator:
                 self.tick()
@@ -284,12 +304,13 @@ class Worker:
                 if self.is_cancelled(request_id):
                     finish = "cancelled"
                     break
+                was_reasoning = output.in_reasoning
                 text, hit = stop.feed(response.text)
                 if text:
-                    if ttft_ms is None:
-                        ttft_ms = round((time.monotonic() - command["_received"]) * 1000)
-                    self.channel.emit("delta", id=request_id, text=text)
-                if hit:
+                    send(output.feed(text))
+                if was_reasoning or output.in_reasoning:
+                    reasoning_tokens += 1  # the think markers count too, as OpenAI counts reasoning tokens
+                if hit or (single_call and output.tool_calls > 0):
                     finish = "stop"
                     break
                 if response.finish_reason:
@@ -300,8 +321,9 @@ class Worker:
             generator.close()
         if finish != "cancelled":
             tail = stop.flush()
-            if tail:
-                self.channel.emit("delta", id=request_id, text=tail)
+            send((output.feed(tail) if tail else []) + output.finish())
+            if finish == "stop" and output.tool_calls > 0:
+                finish = "tool_calls"
         entry.last_used = time.monotonic()
         stats = {"queue_ms": queue_ms, "load_ms": load_ms}
         if ttft_ms is not None:
@@ -310,9 +332,43 @@ class Worker:
             stats["prompt_tps"] = round(float(last.prompt_tps), 3)
             stats["generation_tps"] = round(float(last.generation_tps), 3)
             stats["peak_memory_bytes"] = int(float(last.peak_memory) * 1e9)  # mlx-lm reports GB
-        self.emit_done(request_id, finish, prompt_tokens, completion_tokens, stats)
+        self.emit_done(request_id, finish, prompt_tokens, completion_tokens, stats, reasoning_tokens)
 
-    def emit_done(self, request_id, finish, prompt_tokens, completion_tokens, stats):
+    def output_splitter(self, tokenizer, prompt, tools, parse_tools):
+        """Text, reasoning and tool calls of this generation, by mlx-lm's marker machine for the model."""
+        if self.make_text_state_machine is None or not (tokenizer.has_thinking or tokenizer.has_tool_calling):
+            return PlainOutput()
+        machine = self.make_text_state_machine(tokenizer)
+        return OutputSplitter(tokenizer, machine, initial_state(tokenizer, prompt), tools, bool(tools) and parse_tools)
+
+    def logits_processors(self, config, tokenizer):
+        """make_logits_processors for the penalties and logit_bias (token id -> additive bias)."""
+        options = {
+            key: float(config[key])
+            for key in ("repetition_penalty", "presence_penalty", "frequency_penalty")
+            if config.get(key) is not None
+        }
+        bias = config.get("logit_bias")
+        if bias:
+            vocabulary = len(tokenizer)
+            try:
+                bias = {int(token): float(value) for token, value in bias.items()}
+            except (TypeError, ValueError):
+                raise WorkerError("bad_request", "logit_bias keys must be token ids", param="logit_bias")
+            outside = [token for token in bias if not 0 <= token < vocabulary]
+            if outside:
+                raise WorkerError(
+                    "bad_request",
+                    f"logit_bias names token {outside[0]}, outside this model's vocabulary of {vocabulary}",
+                    param="logit_bias",
+                )
+            options["logit_bias"] = bias
+        try:
+            return self.make_logits_processors(**options)
+        except TypeError as error:
+            raise WorkerError("bad_request", f"this mlx-lm does not support {', '.join(options)}: {error}")
+
+    def emit_done(self, request_id, finish, prompt_tokens, completion_tokens, stats, reasoning_tokens=0):
         if finish == "cancelled":
             # The bridge has stopped listening for this request by now (its client left), so this
             # line is the daemon log's only record of where the worker really stopped.
@@ -321,17 +377,13 @@ class Worker:
             "done",
             id=request_id,
             finish_reason=finish,
-            usage={"prompt_tokens": int(prompt_tokens), "completion_tokens": int(completion_tokens)},
+            usage={
+                "prompt_tokens": int(prompt_tokens),
+                "completion_tokens": int(completion_tokens),
+                "reasoning_tokens": int(reasoning_tokens),
+            },
             stats=stats,
         )
-
-    def render_prompt(self, tokenizer, messages):
-        try:
-            return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
-        except Exception as error:  # noqa: BLE001 - base models have no chat template
-            log(f"no usable chat template ({short_error(error)}); using a plain transcript")
-            text = "".join(f"{m.get('role')}: {m.get('content') or ''}\n" for m in messages) + "assistant: "
-            return tokenizer.encode(text)
 
 
 def main():

@@ -5,20 +5,27 @@
  * commands are typed only. Documented in docs/bridge.md.
  */
 import * as z from 'zod';
+import type { Tool, ToolCall } from '../../../protocol/chat-request.ts';
 import type { SamplingParams } from '../generation-config.ts';
 import { statsSchema } from '../../../protocol/tunnel-frames.ts';
 import { safeParseJson } from '../../../protocol/validate.ts';
 
+/** A message as chat templates take it (OpenAI's shape, text only): tool calls and results included. */
 export interface WorkerMessage {
   role: string;
   content: string;
+  tool_calls?: ToolCall[];
+  tool_call_id?: string;
 }
 
-/** Sampling and limits in the worker's snake_case. */
 /** What the worker passes to make_sampler / make_logits_processors, plus the limits. */
 export interface WorkerGenerationConfig extends SamplingParams {
   max_tokens: number;
   stop: string[];
+  /** Token id (as a string, OpenAI's key) → additive bias. */
+  logit_bias?: Record<string, number>;
+  /** `false`: the answer ends with its first tool call. */
+  parallel_tool_calls?: boolean;
 }
 
 /**
@@ -39,6 +46,12 @@ export type WorkerCommand =
       model_id: string;
       context_length?: number;
       messages: WorkerMessage[];
+      /** For the chat template's tools block; the answer's tool blocks are parsed by mlx-lm's parser. */
+      tools?: Tool[];
+      /** `false` (tool_choice "none"): the tools are shown to the model, its tool blocks stay text. */
+      parse_tools?: boolean;
+      /** Extra chat template variables (`enable_thinking`, a request's `chat_template_kwargs`). */
+      template_kwargs?: Record<string, unknown>;
       generation_config: WorkerGenerationConfig;
     } & WorkerModelSource)
   | { op: 'cancel'; id: string }
@@ -68,14 +81,23 @@ export const workerEventSchema = z.discriminatedUnion('event', [
     total: z.number().min(0).optional(),
   }),
   z.object({ event: z.literal('delta'), id, text: z.string() }),
+  z.object({ event: z.literal('reasoning'), id, text: z.string() }),
+  z.object({
+    event: z.literal('tool_call'),
+    id,
+    index: count,
+    call_id: z.string().min(1).max(256),
+    name: z.string().min(1).max(256),
+    arguments: z.string(),
+  }),
   z.object({
     event: z.literal('done'),
     id,
-    finish_reason: z.enum(['stop', 'length', 'cancelled']),
-    usage: z.object({ prompt_tokens: count, completion_tokens: count }),
+    finish_reason: z.enum(['stop', 'length', 'tool_calls', 'cancelled']),
+    usage: z.object({ prompt_tokens: count, completion_tokens: count, reasoning_tokens: count.optional() }),
     stats: statsSchema,
   }),
-  z.object({ event: z.literal('error'), id: optionalId, code: z.string(), message: z.string() }),
+  z.object({ event: z.literal('error'), id: optionalId, code: z.string(), message: z.string(), param: z.string().optional() }),
   z.object({
     event: z.literal('heartbeat'),
     busy: z.string().nullish(),

@@ -1,0 +1,31 @@
+/**
+ * What the MLX runner cannot honour, refused before any load: a 400 naming the
+ * field, as the online providers refuse theirs, never a silent drop that
+ * changes the answer. Hints that change nothing in the answer (`user`,
+ * `metadata`, `store`, `service_tier`, `prompt_cache_key`, `prediction`, …)
+ * are accepted and ignored. The table is docs/bridge.md's "What local models
+ * support".
+ */
+import type { ChatRequest } from '../../../protocol/chat-request.ts';
+import { invalidRequest, type GatewayError } from '../../../protocol/gateway-error.ts';
+
+function unsupported(param: string, reason: string): GatewayError {
+  return invalidRequest(`Unsupported parameter '${param}' for mlx: ${reason}.`, param, 'unsupported_parameter');
+}
+
+/** Throws a 400 naming the first field of `request` the MLX runner cannot honour. */
+export function checkMlxCapabilities(request: ChatRequest): void {
+  const choice = request.tool_choice;
+  if (choice === 'required' || typeof choice === 'object') {
+    throw unsupported('tool_choice', 'forcing a tool call needs constrained decoding, which the MLX runner does not do yet; use "auto"');
+  }
+  const format = request.response_format?.type;
+  if (format !== undefined && format !== 'text') {
+    throw unsupported('response_format', 'JSON output needs constrained decoding, which the MLX runner does not do yet');
+  }
+  if (request.logprobs === true) throw unsupported('logprobs', 'the MLX runner does not report token log probabilities yet');
+  if ((request.top_logprobs ?? 0) > 0) throw unsupported('top_logprobs', 'the MLX runner does not report token log probabilities yet');
+  if (request.audio != null) throw unsupported('audio', 'the MLX runner serves text models');
+  if (request.web_search_options != null) throw unsupported('web_search_options', 'a local model cannot search the web');
+  if (request.verbosity != null && request.verbosity !== 'medium') throw unsupported('verbosity', 'local chat templates have no verbosity setting');
+}
