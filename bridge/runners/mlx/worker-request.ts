@@ -37,13 +37,21 @@ export function toolFields(request: ChatRequest): Pick<GenerateCommand, 'tools' 
 }
 
 /**
- * Chat template variables: `reasoning_effort` switches thinking (`none` off,
- * any other level on, since local templates have no levels); without it the
- * model's default (mlx-lm: on for a template that has a think block).
+ * Chat template variables: the request's `chat_template_kwargs`, and
+ * `reasoning_effort` switching thinking (`none` off, any other level on, since
+ * local templates have no levels) unless `chat_template_kwargs` sets
+ * `enable_thinking` itself. Without either, the model's default (mlx-lm: on
+ * for a template that has a think block).
  */
 export function templateKwargs(request: ChatRequest): Record<string, unknown> | undefined {
-  if (request.reasoning_effort == null) return undefined;
-  return { enable_thinking: request.reasoning_effort !== 'none' };
+  const kwargs: Record<string, unknown> = {};
+  if (request.reasoning_effort != null) kwargs['enable_thinking'] = request.reasoning_effort !== 'none';
+  Object.assign(kwargs, request.chat_template_kwargs ?? {});
+  // Names the worker sets itself: a template variable cannot replace the messages or the tools.
+  for (const reserved of ['messages', 'tools', 'add_generation_prompt', 'tokenize', 'return_dict', 'conversation']) {
+    if (reserved in kwargs) throw invalidRequest(`'chat_template_kwargs' cannot set '${reserved}'.`, 'chat_template_kwargs');
+  }
+  return Object.keys(kwargs).length > 0 ? kwargs : undefined;
 }
 
 /** The sampling settings under the names the worker passes to make_sampler / make_logits_processors. */

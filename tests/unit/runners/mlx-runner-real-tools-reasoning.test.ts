@@ -132,4 +132,15 @@ describe('reasoning on the real mlx-lm', () => {
     const counts = tokenizerCounts(TINY_CHAT, thinkingOff.messages, thinkingOff.completion, { enable_thinking: false });
     expect(finishOf(events).usage?.prompt_tokens).toBe(counts.prompt);
   });
+
+  it('passes chat_template_kwargs to the template: enable_thinking false there wins over the default', async () => {
+    harness = realHarness();
+    const events = await collect(
+      harness.runner.generate(request(thinking, { chat_template_kwargs: { enable_thinking: false } }), { maxTokens: 64, stop: [] }, never),
+    );
+    expect(reasoningOf(events)).toBe('');
+    expect(textOf(events)).toBe(thinkingOff.completion);
+    const error = await failure(collect(harness.runner.generate(request(thinking, { chat_template_kwargs: { tools: [] } }), { maxTokens: 8, stop: [] }, never)));
+    expect(error).toMatchObject({ status: 400, param: 'chat_template_kwargs' });
+  });
 });
