@@ -24,9 +24,21 @@ export interface GenerationStats {
   peak_memory_bytes?: number;
 }
 
+/** One token of the answer with its log probability (OpenAI's `logprobs.content[]` entry). */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[] | null;
+  /** The most likely tokens at this position (as many as `top_logprobs` asked for). */
+  top_logprobs: Array<{ token: string; logprob: number; bytes: number[] | null }>;
+}
+
 export type ChatEvent =
-  /** A piece of the assistant's text. */
-  | { type: 'text-delta'; text: string }
+  /**
+   * A piece of the assistant's text; with `logprobs` (when the client asked and
+   * the backend reports them) the tokens that make it up.
+   */
+  | { type: 'text-delta'; text: string; logprobs?: TokenLogprob[] }
   /** A piece of reasoning text (models that think aloud). */
   | { type: 'reasoning-delta'; text: string }
   /**

@@ -134,9 +134,17 @@ export const statsSchema = z.object({
   peak_memory_bytes: z.number().min(0).optional(),
 });
 
+const tokenLogprobBase = {
+  token: z.string().max(1024),
+  logprob: z.number(),
+  bytes: z.array(z.number().int().min(0).max(255)).max(4096).nullable(),
+};
+/** One answer token's log probability (ChatEvent's TokenLogprob). */
+export const tokenLogprobSchema = z.object({ ...tokenLogprobBase, top_logprobs: z.array(z.object(tokenLogprobBase)).max(20) });
+
 /** The content events a `delta` frame batches, in order (same shapes as ChatEvent). */
 export const deltaEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('text-delta'), text: z.string() }),
+  z.object({ type: z.literal('text-delta'), text: z.string(), logprobs: z.array(tokenLogprobSchema).max(100_000).optional() }),
   z.object({ type: z.literal('reasoning-delta'), text: z.string() }),
   z.object({ type: z.literal('refusal-delta'), text: z.string() }),
   z.object({

@@ -40,6 +40,7 @@ from mlx_worker_channel import Channel  # noqa: E402
 from mlx_worker_errors import WorkerError, log, short_error  # noqa: E402
 from mlx_worker_lifeline import arm_exit_timer, watch_parent  # noqa: E402
 from mlx_worker_models import ModelStore  # noqa: E402
+from mlx_worker_logprobs import TokenLogprobs  # noqa: E402
 from mlx_worker_output import OutputSplitter, PlainOutput  # noqa: E402
 from mlx_worker_prompt import initial_state, render_prompt  # noqa: E402
 from mlx_worker_self_test import self_test  # noqa: E402
@@ -258,6 +259,7 @@ class Worker:
         )
         processors = self.logits_processors(config, tokenizer)
         stop = StopMatcher(config.get("stop") or [])
+        logprobs = TokenLogprobs(self.mx, tokenizer, config.get("top_logprobs")) if config.get("logprobs") else None
         # parallel_tool_calls false: the answer ends with its first tool call.
         single_call = config.get("parallel_tool_calls") is False
         self.phase = "prefill"
@@ -286,13 +288,18 @@ class Worker:
 
         def send(parts):
             nonlocal ttft_ms
-            for kind, value in parts:
+            last_text = max((i for i, (kind, _) in enumerate(parts) if kind == "text"), default=None)
+            for i, (kind, value) in enumerate(parts):
                 if ttft_ms is None:
                     ttft_ms = round((time.monotonic() - command["_received"]) * 1000)
                 if kind == "tool_call":
                     self.channel.emit("tool_call", id=request_id, **value)
+                elif kind == "reasoning":
+                    self.channel.emit("reasoning", id=request_id, text=value)
+                elif logprobs is not None and i == last_text:
+                    self.channel.emit("delta", id=request_id, text=value, logprobs=logprobs.take())
                 else:
-                    self.channel.emit("delta" if kind == "text" else "reasoning", id=request_id, text=value)
+                    self.channel.emit("delta", id=request_id, text=value)
 
         try:
             for response in generator:
@@ -305,9 +312,15 @@ class Worker:
                     finish = "cancelled"
                     break
                 was_reasoning = output.in_reasoning
+                was_answer = output.in_answer
+                if logprobs is not None and response.finish_reason != "stop":
+                    logprobs.add(response.token, response.logprobs)  # not the end-of-turn token: no text
                 text, hit = stop.feed(response.text)
-                if text:
-                    send(output.feed(text))
+                parts = output.feed(text) if text else []
+                send(parts)
+                if logprobs is not None and not any(kind == "text" for kind, _ in parts):
+                    if not (was_answer and output.in_answer) or output.skipping:
+                        logprobs.drop()  # a marker, reasoning, a tool call or the whitespace around them
                 if was_reasoning or output.in_reasoning:
                     reasoning_tokens += 1  # the think markers count too, as OpenAI counts reasoning tokens
                 if hit or (single_call and output.tool_calls > 0):

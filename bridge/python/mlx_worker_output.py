@@ -40,6 +40,16 @@ class OutputSplitter:
     def in_reasoning(self):
         return self.current == "reasoning"
 
+    @property
+    def in_answer(self):
+        """True while the model writes answer text (not reasoning, not a tool call)."""
+        return self.current == "normal"
+
+    @property
+    def skipping(self):
+        """True while the whitespace after a block is being dropped."""
+        return self.skip_leading
+
     def feed(self, text):
         """The parts `text` completes (markers stripped, partial markers held back)."""
         from mlx_lm.generate import TextStateMachine
@@ -132,6 +142,8 @@ class PlainOutput:
     """For a model without reasoning or tool markers (or an mlx-lm without the marker machine): all text."""
 
     in_reasoning = False
+    in_answer = True
+    skipping = False
     tool_calls = 0
 
     def feed(self, text):

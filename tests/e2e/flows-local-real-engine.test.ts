@@ -187,3 +187,23 @@ describe('tools and reasoning through the tunnel on the real mlx-lm', () => {
     expect(message.reasoning_content).toBeUndefined();
   });
 });
+
+describe('sampling fields through the tunnel on the real mlx-lm', () => {
+  it('answers the same seed with the same text at a high temperature, and reports logprobs in both shapes', async () => {
+    const sampled = (seed: number) =>
+      stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: messagesOf(hello), temperature: 2, seed, max_tokens: 16 });
+    const first = (await sampled(11)).choices[0]?.message.content;
+    expect((await sampled(11)).choices[0]?.message.content).toBe(first);
+
+    const completion = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: messagesOf(hello), logprobs: true, top_logprobs: 2 });
+    const content = completion.choices[0]?.logprobs?.content ?? [];
+    expect(content.map((entry) => entry.token).join('')).toBe(hello.completion);
+    expect(content.every((entry) => entry.top_logprobs.length === 2 && entry.logprob <= 0)).toBe(true);
+
+    const stream = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: messagesOf(hello), logprobs: true, stream: true });
+    const streamed: string[] = [];
+    for await (const chunk of stream) for (const entry of chunk.choices[0]?.logprobs?.content ?? []) streamed.push(entry.token);
+    expect(streamed.join('')).toBe(hello.completion);
+  });
+});
+

@@ -74,3 +74,16 @@ export function tokenizerCounts(
   if (run.status !== 0) throw new Error(`tokenizer counts failed: ${run.stderr}`);
   return JSON.parse(run.stdout) as { prompt: number; completion: number };
 }
+
+/** The tokenizer's ids for `text` (no special tokens added). */
+export function tokenIds(model: string, text: string): number[] {
+  const script = [
+    'import json, sys',
+    'from mlx_lm.utils import load_tokenizer',
+    'from pathlib import Path',
+    'print(json.dumps(load_tokenizer(Path(sys.argv[1])).encode(sys.argv[2], add_special_tokens=False)))',
+  ].join('\n');
+  const run = spawnSync(realPython(), ['-c', script, model, text], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  if (run.status !== 0) throw new Error(`tokenizing failed: ${run.stderr}`);
+  return JSON.parse(run.stdout) as number[];
+}

@@ -23,8 +23,10 @@ export function checkMlxCapabilities(request: ChatRequest): void {
   if (format !== undefined && format !== 'text') {
     throw unsupported('response_format', 'JSON output needs constrained decoding, which the MLX runner does not do yet');
   }
-  if (request.logprobs === true) throw unsupported('logprobs', 'the MLX runner does not report token log probabilities yet');
-  if ((request.top_logprobs ?? 0) > 0) throw unsupported('top_logprobs', 'the MLX runner does not report token log probabilities yet');
+  if (request.top_logprobs != null && request.logprobs !== true) {
+    // OpenAI's rule: alternatives are part of the log probabilities asked for.
+    throw invalidRequest("'top_logprobs' needs 'logprobs' set to true.", 'top_logprobs');
+  }
   if (request.audio != null) throw unsupported('audio', 'the MLX runner serves text models');
   if (request.web_search_options != null) throw unsupported('web_search_options', 'a local model cannot search the web');
   if (request.verbosity != null && request.verbosity !== 'medium') throw unsupported('verbosity', 'local chat templates have no verbosity setting');

@@ -66,7 +66,7 @@ export async function* toChatEvents(
         yield { type: 'progress', phase: event.phase, done: event.done, total: event.total };
         break;
       case 'delta':
-        yield { type: 'text-delta', text: event.text };
+        yield event.logprobs ? { type: 'text-delta', text: event.text, logprobs: event.logprobs } : { type: 'text-delta', text: event.text };
         break;
       case 'reasoning':
         yield { type: 'reasoning-delta', text: event.text };

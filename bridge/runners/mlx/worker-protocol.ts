@@ -7,7 +7,7 @@
 import * as z from 'zod';
 import type { Tool, ToolCall } from '../../../protocol/chat-request.ts';
 import type { SamplingParams } from '../generation-config.ts';
-import { statsSchema } from '../../../protocol/tunnel-frames.ts';
+import { statsSchema, tokenLogprobSchema } from '../../../protocol/tunnel-frames.ts';
 import { safeParseJson } from '../../../protocol/validate.ts';
 
 /** A message as chat templates take it (OpenAI's shape, text only): tool calls and results included. */
@@ -26,6 +26,9 @@ export interface WorkerGenerationConfig extends SamplingParams {
   logit_bias?: Record<string, number>;
   /** `false`: the answer ends with its first tool call. */
   parallel_tool_calls?: boolean;
+  /** Report each answer token's log probability, with this many alternatives. */
+  logprobs?: boolean;
+  top_logprobs?: number;
 }
 
 /**
@@ -80,7 +83,7 @@ export const workerEventSchema = z.discriminatedUnion('event', [
     done: z.number().min(0).optional(),
     total: z.number().min(0).optional(),
   }),
-  z.object({ event: z.literal('delta'), id, text: z.string() }),
+  z.object({ event: z.literal('delta'), id, text: z.string(), logprobs: z.array(tokenLogprobSchema).optional() }),
   z.object({ event: z.literal('reasoning'), id, text: z.string() }),
   z.object({
     event: z.literal('tool_call'),

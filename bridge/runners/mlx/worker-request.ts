@@ -64,6 +64,10 @@ export function toWorkerGenerationConfig(config: GenerationConfig, request: Chat
     worker.logit_bias = request.logit_bias;
   }
   if (request.parallel_tool_calls === false) worker.parallel_tool_calls = false;
+  if (request.logprobs === true) {
+    worker.logprobs = true;
+    if (request.top_logprobs) worker.top_logprobs = request.top_logprobs;
+  }
   return worker;
 }
 
