@@ -43,6 +43,7 @@ from mlx_worker_models import ModelStore  # noqa: E402
 from mlx_worker_logprobs import TokenLogprobs  # noqa: E402
 from mlx_worker_output import OutputSplitter, PlainOutput  # noqa: E402
 from mlx_worker_prompt import initial_state, render_prompt  # noqa: E402
+from mlx_worker_prompt_cache import DEFAULT_BYTES, DEFAULT_ENTRIES, PromptCaches  # noqa: E402
 from mlx_worker_self_test import self_test  # noqa: E402
 from mlx_worker_stops import StopMatcher  # noqa: E402
 
@@ -54,10 +55,11 @@ class Cancelled(Exception):
 
 
 class Worker:
-    def __init__(self, channel, heartbeat_sec, idle_unload_sec, exit_grace_sec):
+    def __init__(self, channel, heartbeat_sec, idle_unload_sec, exit_grace_sec, prompt_cache_entries, prompt_cache_bytes):
         self.channel = channel
         self.heartbeat_sec = heartbeat_sec
         self.idle_unload_sec = idle_unload_sec
+        self.prompt_cache_limits = (prompt_cache_entries, prompt_cache_bytes)
         self.exit_grace_sec = exit_grace_sec
         self.jobs = queue.Queue()
         self.control = queue.Queue()
@@ -152,7 +154,8 @@ class Worker:
             os._exit(3)
         self.mx = mx
         self.mlx_lm = mlx_lm
-        self.store = ModelStore(self.channel, mx, mlx_lm, self.idle_unload_sec, self.on_load_progress)
+        self.prompt_caches = PromptCaches(*self.prompt_cache_limits)
+        self.store = ModelStore(self.channel, mx, mlx_lm, self.idle_unload_sec, self.on_load_progress, self.prompt_caches)
         self.make_sampler = make_sampler
         self.make_logits_processors = make_logits_processors
         try:
@@ -221,7 +224,13 @@ class Worker:
         mx = self.mx
         return {
             "models": [
-                {"model_id": m.model_id, "bytes": m.bytes, "idle_sec": round(now - m.last_used, 3)}
+                {
+                    "model_id": m.model_id,
+                    "bytes": m.bytes,
+                    "idle_sec": round(now - m.last_used, 3),
+                    "prompt_cache_bytes": PromptCaches.nbytes([m]),
+                    "prompt_caches": len(m.prompt_cache) if m.prompt_cache is not None else 0,
+                }
                 for m in self.store.models.values()
             ],
             "memory": {
@@ -271,7 +280,9 @@ class Worker:
             self.channel.emit("progress", id=request_id, phase="prefill", done=int(done), total=int(total))
 
         finish = "stop"
-        prompt_tokens = len(prompt) if not isinstance(prompt, str) else 0
+        prompt_tokens = len(prompt)
+        cache, rest, cached_tokens = self.prompt_caches.fetch(entry, prompt)
+        cache_key = list(prompt)
         completion_tokens = 0
         reasoning_tokens = 0
         ttft_ms = None
@@ -279,11 +290,12 @@ class Worker:
         generator = self.mlx_lm.stream_generate(
             entry.model,
             tokenizer,
-            prompt,
+            rest,
             max_tokens=int(config.get("max_tokens") or 256),
             sampler=sampler,
             logits_processors=processors,
             prompt_progress_callback=on_prompt_progress,
+            **({"prompt_cache": cache} if cache is not None else {}),
         )
 
         def send(parts):
@@ -307,7 +319,7 @@ class Worker:
                 self.phase = "generate"
                 last = response
                 completion_tokens = response.generation_tokens
-                prompt_tokens = response.prompt_tokens
+                cache_key.append(response.token)  # every token mlx-lm yields has been through the model
                 if self.is_cancelled(request_id):
                     finish = "cancelled"
                     break
@@ -337,6 +349,9 @@ class Worker:
             send((output.feed(tail) if tail else []) + output.finish())
             if finish == "stop" and output.tool_calls > 0:
                 finish = "tool_calls"
+        if last is not None:
+            # The cache now holds the prompt and every generated token (a cancelled prefill holds less: not kept).
+            self.prompt_caches.save(entry, cache_key, cache)
         entry.last_used = time.monotonic()
         stats = {"queue_ms": queue_ms, "load_ms": load_ms}
         if ttft_ms is not None:
@@ -345,7 +360,7 @@ class Worker:
             stats["prompt_tps"] = round(float(last.prompt_tps), 3)
             stats["generation_tps"] = round(float(last.generation_tps), 3)
             stats["peak_memory_bytes"] = int(float(last.peak_memory) * 1e9)  # mlx-lm reports GB
-        self.emit_done(request_id, finish, prompt_tokens, completion_tokens, stats, reasoning_tokens)
+        self.emit_done(request_id, finish, prompt_tokens, completion_tokens, stats, reasoning_tokens, cached_tokens)
 
     def output_splitter(self, tokenizer, prompt, tools, parse_tools):
         """Text, reasoning and tool calls of this generation, by mlx-lm's marker machine for the model."""
@@ -381,7 +396,7 @@ class Worker:
         except TypeError as error:
             raise WorkerError("bad_request", f"this mlx-lm does not support {', '.join(options)}: {error}")
 
-    def emit_done(self, request_id, finish, prompt_tokens, completion_tokens, stats, reasoning_tokens=0):
+    def emit_done(self, request_id, finish, prompt_tokens, completion_tokens, stats, reasoning_tokens=0, cached_tokens=0):
         if finish == "cancelled":
             # The bridge has stopped listening for this request by now (its client left), so this
             # line is the daemon log's only record of where the worker really stopped.
@@ -394,6 +409,7 @@ class Worker:
                 "prompt_tokens": int(prompt_tokens),
                 "completion_tokens": int(completion_tokens),
                 "reasoning_tokens": int(reasoning_tokens),
+                "cached_tokens": int(cached_tokens),
             },
             stats=stats,
         )
@@ -406,12 +422,16 @@ def main():
     parser.add_argument("--self-test", action="store_true")
     parser.add_argument("--parent-pid", type=int, default=None, help="the bridge's pid: exit when it is gone")
     parser.add_argument("--exit-grace-sec", type=float, default=5.0, help="how long an orderly shutdown may take")
+    parser.add_argument("--prompt-cache-entries", type=int, default=DEFAULT_ENTRIES, help="prompt caches kept per model (0: no reuse)")
+    parser.add_argument("--prompt-cache-bytes", type=int, default=DEFAULT_BYTES, help="bytes of prompt caches kept per model")
     args = parser.parse_args()
     channel = Channel(_PROTOCOL_FD)
     if args.self_test:
         self_test(channel)
         return
-    worker = Worker(channel, args.heartbeat_sec, args.idle_unload_sec, args.exit_grace_sec)
+    worker = Worker(
+        channel, args.heartbeat_sec, args.idle_unload_sec, args.exit_grace_sec, args.prompt_cache_entries, args.prompt_cache_bytes
+    )
     channel.on_lost = worker.begin_shutdown  # a write to a bridge that is gone
     threading.Thread(target=worker.run, name="mlx-generation", daemon=True).start()
     threading.Thread(target=worker.heartbeat_loop, name="heartbeat", daemon=True).start()

@@ -131,6 +131,9 @@ describe('tools and reasoning through the tunnel on the real mlx-lm', () => {
     });
     expect(second.choices[0]?.message.content).toBe(toolResult.completion);
     expect(second.choices[0]?.finish_reason).toBe('stop');
+    // The second turn started from the first turn's KV cache: at least its whole prompt was reused.
+    expect(second.usage?.prompt_tokens_details?.cached_tokens ?? 0).toBeGreaterThanOrEqual(counts.prompt);
+    expect(second.usage?.prompt_tokens_details?.cached_tokens ?? 0).toBeLessThan(second.usage?.prompt_tokens ?? 0);
   });
 
   it('streams the tool call as tool_calls deltas (id, name, arguments) ending with finish_reason tool_calls', async () => {

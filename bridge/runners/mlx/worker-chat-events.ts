@@ -37,9 +37,10 @@ export function workerError(code: string, message: string, modelId: string, para
   return tunnelError(isTunnelCode(code) ? code : 'internal', message);
 }
 
-/** The worker's counts in OpenAI's usage shape (reasoning tokens only when there were any). */
-function toUsage({ prompt_tokens, completion_tokens, reasoning_tokens }: WorkerEventOf<'done'>['usage']): Usage {
+/** The worker's counts in OpenAI's usage shape (reasoning and reused prompt tokens only when there were any). */
+function toUsage({ prompt_tokens, completion_tokens, reasoning_tokens, cached_tokens }: WorkerEventOf<'done'>['usage']): Usage {
   const usage: Usage = { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens };
+  if (cached_tokens) usage.prompt_tokens_details = { cached_tokens };
   if (reasoning_tokens) usage.completion_tokens_details = { reasoning_tokens };
   return usage;
 }

@@ -97,7 +97,7 @@ export const workerEventSchema = z.discriminatedUnion('event', [
     event: z.literal('done'),
     id,
     finish_reason: z.enum(['stop', 'length', 'tool_calls', 'cancelled']),
-    usage: z.object({ prompt_tokens: count, completion_tokens: count, reasoning_tokens: count.optional() }),
+    usage: z.object({ prompt_tokens: count, completion_tokens: count, reasoning_tokens: count.optional(), cached_tokens: count.optional() }),
     stats: statsSchema,
   }),
   z.object({ event: z.literal('error'), id: optionalId, code: z.string(), message: z.string(), param: z.string().optional() }),
@@ -116,7 +116,16 @@ export const workerEventSchema = z.discriminatedUnion('event', [
   z.object({
     event: z.literal('stats'),
     id: optionalId,
-    models: z.array(z.object({ model_id: z.string(), bytes: count, idle_sec: z.number() })),
+    models: z.array(
+      z.object({
+        model_id: z.string(),
+        bytes: count,
+        idle_sec: z.number(),
+        /** The model's kept prompt caches (entries and bytes), for reuse by the next turn. */
+        prompt_caches: count.optional(),
+        prompt_cache_bytes: count.optional(),
+      }),
+    ),
     memory: z.object({
       active_bytes: count,
       peak_bytes: count,

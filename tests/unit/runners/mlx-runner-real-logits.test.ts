@@ -9,13 +9,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ChatEvent, TokenLogprob } from '../../../protocol/chat-events.ts';
 import type { ChatRequest } from '../../../protocol/chat-request.ts';
-import { resolveGenerationConfig } from '../../../bridge/runners/generation-config.ts';
 import { failure } from '../../helpers/gateway-failure.ts';
-import { answerCase, messagesOf, TINY_CHAT, tokenIds } from '../../helpers/mlx-real-engine.ts';
-import { collect, textOf, type MlxHarness } from './mlx-harness.ts';
-import { realEngineHarnesses } from './mlx-real-harness.ts';
+import { answerCase, TINY_CHAT, tokenIds, type AnswerCase } from '../../helpers/mlx-real-engine.ts';
+import { textOf, type MlxHarness } from './mlx-harness.ts';
+import { askCase, realEngineHarnesses } from './mlx-real-harness.ts';
 
-const never = new AbortController().signal;
 const hello = answerCase('hello');
 const count = answerCase('count');
 const thinking = answerCase('thinking');
@@ -32,11 +30,7 @@ beforeAll(() => {
   helloTokens = tokenIds(TINY_CHAT, hello.completion);
 }, 30_000);
 
-/** As the bridge serves it: the request's sampling fields resolved into the runner's GenerationConfig. */
-function ask(answer: ReturnType<typeof answerCase>, extra: Partial<ChatRequest>, maxTokens: number): Promise<ChatEvent[]> {
-  const request: ChatRequest = { model: 'tiny-chat', messages: messagesOf(answer), max_tokens: maxTokens, ...extra };
-  return collect(harness.runner.generate(request, resolveGenerationConfig(request), never));
-}
+const ask = (answer: AnswerCase, extra: Partial<ChatRequest>, maxTokens: number): Promise<ChatEvent[]> => askCase(harness, answer, extra, maxTokens);
 
 const logprobsOf = (events: ChatEvent[]): TokenLogprob[] => events.flatMap((event) => (event.type === 'text-delta' ? (event.logprobs ?? []) : []));
 

@@ -16,7 +16,7 @@ import type { ChatRequest } from '../../../protocol/chat-request.ts';
 import { failure } from '../../helpers/gateway-failure.ts';
 import { answerCase, messagesOf, TINY_CHAT, tokenizerCounts } from '../../helpers/mlx-real-engine.ts';
 import { collect, textOf, type MlxHarness } from './mlx-harness.ts';
-import { realEngineHarnesses } from './mlx-real-harness.ts';
+import { finishOf, realEngineHarnesses } from './mlx-real-harness.ts';
 
 const never = new AbortController().signal;
 const toolCall = answerCase('tool-call');
@@ -43,12 +43,6 @@ const request = (answer: ReturnType<typeof answerCase>, extra: Partial<ChatReque
   ...(answer.tools ? { tools: answer.tools } : {}),
   ...extra,
 });
-
-function finishOf(events: ChatEvent[]) {
-  const finish = events.at(-1);
-  if (finish?.type !== 'finish') throw new Error(`the stream ended without a finish: ${JSON.stringify(finish)}`);
-  return finish;
-}
 
 const reasoningOf = (events: ChatEvent[]): string => events.map((event) => (event.type === 'reasoning-delta' ? event.text : '')).join('');
 const toolCallsOf = (events: ChatEvent[]) => events.filter((event) => event.type === 'tool-call-delta');
