@@ -10,6 +10,7 @@ import json
 import uuid
 
 from mlx_worker_errors import log
+from mlx_worker_tool_stream import ToolCallStream, streams_arguments
 
 
 def new_call_id():
@@ -19,7 +20,7 @@ def new_call_id():
 
 class OutputSplitter:
     """Feeds decoded text through the state machine; returns ("text"|"reasoning", str) and
-    ("tool_call", {"index", "call_id", "name", "arguments"}) parts in order. Not thread-safe (one per generation)."""
+    ("tool_call", {"index", "call_id"?, "name"?, "arguments"}) parts in order. Not thread-safe (one per generation)."""
 
     def __init__(self, tokenizer, text_state_machine, initial_state, tools, parse_tools):
         self.tokenizer = tokenizer
@@ -31,6 +32,9 @@ class OutputSplitter:
         self.current = initial_state
         self.tool_text = ""
         self.tool_calls = 0
+        self.stream_tools = self.parse_tools and streams_arguments(tokenizer)
+        self.tool_stream = ToolCallStream()
+        self.tool_call_id = None
         # Whitespace at the edges of a reasoning block, and before the answer that follows it or a tool
         # call, is dropped; whitespace inside reasoning is held until more reasoning text follows.
         self.skip_leading = initial_state == "reasoning"
@@ -79,6 +83,8 @@ class OutputSplitter:
                 parts.extend(self._reasoning(text))
             elif state == "tool":
                 self.tool_text += text
+                if self.stream_tools:
+                    parts.extend(self._stream_tool())
             else:
                 parts.extend(self._text(text))
         return parts
@@ -113,8 +119,32 @@ class OutputSplitter:
         text = self._unskipped(text)
         return [("text", text)] if text else []
 
+    def _stream_tool(self):
+        """The call's start (id and name) once known, then its argument pieces."""
+        name, safe = self.tool_stream.advance(self.tool_text)
+        parts = []
+        if name is not None:
+            self.tool_call_id = new_call_id()
+            parts.append(("tool_call", {"index": self.tool_calls, "call_id": self.tool_call_id, "name": name, "arguments": ""}))
+        if safe:
+            parts.append(("tool_call", {"index": self.tool_calls, "arguments": safe}))
+        return parts
+
+    def _close_streamed_tool(self, raw):
+        rest = self.tool_stream.close(raw)
+        parts = [("tool_call", {"index": self.tool_calls, "arguments": rest})] if rest else []
+        try:
+            self.tokenizer.tool_parser(raw, self.tools)
+        except Exception as error:  # noqa: BLE001 - already streamed: the client judges the arguments
+            log(f"the model's streamed tool call does not parse ({type(error).__name__}); its arguments were sent as written")
+        self.tool_calls += 1
+        self.tool_stream = ToolCallStream()
+        return parts
+
     def _close_tool(self):
         raw, self.tool_text = self.tool_text, ""
+        if self.tool_stream.started:
+            return self._close_streamed_tool(raw)
         if not self.parse_tools:
             start, end = self.tokenizer.tool_call_start or "", self.tokenizer.tool_call_end or ""
             return self._text(start + raw + end)

@@ -72,10 +72,14 @@ export async function* toChatEvents(
       case 'reasoning':
         yield { type: 'reasoning-delta', text: event.text };
         break;
-      case 'tool_call':
-        // mlx-lm parses a call once its block closes: one delta carries the whole call.
-        yield { type: 'tool-call-delta', index: event.index, id: event.call_id, name: event.name, arguments: event.arguments };
+      case 'tool_call': {
+        // The first piece carries the id and name (a format the worker cannot stream: the whole call).
+        const delta: Extract<ChatEvent, { type: 'tool-call-delta' }> = { type: 'tool-call-delta', index: event.index, arguments: event.arguments };
+        if (event.call_id !== undefined) delta.id = event.call_id;
+        if (event.name !== undefined) delta.name = event.name;
+        yield delta;
         break;
+      }
       case 'error':
         throw workerError(event.code, event.message, modelId, event.param);
       case 'done': {

@@ -89,8 +89,9 @@ export const workerEventSchema = z.discriminatedUnion('event', [
     event: z.literal('tool_call'),
     id,
     index: count,
-    call_id: z.string().min(1).max(256),
-    name: z.string().min(1).max(256),
+    /** The first piece of a call names it; later pieces append to its arguments. */
+    call_id: z.string().min(1).max(256).optional(),
+    name: z.string().min(1).max(256).optional(),
     arguments: z.string(),
   }),
   z.object({

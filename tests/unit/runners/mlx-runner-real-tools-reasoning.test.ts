@@ -48,15 +48,19 @@ const reasoningOf = (events: ChatEvent[]): string => events.map((event) => (even
 const toolCallsOf = (events: ChatEvent[]) => events.filter((event) => event.type === 'tool-call-delta');
 
 describe('tool calls on the real mlx-lm', () => {
-  it("renders the tools into the template and turns the model's tool block into one OpenAI tool call, finish tool_calls", async () => {
+  it("renders the tools into the template and streams the model's tool block as one OpenAI tool call, finish tool_calls", async () => {
     harness = realHarness();
     const events = await collect(harness.runner.generate(request(toolCall), { maxTokens: 64, stop: [] }, never));
-    const calls = toolCallsOf(events);
-    expect(calls).toHaveLength(1);
-    const call = calls[0];
-    expect(call).toMatchObject({ index: 0, name: toolCall.tool_call?.name });
-    expect(call?.type === 'tool-call-delta' && call.id).toMatch(/^call_[0-9a-f]{24}$/);
-    expect(JSON.parse(call?.type === 'tool-call-delta' ? call.arguments : '')).toEqual(toolCall.tool_call?.arguments);
+    const pieces = toolCallsOf(events);
+    // The call is streamed as the model writes it: the first piece names it, the others carry its arguments.
+    expect(pieces.length).toBeGreaterThan(2);
+    expect(pieces.every((piece) => piece.type === 'tool-call-delta' && piece.index === 0)).toBe(true);
+    const [head, ...rest] = pieces;
+    expect(head).toMatchObject({ name: toolCall.tool_call?.name, arguments: '' });
+    expect(head?.type === 'tool-call-delta' && head.id).toMatch(/^call_[0-9a-f]{24}$/);
+    expect(rest.every((piece) => piece.type === 'tool-call-delta' && piece.id === undefined && piece.name === undefined)).toBe(true);
+    const argumentsText = pieces.map((piece) => (piece.type === 'tool-call-delta' ? piece.arguments : '')).join('');
+    expect(JSON.parse(argumentsText)).toEqual(toolCall.tool_call?.arguments);
     // No marker and no raw JSON leaks into the answer's text.
     expect(textOf(events)).toBe('');
     const finish = finishOf(events);
