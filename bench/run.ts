@@ -22,13 +22,15 @@ import { idleRss, measureRealDaemon } from './sections/bridge-memory.ts';
 import { buildWorker, measureBundle } from './sections/bundle.ts';
 import { runConcurrentStreams } from './sections/concurrency.ts';
 import { measureFailover } from './sections/failover.ts';
+import { measureLocalEngine } from './sections/local-engine.ts';
 import { measureOverhead, type ChatTarget } from './sections/overhead.ts';
+import { measurePythonSetup } from './sections/python-setup.ts';
 import { measureTunnel } from './sections/tunnel.ts';
 
 const quick = process.argv.includes('--quick');
 const plan = quick
-  ? { rounds: 30, warmup: 5, firstTimeSamples: 3, failoverRounds: 20, throughputDeltas: 2_000, pacedDeltas: 1_000, throughputRepeats: 1, streams: 100, streamDeltas: 10 }
-  : { rounds: 300, warmup: 20, firstTimeSamples: 10, failoverRounds: 150, throughputDeltas: 20_000, pacedDeltas: 5_000, throughputRepeats: 3, streams: 100, streamDeltas: 50 };
+  ? { rounds: 30, warmup: 5, firstTimeSamples: 3, failoverRounds: 20, throughputDeltas: 2_000, pacedDeltas: 1_000, throughputRepeats: 1, streams: 100, streamDeltas: 10, localRounds: 5 }
+  : { rounds: 300, warmup: 20, firstTimeSamples: 10, failoverRounds: 150, throughputDeltas: 20_000, pacedDeltas: 5_000, throughputRepeats: 3, streams: 100, streamDeltas: 50, localRounds: 30 };
 const SECTION_BUDGET_MS = quick ? 20_000 : 60_000;
 
 const GATEWAY_CONFIG = 'wrangler.toml';
@@ -240,6 +242,18 @@ async function main(): Promise<void> {
     return result;
   });
   info.push(`bridge daemon idle RSS (npm run bridge, connected, no model loaded): ${daemon ? `${(daemon.rssBytes / 2 ** 20).toFixed(1)} MiB` : 'not measured'}`);
+
+  // 7. The local engine on the real mlx-lm (its bridge supersedes the bench bridge on the Miniflare gateway, so after section 3).
+  const local = await section('local engine', () =>
+    measureLocalEngine({ rounds: plan.localRounds, warmup: 2, gateway: { url: gatewayMiniflare.url, gatewayKey, bridgeToken }, agent }),
+  );
+  const floorName = 'stream_generate in-process (Python)';
+  const wholeName = 'gateway + tunnel + bridge (HTTP)';
+  check(report, 'local: worker + bridge + tunnel add to TTFT, p50', '≤ 5 ms', (local?.ttft[wholeName]?.p50 ?? Number.NaN) - (local?.ttft[floorName]?.p50 ?? Number.NaN), ' ms', (value) => value <= 5);
+  const floorRate = local?.tokensPerSecond[floorName]?.p50 ?? Number.NaN;
+  check(report, 'local: worker + bridge + tunnel cost in tokens/s, p50', '≤ 3 %', ((floorRate - (local?.tokensPerSecond[wholeName]?.p50 ?? Number.NaN)) / floorRate) * 100, ' %', (value) => value <= 3);
+  const setup = quick ? undefined : await section('python set-up', () => measurePythonSetup());
+  if (setup) info.push(`bridge Python environment set-up: ${setup.coldSeconds.toFixed(1)} s cold, ${setup.warmSeconds.toFixed(1)} s from the package cache`);
 
   agent.destroy();
   const reloaded = reloadNote();

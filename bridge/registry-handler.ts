@@ -5,7 +5,7 @@
  */
 import type { ChatEvent } from '../protocol/chat-events.ts';
 import type { ChatRequest } from '../protocol/chat-request.ts';
-import { invalidRequest } from '../protocol/gateway-error.ts';
+import { tunnelError } from '../protocol/tunnel-errors.ts';
 import { modelIdProblem } from '../protocol/model-name.ts';
 import type { BridgeHandler, BridgeModelInfo } from './bridge-handler.ts';
 import { resolveGenerationConfig } from './runners/generation-config.ts';
@@ -57,7 +57,7 @@ export class RegistryHandler implements BridgeHandler {
   async *generate(modelId: string, request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
     // The gateway refuses these too; the bridge does not rely on it (a gateway of another version, a bug).
     const problem = modelIdProblem(modelId);
-    if (problem !== undefined) throw invalidRequest(`Invalid model id '${modelId}': it ${problem}`, 'model');
+    if (problem !== undefined) throw tunnelError('bad_request', `Invalid model id '${modelId}': it ${problem}`, { param: 'model' });
     const runner = this.registry.getRunner(this.registry.selectRunner(modelId));
     yield* runner.generate({ ...request, model: modelId }, resolveGenerationConfig(request), signal);
   }

@@ -8,7 +8,7 @@
 import * as z from 'zod';
 import { GatewayError } from '../protocol/gateway-error.ts';
 import { safeParseJson } from '../protocol/validate.ts';
-import { ONLINE_PROVIDERS, type OnlineProvider, type Transport } from '../protocol/model-name.ts';
+import { ONLINE_PROVIDERS, PROVIDER_KEY_VARIABLES, type OnlineProvider, type Transport } from '../protocol/model-name.ts';
 
 /** The bindings and vars as wrangler hands them to the Worker. */
 export interface Env {
@@ -89,13 +89,9 @@ export function isConfigError(error: GatewayError): boolean {
   return error.code === CONFIG_ERROR_CODE;
 }
 
-/** Provider → the variable holding its key (docs/agents.md); the one copy of this table. */
-export const PROVIDER_KEY_VARIABLES = {
-  openai: 'OPENAI_API_KEY',
-  anthropic: 'ANTHROPIC_API_KEY',
-  xai: 'XAI_API_KEY',
-  groq: 'GROQ_API_KEY',
-} as const satisfies Record<OnlineProvider, keyof Env>;
+export { PROVIDER_KEY_VARIABLES };
+// Each provider's key variable is a field of Env.
+PROVIDER_KEY_VARIABLES satisfies Record<OnlineProvider, keyof Env>;
 
 function nonEmpty(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;

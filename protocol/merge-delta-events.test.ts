@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DeltaEvent } from './tunnel-frames.ts';
+import type { DeltaEvent } from './chat-events.ts';
 import { mergeDeltaEvents } from './merge-delta-events.ts';
 
 describe('merging the deltas of one frame', () => {

@@ -6,7 +6,7 @@
  * and tool calls keep their indices. The bridge uses it to coalesce a frame,
  * the Worker to turn one frame into one SSE chunk.
  */
-import type { DeltaEvent } from './tunnel-frames.ts';
+import type { DeltaEvent } from './chat-events.ts';
 
 /** Appends `event` to `events`, merged into the last one when they are one piece; `event` is never modified. */
 export function appendDeltaEvent(events: DeltaEvent[], event: DeltaEvent): void {

@@ -6,6 +6,17 @@ import * as z from 'zod';
 
 export const ONLINE_PROVIDERS = ['openai', 'anthropic', 'xai', 'groq'] as const;
 export type OnlineProvider = (typeof ONLINE_PROVIDERS)[number];
+
+/**
+ * Provider → the env variable holding its key (docs/agents.md); the one copy of this
+ * table, read by the Worker's config and by `npm start`'s `.dev.vars` writer alike.
+ */
+export const PROVIDER_KEY_VARIABLES = {
+  openai: 'OPENAI_API_KEY',
+  anthropic: 'ANTHROPIC_API_KEY',
+  xai: 'XAI_API_KEY',
+  groq: 'GROQ_API_KEY',
+} as const satisfies Record<OnlineProvider, string>;
 export type Transport = 'online' | 'local';
 
 export interface ModelName {

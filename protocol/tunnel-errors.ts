@@ -13,7 +13,7 @@ export interface TunnelErrorInfo {
   message: string;
   retryable: boolean;
   retryAfterMs?: number;
-  /** The request field a `bad_request` is about (OpenAI's `param`). */
+  /** The request field a `bad_request` is about (the gateway's 400 names it). */
   param?: string;
 }
 
@@ -63,52 +63,43 @@ export function gatewayErrorFromTunnel(info: TunnelErrorInfo, cause?: unknown): 
     message: info.message,
     retryable: info.retryable,
     retryAfterMs: info.retryAfterMs ?? (info.retryable ? mapping.defaultRetryAfterMs : undefined),
-    param: info.param ?? null,
     callerFault: mapping.callerFault ?? false,
+    param: info.param ?? null,
     cause,
   });
 }
 
-/** A ready-made error of one code, with the default retry policy for that code. */
-export function tunnelError(code: TunnelErrorCode, message: string, retryAfterMs?: number, cause?: unknown): GatewayError {
+export interface TunnelErrorOptions {
+  retryAfterMs?: number;
+  cause?: unknown;
+  /** For `bad_request`: the request field at fault. */
+  param?: string;
+}
+
+/** A ready-made error of one code, with the default retry policy for that code: what the bridge's parts throw. */
+export function tunnelError(code: TunnelErrorCode, message: string, options: TunnelErrorOptions = {}): GatewayError {
   const retryable = !MAPPINGS[code].callerFault && code !== 'cancelled';
-  return gatewayErrorFromTunnel({ code, message, retryable, retryAfterMs }, cause);
+  return gatewayErrorFromTunnel({ code, message, retryable, retryAfterMs: options.retryAfterMs, param: options.param }, options.cause);
 }
 
 function isTunnelErrorCode(value: string | null): value is TunnelErrorCode {
   return value !== null && (TUNNEL_ERROR_CODES as readonly string[]).includes(value);
 }
 
-/** Codes the bridge's own parts throw that are not tunnel codes, by meaning. */
-const BRIDGE_CODES = new Map<string, TunnelErrorCode>([
-  ['runner_unavailable', 'runner_unavailable'],
-  ['unknown_runner', 'runner_unavailable'],
-]);
-
-function codeForStatus(status: number): TunnelErrorCode {
-  if (status === 400 || status === 413 || status === 422) return 'bad_request';
-  if (status === 503) return 'runner_unavailable';
-  if (status === 404) return 'model_not_found';
-  if (status === 429) return 'busy';
-  if (status === 507) return 'insufficient_memory';
-  if (status === 504 || status === 408) return 'timeout';
-  return 'internal';
-}
-
 /**
- * What the bridge sends for a thrown value. A GatewayError keeps its code and
- * message; anything else becomes a generic `internal` error that leaks nothing
- * (the bridge logs the details locally).
+ * What the bridge sends for a thrown value. The bridge's parts throw tunnel
+ * codes (`tunnelError`), which keep their code, message and `param`. A
+ * GatewayError of the caller's fault without one (a shared validator's
+ * `invalidRequest`) is a `bad_request`; anything else becomes `internal`, and a
+ * value that is no GatewayError leaks nothing (the bridge logs the details).
  */
 export function tunnelErrorFromThrown(error: unknown): TunnelErrorInfo {
   if (!GatewayError.isInstance(error)) {
     return { code: 'internal', message: 'The bridge failed to run the request', retryable: true };
   }
-  const code = isTunnelErrorCode(error.code) ? error.code : (BRIDGE_CODES.get(error.code ?? '') ?? codeForStatus(error.status));
-  // The registry's unknown_runner is a 500 that is not worth retrying on this bridge, but a backup can serve.
-  const retryable = code === 'runner_unavailable' ? true : error.retryable;
-  const info: TunnelErrorInfo = { code, message: error.message, retryable };
+  const code: TunnelErrorCode = isTunnelErrorCode(error.code) ? error.code : error.type === 'invalid_request_error' ? 'bad_request' : 'internal';
+  const info: TunnelErrorInfo = { code, message: error.message, retryable: error.retryable };
   if (error.retryAfterMs !== undefined) info.retryAfterMs = Math.max(0, Math.round(error.retryAfterMs));
-  if (error.param !== null) info.param = error.param.slice(0, 256);
+  if (error.param) info.param = error.param;
   return info;
 }

@@ -7,6 +7,7 @@
  * one minor revision ahead still talks to us; `v` changes only on a breaking change.
  */
 import * as z from 'zod';
+import { deltaEventSchema, statsSchema, usageSchema } from './chat-events.ts';
 import { safeParseJson } from './validate.ts';
 
 export const TUNNEL_PROTOCOL_VERSION = 1;
@@ -77,7 +78,6 @@ export type TunnelErrorCode = (typeof TUNNEL_ERROR_CODES)[number];
 
 const version = z.literal(TUNNEL_PROTOCOL_VERSION);
 const requestId = z.string().min(1).max(128);
-const count = z.number().int().min(0);
 
 /**
  * Runner names and model ids travel on into HTTP headers (`x-agent-provider`,
@@ -116,46 +116,6 @@ export const requestBodySchema = z.looseObject({
     .max(100_000),
 });
 export type RequestBody = z.infer<typeof requestBodySchema>;
-
-export const usageSchema = z.object({
-  prompt_tokens: count,
-  completion_tokens: count,
-  total_tokens: count,
-  prompt_tokens_details: z.object({ cached_tokens: count.optional(), cache_creation_tokens: count.optional() }).optional(),
-  completion_tokens_details: z.object({ reasoning_tokens: count.optional() }).optional(),
-});
-
-export const statsSchema = z.object({
-  ttft_ms: z.number().min(0).optional(),
-  queue_ms: z.number().min(0).optional(),
-  load_ms: z.number().min(0).optional(),
-  prompt_tps: z.number().min(0).optional(),
-  generation_tps: z.number().min(0).optional(),
-  peak_memory_bytes: z.number().min(0).optional(),
-});
-
-const tokenLogprobBase = {
-  token: z.string().max(1024),
-  logprob: z.number(),
-  bytes: z.array(z.number().int().min(0).max(255)).max(4096).nullable(),
-};
-/** One answer token's log probability (ChatEvent's TokenLogprob). */
-export const tokenLogprobSchema = z.object({ ...tokenLogprobBase, top_logprobs: z.array(z.object(tokenLogprobBase)).max(20) });
-
-/** The content events a `delta` frame batches, in order (same shapes as ChatEvent). */
-export const deltaEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('text-delta'), text: z.string(), logprobs: z.array(tokenLogprobSchema).max(100_000).optional() }),
-  z.object({ type: z.literal('reasoning-delta'), text: z.string() }),
-  z.object({ type: z.literal('refusal-delta'), text: z.string() }),
-  z.object({
-    type: z.literal('tool-call-delta'),
-    index: z.number().int().min(0).max(1023),
-    id: z.string().max(256).optional(),
-    name: z.string().max(256).optional(),
-    arguments: z.string(),
-  }),
-]);
-export type DeltaEvent = z.infer<typeof deltaEventSchema>;
 
 export const bridgeModelSchema = z.object({
   /** The id after `local/`. */
@@ -255,7 +215,7 @@ const errorFrame = z.object({
   message: z.string().max(4096),
   retryable: z.boolean(),
   retryAfterMs: z.number().int().min(0).optional(),
-  /** The request field a `bad_request` is about (OpenAI's `param`). */
+  /** For `bad_request`: the request field at fault, so the gateway's 400 names it. */
   param: z.string().max(256).optional(),
 });
 

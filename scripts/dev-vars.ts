@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { PROVIDER_KEY_VARIABLES } from '../functions/config.ts';
+import { PROVIDER_KEY_VARIABLES } from '../protocol/model-name.ts';
 
 // The Worker's own table, so the file `npm start` writes names what the Worker reads.
 export { PROVIDER_KEY_VARIABLES };

@@ -29,7 +29,7 @@ const NativeResponse = globalThis.Response;
 /** Wraps the Response class node-server installs so a native Response as `init` hands over a mutable copy of its headers. */
 function withCopiedHeaders(Lightweight: typeof Response): typeof Response {
   return class ResponseWithCopiedHeaders extends Lightweight {
-    constructor(body?: BodyInit | null, init?: ResponseInit | Response) {
+    constructor(body?: ConstructorParameters<typeof Response>[0], init?: ResponseInit | Response) {
       // Only a native Response (from fetch) carries immutable headers; node-server's own are fine.
       const copied =
         init instanceof NativeResponse && Object.getPrototypeOf(init) === NativeResponse.prototype

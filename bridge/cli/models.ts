@@ -7,7 +7,7 @@ import { defaultRuntimeDeps } from '../../protocol/runtime-deps.ts';
 import type { BridgeModelInfo } from '../bridge-handler.ts';
 import type { BridgeConfig } from '../config.ts';
 import { RegistryHandler } from '../registry-handler.ts';
-import '../runners/builtin-runners.ts';
+import { builtinRunnerFactories } from '../runners/builtin-runners.ts';
 import { RunnerRegistry } from '../runners/registry.ts';
 import { readBridgeState } from './bridge-state.ts';
 import { formatBytes } from './format.ts';
@@ -19,7 +19,7 @@ export interface ModelsReport {
 
 /** The models, with states from the running bridge when there is one. */
 export async function collectModels(config: BridgeConfig, log: (line: string) => void): Promise<ModelsReport> {
-  const handler = new RegistryHandler(new RunnerRegistry({ config, deps: defaultRuntimeDeps, log }));
+  const handler = new RegistryHandler(new RunnerRegistry(builtinRunnerFactories(), { config, deps: defaultRuntimeDeps, log }));
   try {
     const models = await handler.listModels();
     const state = readBridgeState(config.stateFile);

@@ -9,7 +9,7 @@ import { defaultRuntimeDeps } from '../../protocol/runtime-deps.ts';
 import type { BridgeConfig } from '../config.ts';
 import { BridgeClient, type BridgeClientStatus } from '../connection/bridge-client.ts';
 import { RegistryHandler } from '../registry-handler.ts';
-import '../runners/builtin-runners.ts';
+import { builtinRunnerFactories } from '../runners/builtin-runners.ts';
 import { LOAD_PROGRESS_EVERY_MS, type MlxStatus } from '../runners/mlx/mlx-runner.ts';
 import { RunnerRegistry } from '../runners/registry.ts';
 import { removeBridgeState, writeBridgeState } from './bridge-state.ts';
@@ -58,7 +58,7 @@ export async function runStart(config: BridgeConfig, io: StartIo): Promise<numbe
     if (line) say(line);
     if (status.kind === 'loaded' || status.kind === 'unloaded') void recordState();
   };
-  const registry = new RunnerRegistry({ config, deps: defaultRuntimeDeps, log: (line) => io.err(line), onMlxStatus });
+  const registry = new RunnerRegistry(builtinRunnerFactories({ onMlxStatus }), { config, deps: defaultRuntimeDeps, log: (line) => io.err(line) });
   const handler = new RegistryHandler(registry);
   const url = config.url;
   let connected = false;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { DeltaEvent } from '../../protocol/tunnel-frames.ts';
+import type { DeltaEvent } from '../../protocol/chat-events.ts';
 import { COALESCE_WINDOW_MS, DeltaCoalescer } from './delta-coalescer.ts';
 
 /** A coalescer on fake time whose frames are recorded. */

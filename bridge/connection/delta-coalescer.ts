@@ -14,7 +14,7 @@
  * Merging is lossless: adjacent text (or reasoning) pieces are concatenated,
  * and tool-call argument pieces of the same call are appended.
  */
-import type { DeltaEvent } from '../../protocol/tunnel-frames.ts';
+import type { DeltaEvent } from '../../protocol/chat-events.ts';
 import { appendDeltaEvent } from '../../protocol/merge-delta-events.ts';
 
 /** Characters per frame: even if JSON escaping made each one 6 bytes, a frame stays under 1 MiB. */

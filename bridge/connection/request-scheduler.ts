@@ -95,7 +95,7 @@ export class RequestScheduler {
       return;
     }
     const waitMs = BUSY_RETRY_AFTER_MS * Math.max(1, Math.ceil((this.queue.length + 1) / this.options.maxConcurrent));
-    refuse(tunnelError('busy', `The bridge is busy: ${this.running.size} running and ${this.queue.length} queued`, waitMs));
+    refuse(tunnelError('busy', `The bridge is busy: ${this.running.size} running and ${this.queue.length} queued`, { retryAfterMs: waitMs }));
   }
 
   /** Aborts a running request, or drops a queued one; `reason` is what its iterator throws. */

@@ -8,7 +8,8 @@
  * read) is a `bad_request` naming the field, answered at once.
  */
 import { chatRequestSchema, type ChatRequest } from '../../protocol/chat-request.ts';
-import { invalidRequest, type GatewayError } from '../../protocol/gateway-error.ts';
+import type { GatewayError } from '../../protocol/gateway-error.ts';
+import { tunnelError } from '../../protocol/tunnel-errors.ts';
 import type { RequestBody } from '../../protocol/tunnel-frames.ts';
 
 export type RunnerRequestResult =
@@ -39,7 +40,7 @@ export function readRunnerRequest(body: RequestBody): RunnerRequestResult {
       if (deleteAt(candidate, path, key)) ignored.push([...path, key].map(String).join('.'));
     }
   }
-  return { ok: false, error: invalidRequest('This bridge cannot read the request') };
+  return { ok: false, error: tunnelError('bad_request', 'This bridge cannot read the request') };
 }
 
 /** Every `unrecognized_keys` issue, also those inside the branches of a union. */
@@ -67,10 +68,7 @@ function deleteAt(root: unknown, path: PropertyKey[], key: string): boolean {
 /** A 400 naming the first field this bridge cannot read (its path only: never the value). */
 function unreadable(issues: IssueLike[]): GatewayError {
   const first = issues.find((issue) => issue.code !== 'unrecognized_keys') ?? issues[0];
-  const field = first && first.path.length > 0 ? first.path.map(String).join('.') : null;
+  const field = first && first.path.length > 0 ? first.path.map(String).join('.') : undefined;
   const where = field ? ` at ${field}` : '';
-  return invalidRequest(
-    `This bridge cannot read the request${where}; it may be older than the gateway (update the bridge)`,
-    field,
-  );
+  return tunnelError('bad_request', `This bridge cannot read the request${where}; it may be older than the gateway (update the bridge)`, { param: field });
 }

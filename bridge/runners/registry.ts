@@ -1,64 +1,36 @@
 /**
- * The runner registry. Factories are registered by name (`mlx`, `vllm`, or a
- * runner of your own); a RunnerRegistry creates each runner lazily, once, with
- * the bridge's context, and decides which runner serves a model:
+ * The runner registry: built by the CLI (`bridge/cli/start.ts`) from a list of
+ * runner factories (`builtin-runners.ts` has `mlx` and `vllm`; a runner of your
+ * own is one more factory in the list), it creates each runner lazily, once,
+ * with the bridge's context, and decides which runner serves a model:
  * an explicit `models["<id>"].runner` in the config file, else a
  * LOCAL_MODEL_PATHS entry (→ mlx), else what a runner last listed, else the
  * default runner (`mlx`, which hands unknown ids to the Hub).
  */
-import { GatewayError } from '../../protocol/gateway-error.ts';
+import type { GatewayError } from '../../protocol/gateway-error.ts';
+import { tunnelError } from '../../protocol/tunnel-errors.ts';
 import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import type { BridgeConfig } from '../config.ts';
-import type { MlxStatus } from './mlx/mlx-runner.ts';
 import type { Runner } from './runner.ts';
 
 export interface RunnerContext {
   config: BridgeConfig;
   deps: RuntimeDeps;
   log: (line: string) => void;
-  /** Status of the MLX worker (loading, loaded, crashed), for the CLI's status lines. */
-  onMlxStatus?: (status: MlxStatus) => void;
 }
 
-export type RunnerFactory = (context: RunnerContext) => Runner;
-
-export interface RunnerRegistration {
-  factory: RunnerFactory;
-  /** Whether this bridge's config makes the runner usable (vLLM needs VLLM_BASE_URL). */
-  enabled: (config: BridgeConfig) => boolean;
+/** How one runner is made, and whether this bridge's config makes it usable. */
+export interface RunnerFactory {
+  /** Registry name: what the config file's `models["<id>"].runner` names. */
+  name: string;
+  create: (context: RunnerContext) => Runner;
+  /** Whether the config makes the runner usable (vLLM needs VLLM_BASE_URL); default always. */
+  enabled?: (config: BridgeConfig) => boolean;
 }
 
-const registrations = new Map<string, RunnerRegistration>();
-
-/** Registers (or replaces) the factory of runner `name`. */
-export function registerRunner(name: string, factory: RunnerFactory, options: { enabled?: (config: BridgeConfig) => boolean } = {}): void {
-  registrations.set(name, { factory, enabled: options.enabled ?? (() => true) });
-}
-
-/** Removes runner `name` (tests, plugins). */
-export function unregisterRunner(name: string): void {
-  registrations.delete(name);
-}
-
-/** Every registered runner name, in registration order. */
-export function listRunners(): string[] {
-  return [...registrations.keys()];
-}
-
-/** The registration of `name`; an unknown name is a clear error listing the known ones. */
-export function getRunnerRegistration(name: string): RunnerRegistration {
-  const registration = registrations.get(name);
-  if (!registration) throw unknownRunner(name, listRunners());
-  return registration;
-}
-
+// A config naming a runner this bridge does not have: the bridge's setup, not the caller, and a backup can serve.
 function unknownRunner(name: string, known: string[]): GatewayError {
-  return new GatewayError({
-    status: 500,
-    type: 'server_error',
-    code: 'unknown_runner',
-    message: `No runner named '${name}' is registered in this bridge (known: ${known.join(', ') || 'none'})`,
-  });
+  return tunnelError('runner_unavailable', `No runner named '${name}' is registered in this bridge (known: ${known.join(', ') || 'none'})`);
 }
 
 /** The runner a model goes to, from config alone (`learned` holds what runners last listed). */
@@ -71,33 +43,37 @@ export function selectRunnerName(modelId: string, config: Pick<BridgeConfig, 'mo
 
 export class RunnerRegistry {
   readonly context: RunnerContext;
+  private readonly factories: ReadonlyMap<string, RunnerFactory>;
   private readonly runners = new Map<string, Runner>();
   /** Model id → runner, from the last listing (e.g. what vLLM serves). */
   private readonly learned = new Map<string, string>();
 
-  constructor(context: RunnerContext) {
+  /** `factories` in order of preference for listing; a later factory of the same name replaces an earlier one. */
+  constructor(factories: readonly RunnerFactory[], context: RunnerContext) {
+    this.factories = new Map(factories.map((factory) => [factory.name, factory]));
     this.context = context;
   }
 
-  /** Names of the registered runners this config enables. */
+  /** Every runner this registry knows, enabled or not. */
+  known(): string[] {
+    return [...this.factories.keys()];
+  }
+
+  /** Names of the runners this config enables. */
   names(): string[] {
-    return listRunners().filter((name) => getRunnerRegistration(name).enabled(this.context.config));
+    return this.known().filter((name) => this.isEnabled(this.factories.get(name)));
   }
 
   /** The runner called `name`, created on first use. Unknown or disabled → GatewayError. */
   getRunner(name: string): Runner {
     const existing = this.runners.get(name);
     if (existing) return existing;
-    const registration = getRunnerRegistration(name);
-    if (!registration.enabled(this.context.config)) {
-      throw new GatewayError({
-        status: 503,
-        type: 'service_unavailable',
-        code: 'runner_unavailable',
-        message: `The '${name}' runner is not configured on this bridge${name === 'vllm' ? ' (set VLLM_BASE_URL)' : ''}`,
-      });
+    const factory = this.factories.get(name);
+    if (!factory) throw unknownRunner(name, this.known());
+    if (!this.isEnabled(factory)) {
+      throw tunnelError('runner_unavailable', `The '${name}' runner is not configured on this bridge${name === 'vllm' ? ' (set VLLM_BASE_URL)' : ''}`);
     }
-    const runner = registration.factory(this.context);
+    const runner = factory.create(this.context);
     this.runners.set(name, runner);
     return runner;
   }
@@ -115,6 +91,10 @@ export class RunnerRegistry {
   /** Runners created so far. */
   started(): Array<[string, Runner]> {
     return [...this.runners.entries()];
+  }
+
+  private isEnabled(factory: RunnerFactory | undefined): boolean {
+    return factory !== undefined && (factory.enabled?.(this.context.config) ?? true);
   }
 
   /** Cleans up every created runner (errors are logged, not thrown: shutdown must finish). */

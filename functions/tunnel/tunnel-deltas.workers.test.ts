@@ -6,7 +6,7 @@
 import { env as workerEnv } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { readSseEvents } from '../../protocol/sse.ts';
-import type { DeltaEvent } from '../../protocol/tunnel-frames.ts';
+import type { DeltaEvent } from '../../protocol/chat-events.ts';
 import { connectFakeBridge, gatewayEnv } from '../../tests/helpers/fake-bridge.ts';
 import { createApp } from '../app.ts';
 import { CircuitBreaker } from '../agents/circuit-breaker.ts';

@@ -70,7 +70,7 @@ async function* streamThroughTunnel(
       void opening.then((late) => late.body?.cancel(call.signal.reason)).catch(() => undefined);
       throw call.signal.reason;
     }
-    throw tunnelError('bridge_offline', 'The bridge tunnel could not be reached', undefined, error);
+    throw tunnelError('bridge_offline', 'The bridge tunnel could not be reached', { cause: error });
   }
   if (call.signal.aborted) {
     // Aborted between the answer arriving and this line: a listener added now would never fire.

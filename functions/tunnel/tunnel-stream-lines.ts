@@ -6,26 +6,10 @@
  * boundary, so the reader validates it like any other input.
  */
 import * as z from 'zod';
-import type { ChatEvent } from '../../protocol/chat-events.ts';
-import { deltaEventSchema, RUNNER_NAME_PATTERN, statsSchema, TUNNEL_ERROR_CODES, usageSchema } from '../../protocol/tunnel-frames.ts';
+import { chatEventSchema, type ChatEvent } from '../../protocol/chat-events.ts';
+import { RUNNER_NAME_PATTERN, TUNNEL_ERROR_CODES } from '../../protocol/tunnel-frames.ts';
 import type { TunnelErrorInfo } from '../../protocol/tunnel-errors.ts';
 import { safeParseJson } from '../../protocol/validate.ts';
-
-const chatEventSchema = z.union([
-  deltaEventSchema,
-  z.object({
-    type: z.literal('progress'),
-    phase: z.enum(['queued', 'load', 'prefill']),
-    done: z.number().optional(),
-    total: z.number().optional(),
-  }),
-  z.object({
-    type: z.literal('finish'),
-    finishReason: z.enum(['stop', 'length', 'tool_calls', 'content_filter']),
-    usage: usageSchema.optional(),
-    stats: statsSchema.optional(),
-  }),
-]);
 
 const tunnelErrorSchema = z.object({
   code: z.enum(TUNNEL_ERROR_CODES),

@@ -5,9 +5,10 @@
  * (the crash must not open the model's breaker); and the Python worker must
  * go with its bridge. Figures: `bridgeKills`.
  *
- * Why the double: requests must be in flight when the SIGKILL lands, so generation is paced
- * (MLX_DOUBLE_TOKEN_DELAY_MS) and serves many model ids from one folder; the real tiny model
- * finishes before a kill can be aimed at it.
+ * Why the double: three requests per kill, ten kills, must all be in flight (held by the bridge)
+ * when the SIGKILL lands, so generation is paced (MLX_DOUBLE_TOKEN_DELAY_MS) and serves a model id
+ * per kill from one folder (a fresh breaker each). The real tiny model finishes a long answer in
+ * ~0.4 s; kills aimed at its first token are in reliability-real-engine.test.ts.
  */
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';

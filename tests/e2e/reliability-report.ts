@@ -23,7 +23,7 @@ import { REPO_ROOT } from '../../scripts/sqld.ts';
 import { safeParseJson } from '../../protocol/validate.ts';
 
 /** One test file each; the line prints once every one of them has reported in the same run. */
-export const RELIABILITY_CONCERNS = ['streams', 'disconnects', 'bridge-kills', 'sqld-kills', 'secrets', 'settings-burst', 'traversal', 'stuck-bridge'] as const;
+export const RELIABILITY_CONCERNS = ['streams', 'disconnects', 'bridge-kills', 'sqld-kills', 'secrets', 'settings-burst', 'traversal', 'stuck-bridge', 'real-engine'] as const;
 export type ReliabilityConcern = (typeof RELIABILITY_CONCERNS)[number];
 
 export interface StreamFigures {
@@ -118,6 +118,24 @@ export interface StuckBridgeFigures {
   slowestFirstByteMs: number;
 }
 
+export interface RealEngineFigures {
+  /** Concurrent streams of two different trained answers on the real mlx-lm. */
+  streams: number;
+  lost: number;
+  crossed: number;
+  /** Python workers SIGKILLed at a stream's first token. */
+  workerKills: number;
+  /** Bridges SIGKILLed at a stream's first token. */
+  bridgeKills: number;
+  /** Killed streams that ended with an OpenAI-shaped error. */
+  cleanErrors: number;
+  /** Killed streams that ended any other way (a clean end, a bare socket error, a hang). */
+  uncleanEnds: number;
+  /** Whole answers right after each kill (the worker or the bridge restarted). */
+  servedAfterKill: number;
+  orphanWorkers: number;
+}
+
 export interface ReliabilityFigures {
   gateway?: StreamFigures;
   tunnel?: StreamFigures;
@@ -128,12 +146,13 @@ export interface ReliabilityFigures {
   settingsBurst?: SettingsBurstFigures;
   traversal?: TraversalFigures;
   stuckBridge?: StuckBridgeFigures;
+  realEngine?: RealEngineFigures;
 }
 
 /** The one-line summary. */
 export function formatFigures(figures: ReliabilityFigures): string {
   const parts: string[] = [];
-  const { gateway, tunnel, bridgeKills, sqldKills, disconnects, secrets, settingsBurst, traversal, stuckBridge } = figures;
+  const { gateway, tunnel, bridgeKills, sqldKills, disconnects, secrets, settingsBurst, traversal, stuckBridge, realEngine } = figures;
   if (gateway) parts.push(`${gateway.streams} streams, ${gateway.lost} lost, ${gateway.crossed} crossed`);
   if (tunnel) parts.push(`tunnel ${tunnel.streams} streams, ${tunnel.lost} lost, ${tunnel.crossed} crossed`);
   if (bridgeKills) {
@@ -170,6 +189,15 @@ export function formatFigures(figures: ReliabilityFigures): string {
   }
   if (traversal) parts.push(`traversal names tried: ${traversal.namesTried}, ${traversal.loaded} loaded`);
   if (stuckBridge) parts.push(`stuck bridge: ${stuckBridge.requests} requests, error's first byte ≤ ${stuckBridge.slowestFirstByteMs} ms`);
+  if (realEngine) {
+    const unclean = realEngine.uncleanEnds > 0 ? `, ${realEngine.uncleanEnds} unclean` : '';
+    const orphans = realEngine.orphanWorkers > 0 ? `, ${realEngine.orphanWorkers} orphaned workers` : '';
+    parts.push(
+      `real mlx-lm: ${realEngine.streams} streams, ${realEngine.lost} lost, ${realEngine.crossed} crossed; worker killed ${realEngine.workerKills}×, ` +
+        `bridge killed ${realEngine.bridgeKills}× mid-answer: ${realEngine.cleanErrors} clean errors${unclean}, ` +
+        `${realEngine.servedAfterKill}/${realEngine.workerKills + realEngine.bridgeKills} served after${orphans}`,
+    );
+  }
   return `reliability: ${parts.length > 0 ? parts.join('; ') : 'no scenario ran'}`;
 }
 

@@ -179,6 +179,11 @@ describe('a request through a connected bridge', () => {
     bridge.send({ t: 'err', id: second.id, code: 'busy', message: 'Queue full', retryable: true, retryAfterMs: 1500 });
     const busyError = (await busy).error as GatewayError;
     expect(busyError).toMatchObject({ status: 429, code: 'busy', retryable: true, retryAfterMs: 1500 });
+
+    const unreadable = collect(model.stream({ request: ask('c'), signal: new AbortController().signal }));
+    const third = await bridge.nextFrame('req');
+    bridge.send({ t: 'err', id: third.id, code: 'bad_request', message: 'Image parts are not supported', retryable: false, param: 'messages[0].content' });
+    expect((await unreadable).error).toMatchObject({ status: 400, type: 'invalid_request_error', param: 'messages[0].content', callerFault: true });
   });
 });
 

@@ -7,7 +7,7 @@
 import * as z from 'zod';
 import type { Tool, ToolCall } from '../../../protocol/chat-request.ts';
 import type { SamplingParams } from '../generation-config.ts';
-import { statsSchema, tokenLogprobSchema } from '../../../protocol/tunnel-frames.ts';
+import { statsSchema, tokenLogprobSchema } from '../../../protocol/chat-events.ts';
 import { safeParseJson } from '../../../protocol/validate.ts';
 
 /** A message as chat templates take it (OpenAI's shape, text only): tool calls and results included. */

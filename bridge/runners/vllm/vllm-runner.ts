@@ -9,7 +9,7 @@
 import * as z from 'zod';
 import type { ChatEvent, FinishReason } from '../../../protocol/chat-events.ts';
 import type { ChatRequest } from '../../../protocol/chat-request.ts';
-import { GatewayError, invalidRequest } from '../../../protocol/gateway-error.ts';
+import { GatewayError } from '../../../protocol/gateway-error.ts';
 import { readSseEvents } from '../../../protocol/sse.ts';
 import { tunnelError } from '../../../protocol/tunnel-errors.ts';
 import { safeParseJson } from '../../../protocol/validate.ts';
@@ -34,7 +34,10 @@ const chunkSchema = z.object({
         delta: z
           .object({
             content: z.string().nullish(),
+            // vLLM ≤ 0.10 and DeepSeek-style servers say reasoning_content; vLLM ≥ 0.11 and mlx_lm.server say reasoning.
             reasoning_content: z.string().nullish(),
+            reasoning: z.string().nullish(),
+            refusal: z.string().nullish(),
             tool_calls: z
               .array(
                 z.object({
@@ -62,7 +65,11 @@ const chunkSchema = z.object({
 });
 
 const modelsSchema = z.object({ data: z.array(z.object({ id: z.string().min(1) })) });
-const errorBodySchema = z.object({ error: z.object({ message: z.string().nullish() }).nullish(), message: z.string().nullish() });
+// vLLM answers OpenAI's `{"error": {"message"}}` (older: `{"object": "error", "message"}`); mlx_lm.server `{"error": "…"}`.
+const errorBodySchema = z.object({
+  error: z.union([z.string(), z.object({ message: z.string().nullish() })]).nullish(),
+  message: z.string().nullish(),
+});
 
 function mapFinishReason(reason: string): FinishReason {
   switch (reason) {
@@ -103,7 +110,7 @@ export class VllmRunner implements Runner {
    * The runner offers what its server lists (the bridge's offer rule): anything else is refused before it is sent.
    */
   async *generate(request: ChatRequest, generationConfig: GenerationConfig, signal: AbortSignal): AsyncIterable<ChatEvent> {
-    if (!request.model) throw invalidRequest('A model is required', 'model');
+    if (!request.model) throw tunnelError('bad_request', 'A model is required', { param: 'model' });
     await this.load(request.model);
     let response: Response;
     try {
@@ -128,8 +135,10 @@ export class VllmRunner implements Runner {
         if (chunk.data.error) throw tunnelError('internal', `vLLM: ${chunk.data.error.message ?? 'error in stream'}`);
         for (const choice of chunk.data.choices ?? []) {
           const delta = choice.delta;
-          if (delta?.reasoning_content) yield { type: 'reasoning-delta', text: delta.reasoning_content };
+          const reasoning = delta?.reasoning_content ?? delta?.reasoning;
+          if (reasoning) yield { type: 'reasoning-delta', text: reasoning };
           if (delta?.content) yield { type: 'text-delta', text: delta.content };
+          if (delta?.refusal) yield { type: 'refusal-delta', text: delta.refusal };
           for (const call of delta?.tool_calls ?? []) {
             const event: ChatEvent = { type: 'tool-call-delta', index: call.index, arguments: call.function?.arguments ?? '' };
             if (call.id) event.id = call.id;
@@ -160,7 +169,9 @@ export class VllmRunner implements Runner {
       throw tunnelError('runner_crashed', `The vLLM stream broke: ${String(error)}`);
     }
     if (signal.aborted) throw signal.reason;
-    if (!finishReason) throw tunnelError('protocol', 'The vLLM stream ended without a finish reason');
+    // An end with no finish reason is a server that went away mid-answer (an HTTP/1.0 server such as
+    // mlx_lm.server ends its body by closing the connection, so a cut looks like an end).
+    if (!finishReason) throw tunnelError('runner_crashed', `The server at ${this.origin} stopped before the answer was complete`);
     yield { type: 'finish', finishReason };
   }
 
@@ -245,9 +256,10 @@ export class VllmRunner implements Runner {
     const text = await response.text().catch(() => '');
     const json = safeParseJson(text);
     const parsed = json.ok ? errorBodySchema.safeParse(json.value) : undefined;
-    const detail = (parsed?.success ? (parsed.data.error?.message ?? parsed.data.message) : undefined) ?? `HTTP ${response.status}`;
+    const body = parsed?.success ? parsed.data : undefined;
+    const detail = (typeof body?.error === 'string' ? body.error : (body?.error?.message ?? body?.message)) ?? `HTTP ${response.status}`;
     const message = `vLLM: ${detail}`.slice(0, 1000);
-    if (response.status === 400 || response.status === 422) return invalidRequest(message);
+    if (response.status === 400 || response.status === 422) return tunnelError('bad_request', message);
     if (response.status === 404) return tunnelError('model_not_found', message);
     if (response.status === 429 || response.status === 503) return tunnelError('busy', message);
     return tunnelError('internal', message);

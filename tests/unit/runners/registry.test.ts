@@ -1,14 +1,14 @@
 /**
- * The runner registry and the BridgeHandler over it: registration, lookup,
+ * The runner registry and the BridgeHandler over it: the factories it is built from, lookup,
  * unknown runners, and which runner a model goes to.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../../protocol/chat-events.ts';
 import { defaultRuntimeDeps } from '../../../protocol/runtime-deps.ts';
 import { loadBridgeConfig, type BridgeConfig } from '../../../bridge/config.ts';
 import { RegistryHandler } from '../../../bridge/registry-handler.ts';
-import '../../../bridge/runners/builtin-runners.ts';
-import { listRunners, registerRunner, RunnerRegistry, selectRunnerName, unregisterRunner } from '../../../bridge/runners/registry.ts';
+import { builtinRunnerFactories } from '../../../bridge/runners/builtin-runners.ts';
+import { RunnerRegistry, selectRunnerName, type RunnerFactory } from '../../../bridge/runners/registry.ts';
 import type { GenerationConfig, Runner } from '../../../bridge/runners/runner.ts';
 import { failure } from '../../helpers/gateway-failure.ts';
 import { TRAVERSAL_MODEL_IDS } from '../../helpers/hostile-model-ids.ts';
@@ -45,43 +45,41 @@ function config(overrides: Partial<BridgeConfig> = {}): BridgeConfig {
   return { ...loadBridgeConfig({ config: undefined }, { HOME: '/nonexistent-home' }), ...overrides };
 }
 
-const registered: string[] = [];
-function register(name: string, runner: Runner, enabled?: (c: BridgeConfig) => boolean): void {
-  registered.push(name);
-  registerRunner(name, () => runner, { enabled });
-}
-afterEach(() => {
-  for (const name of registered.splice(0)) unregisterRunner(name);
-});
+/** A factory handing back `runner`. */
+const serving = (name: string, runner: Runner): RunnerFactory => ({ name, create: () => runner });
 
-const context = (c: BridgeConfig) => ({ config: c, deps: defaultRuntimeDeps, log: () => undefined });
+/** The CLI's registry (the built-in runners) plus `extra`, over `c`. */
+const registryOf = (c: BridgeConfig, extra: RunnerFactory[] = []) =>
+  new RunnerRegistry([...builtinRunnerFactories(), ...extra], { config: c, deps: defaultRuntimeDeps, log: () => undefined });
 
 describe('runner registry', () => {
   it('has mlx and vllm built in, and vllm only when VLLM_BASE_URL is set', () => {
-    expect(listRunners()).toEqual(expect.arrayContaining(['mlx', 'vllm']));
-    expect(new RunnerRegistry(context(config())).names()).not.toContain('vllm');
-    expect(new RunnerRegistry(context(config({ vllmBaseUrl: 'http://127.0.0.1:8000' }))).names()).toContain('vllm');
+    expect(registryOf(config()).known()).toEqual(['mlx', 'vllm']);
+    expect(registryOf(config()).names()).toEqual(['mlx']);
+    expect(registryOf(config({ vllmBaseUrl: 'http://127.0.0.1:8000' })).names()).toEqual(['mlx', 'vllm']);
   });
 
   it('creates a registered runner once and hands the same one back', () => {
     let created = 0;
-    registered.push('counting');
-    registerRunner('counting', () => {
-      created += 1;
-      return new EchoRunner('counting');
-    });
-    const registry = new RunnerRegistry(context(config()));
+    const counting: RunnerFactory = {
+      name: 'counting',
+      create: () => {
+        created += 1;
+        return new EchoRunner('counting');
+      },
+    };
+    const registry = registryOf(config(), [counting]);
     expect(registry.getRunner('counting')).toBe(registry.getRunner('counting'));
     expect(created).toBe(1);
   });
 
   it('refuses an unknown runner with an error naming the known ones', () => {
-    const registry = new RunnerRegistry(context(config()));
+    const registry = registryOf(config());
     expect(() => registry.getRunner('llamacpp')).toThrow(/No runner named 'llamacpp'.*known: .*mlx/);
   });
 
   it('refuses the vLLM runner with a hint when VLLM_BASE_URL is not set', () => {
-    const registry = new RunnerRegistry(context(config()));
+    const registry = registryOf(config());
     expect(() => registry.getRunner('vllm')).toThrow(/set VLLM_BASE_URL/);
   });
 
@@ -101,8 +99,7 @@ describe('runner registry', () => {
 describe('registry handler', () => {
   it('routes a request to its runner with the bare model id and the resolved sampling settings', async () => {
     const echo = new EchoRunner('echo');
-    register('echo', echo);
-    const handler = new RegistryHandler(new RunnerRegistry(context(config({ models: { 'tiny/model': { runner: 'echo' } } }))));
+    const handler = new RegistryHandler(registryOf(config({ models: { 'tiny/model': { runner: 'echo' } } }), [serving('echo', echo)]));
     expect(handler.runnerFor('tiny/model')).toBe('echo');
     const events: ChatEvent[] = [];
     const request = { model: 'local/tiny/model', messages: [{ role: 'user' as const, content: 'hi' }], max_tokens: 12, temperature: 0.2, stop: 'END' };
@@ -113,8 +110,7 @@ describe('registry handler', () => {
 
   it.each(TRAVERSAL_MODEL_IDS)('refuses %j with a 400 naming model before any runner sees it', async (id) => {
     const echo = new EchoRunner('echo');
-    register('echo', echo);
-    const handler = new RegistryHandler(new RunnerRegistry(context(config({ defaultRunner: 'echo' }))));
+    const handler = new RegistryHandler(registryOf(config({ defaultRunner: 'echo' }), [serving('echo', echo)]));
     const request = { model: `local/${id}`, messages: [{ role: 'user' as const, content: 'hi' }] };
     const error = await failure(collect(handler.generate(id, request, new AbortController().signal)));
     expect(error).toMatchObject({ status: 400, param: 'model', type: 'invalid_request_error' });
@@ -122,9 +118,10 @@ describe('registry handler', () => {
   });
 
   it('lists every enabled runner’s models with the runner that serves each, and configured ones', async () => {
-    register('echo', new EchoRunner('echo', ['shared/model', 'echo-only']));
     const handler = new RegistryHandler(
-      new RunnerRegistry(context(config({ modelPaths: { 'mine': '/weights/mine' }, models: { 'later/model': { runner: 'echo' } } }))),
+      registryOf(config({ modelPaths: { 'mine': '/weights/mine' }, models: { 'later/model': { runner: 'echo' } } }), [
+        serving('echo', new EchoRunner('echo', ['shared/model', 'echo-only'])),
+      ]),
     );
     const models = await handler.listModels();
     expect(models).toEqual(
@@ -140,14 +137,13 @@ describe('registry handler', () => {
   });
 
   it('says no runner serves a model whose runner is not enabled here', () => {
-    const handler = new RegistryHandler(new RunnerRegistry(context(config({ models: { 'x/y': { runner: 'vllm' } } }))));
+    const handler = new RegistryHandler(registryOf(config({ models: { 'x/y': { runner: 'vllm' } } })));
     expect(handler.runnerFor('x/y')).toBeUndefined();
   });
 
   it('cleans up every runner it started on close', async () => {
     const echo = new EchoRunner('echo');
-    register('echo', echo);
-    const registry = new RunnerRegistry(context(config()));
+    const registry = registryOf(config(), [serving('echo', echo)]);
     registry.getRunner('echo');
     const handler = new RegistryHandler(registry);
     expect(await handler.memory()).toEqual({ activeBytes: 10 });

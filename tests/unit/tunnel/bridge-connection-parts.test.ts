@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BACKOFF_CAP_MS, fullJitterDelay } from '../../../bridge/connection/backoff.ts';
 import { bridgeConnectUrl } from '../../../bridge/connection/connect-url.ts';
 import { BACKED_UP_RETRY_MS, DeltaCoalescer } from '../../../bridge/connection/delta-coalescer.ts';
-import type { DeltaEvent } from '../../../protocol/tunnel-frames.ts';
+import type { DeltaEvent } from '../../../protocol/chat-events.ts';
 
 afterEach(() => {
   vi.useRealTimers();
