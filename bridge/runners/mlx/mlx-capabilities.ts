@@ -15,10 +15,6 @@ function unsupported(param: string, reason: string): GatewayError {
 
 /** Throws a 400 naming the first field of `request` the MLX runner cannot honour. */
 export function checkMlxCapabilities(request: ChatRequest): void {
-  const choice = request.tool_choice;
-  if (choice === 'required' || typeof choice === 'object') {
-    throw unsupported('tool_choice', 'forcing a tool call needs constrained decoding, which the MLX runner does not do yet; use "auto"');
-  }
   const format = request.response_format?.type;
   if (format !== undefined && format !== 'text') {
     throw unsupported('response_format', 'JSON output needs constrained decoding, which the MLX runner does not do yet');

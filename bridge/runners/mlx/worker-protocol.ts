@@ -53,6 +53,8 @@ export type WorkerCommand =
       tools?: Tool[];
       /** `false` (tool_choice "none"): the tools are shown to the model, its tool blocks stay text. */
       parse_tools?: boolean;
+      /** The answer must be a call: of any of the tools (`required`), or of the one named. */
+      tool_choice?: 'required' | { name: string };
       /** Extra chat template variables (`enable_thinking`, a request's `chat_template_kwargs`). */
       template_kwargs?: Record<string, unknown>;
       generation_config: WorkerGenerationConfig;

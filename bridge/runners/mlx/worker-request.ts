@@ -29,11 +29,16 @@ export function toWorkerMessages(request: ChatRequest): WorkerMessage[] {
 /**
  * The tools for the chat template and how the answer is read. `tool_choice:
  * "none"` still shows the tools (the conversation may refer to them) but the
- * model's tool blocks stay text, as no call may come back.
+ * model's tool blocks stay text, as no call may come back; `"required"` or a
+ * named function makes the worker open the answer with that call.
  */
-export function toolFields(request: ChatRequest): Pick<GenerateCommand, 'tools' | 'parse_tools'> {
+export function toolFields(request: ChatRequest): Pick<GenerateCommand, 'tools' | 'parse_tools' | 'tool_choice'> {
   if (!request.tools?.length) return {};
-  return request.tool_choice === 'none' ? { tools: request.tools, parse_tools: false } : { tools: request.tools };
+  const choice = request.tool_choice;
+  if (choice === 'none') return { tools: request.tools, parse_tools: false };
+  if (choice === 'required') return { tools: request.tools, tool_choice: 'required' };
+  if (typeof choice === 'object') return { tools: request.tools, tool_choice: { name: choice.function.name } };
+  return { tools: request.tools };
 }
 
 /**
