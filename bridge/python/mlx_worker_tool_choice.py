@@ -34,7 +34,8 @@ def forced_call_prefix(tokenizer, tool_choice, tools):
 
 class NameConstraint:
     """A logits processor that lets the generated text be only ` "<name>", "arguments":` (the space
-    optional) for one of `names`, then steps aside for the arguments. Token texts are decoded once per tokenizer (kept on the loaded model)."""
+    optional) for one of `names`, then steps aside for the arguments. Token texts are decoded
+    once per model (see token_texts)."""
 
     def __init__(self, mx, tokenizer, names, token_texts):
         self.mx = mx
@@ -53,10 +54,13 @@ class NameConstraint:
         if any(written.startswith(target) for target in self.targets):
             self.done = True
             return logits
+        # What each target still needs; only tokens that start like one of those can fit.
+        needs = [target[len(written) :] for target in self.targets if target.startswith(written)]
         allowed = [
             i
-            for i, text in enumerate(self.token_texts)
-            if text and any(target.startswith(written + text) or (written + text).startswith(target) for target in self.targets)
+            for first in {need[0] for need in needs if need}
+            for i, text in self.token_texts.get(first, ())
+            if any(need.startswith(text) or text.startswith(need) for need in needs)
         ]
         if not allowed:
             self.done = True  # cannot happen for names the model can spell; never block generation
@@ -67,8 +71,14 @@ class NameConstraint:
 
 
 def token_texts(entry):
-    """Every token's text for `entry`'s tokenizer, decoded once and kept on the loaded model."""
+    """Every token's text for `entry`'s tokenizer by its first character, decoded once and kept on
+    the loaded model (a name constraint then looks only at tokens that can start what is needed)."""
     if entry.token_texts is None:
         tokenizer = entry.tokenizer
-        entry.token_texts = [tokenizer.decode([i]) for i in range(len(tokenizer))]
+        index = {}
+        for i in range(len(tokenizer)):
+            text = tokenizer.decode([i])
+            if text:
+                index.setdefault(text[0], []).append((i, text))
+        entry.token_texts = index
     return entry.token_texts
