@@ -4,7 +4,7 @@
  * `stream_options.include_usage`, and the backend reported usage) a usage chunk
  * with `choices: []`. Progress events become SSE comments, which clients ignore.
  */
-import type { ChatEvent, FinishReason, Usage } from '../../protocol/chat-events.ts';
+import type { ChatEvent, FinishReason, TokenLogprob, Usage } from '../../protocol/chat-events.ts';
 import type { ChatCompletionChunk } from '../../protocol/chat-response.ts';
 import { encodeSseComment, encodeSseData } from '../../protocol/sse.ts';
 
@@ -32,13 +32,13 @@ export function createChunkEncoder(identity: ChunkIdentity): ChunkEncoder {
   // OpenAI sends `usage: null` on every chunk but the last when usage was asked for.
   const usageField = identity.includeUsage ? { usage: null } : {};
 
-  function chunk(delta: Delta, finishReason: FinishReason | null = null): string {
+  function chunk(delta: Delta, finishReason: FinishReason | null = null, logprobs: TokenLogprob[] | undefined = undefined): string {
     const value: ChatCompletionChunk = {
       id: identity.id,
       object: 'chat.completion.chunk',
       created: identity.created,
       model: identity.model,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+      choices: [{ index: 0, delta, logprobs: logprobs ? { content: logprobs, refusal: null } : null, finish_reason: finishReason }],
       ...usageField,
     };
     return encodeSseData(value);
@@ -54,7 +54,7 @@ export function createChunkEncoder(identity: ChunkIdentity): ChunkEncoder {
     encode(event) {
       switch (event.type) {
         case 'text-delta':
-          return event.text === '' ? '' : chunk({ content: event.text });
+          return event.text === '' ? '' : chunk({ content: event.text }, null, event.logprobs);
         case 'reasoning-delta':
           return event.text === '' ? '' : chunk({ reasoning_content: event.text });
         case 'refusal-delta':
