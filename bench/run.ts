@@ -274,7 +274,7 @@ async function main(): Promise<void> {
   // 6. The real bridge daemon, idle (it supersedes the bench bridge on the wrangler dev gateway, so it goes last).
   const daemon = await section('bridge daemon idle memory', async () => {
     const result = await measureRealDaemon(gatewayDev.url, bridgeToken, gatewayKey);
-    console.log(`bridge daemon (node bridge/cli.ts) idle RSS, connected, no model loaded: ${(result.rssBytes / 2 ** 20).toFixed(1)} MiB`);
+    console.log(`bridge daemon (npm run bridge: the bundle) idle RSS, connected, no model loaded: ${(result.rssBytes / 2 ** 20).toFixed(1)} MiB`);
     return result;
   });
   info.push(`bridge daemon idle RSS (npm run bridge, connected, no model loaded): ${daemon ? `${(daemon.rssBytes / 2 ** 20).toFixed(1)} MiB` : 'not measured'}`);
