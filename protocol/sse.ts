@@ -23,8 +23,10 @@ const DIGITS = /^[0-9]+$/;
  * The line-level state machine, fed decoded text. `push` returns the events that
  * the text completed; an event cut off by the end of the stream is discarded,
  * as the spec requires (a truncated stream must not look like a complete event).
+ * For a consumer that takes a whole network read's events at once
+ * (functions/providers/shared/stream-upstream-chat.ts); `readSseEvents` yields them one by one.
  */
-function createSseDecoder(): { push(text: string): SseEvent[] } {
+export function createSseDecoder(): { push(text: string): SseEvent[] } {
   let pending = '';
   // A CR ended the previous chunk: an LF starting the next one belongs to it.
   let skipLeadingLf = false;

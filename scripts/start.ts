@@ -1,12 +1,16 @@
 /**
- * `npm start`: the whole edge stack on this machine, offline.
+ * `npm start` and `npm run dev`: the whole edge stack on this machine, offline.
  *
  *   1. `.dev.vars` created with fresh GATEWAY_API_KEY and BRIDGE_TOKEN when missing
  *   2. sqld on 127.0.0.1:${LIBSQL_PORT:-8080}, data under .data/, started again
  *      (same port, same data, with backoff) when it dies; the Worker keeps serving
  *      meanwhile and settings answer 503 database_unavailable until it is back
  *   3. pending migrations from drizzle/ applied to it
- *   4. `wrangler dev` on 127.0.0.1:${PORT:-8787}, TURSO_DATABASE_URL pointing at that sqld
+ *   4. the Worker on 127.0.0.1:${PORT:-8787}, TURSO_DATABASE_URL pointing at that sqld:
+ *      - `npm start`: bundled as `wrangler deploy` would, and served by Miniflare
+ *        alone, workerd's socket bound straight to the Worker (no dev proxy on
+ *        the request path; scripts/miniflare-worker.ts). Edits need a restart.
+ *      - `npm run dev` (`--dev`): under `wrangler dev`, which reloads on edits.
  *
  * Ctrl-C, or SIGTERM to the process group (or to this process alone), stops
  * the Worker, then sqld, and exits once both are gone.
@@ -26,8 +30,13 @@ import { stopProcess, waitForHttp } from './process-group.ts';
 import { descendantsOf, waitUntilGone } from './process-tree.ts';
 import { superviseRestarts, type RestartSupervisor } from './restart-supervisor.ts';
 import { WRANGLER_JS, wranglerDevArgs, wranglerDevEnv } from './wrangler-dev.ts';
+import { bundleWorker, readWorkerConfig, serveDirectly } from './miniflare-worker.ts';
+import type { Miniflare } from 'miniflare';
 
 const HOST = '127.0.0.1';
+/** `--dev`: serve under `wrangler dev` (reload on edits) instead of Miniflare alone. */
+const devMode = process.argv.slice(2).includes('--dev');
+const workerName = devMode ? 'wrangler dev' : 'the Worker (Miniflare)';
 const WORKER_READY_TIMEOUT_MS = 120_000;
 const WORKER_STOP_GRACE_MS = 10_000;
 
@@ -56,6 +65,7 @@ let sqld: RestartSupervisor<SqldServer> | undefined;
 // Aborted the moment the stack starts stopping: from then on an exit of sqld is no crash.
 const shutdown = new AbortController();
 let worker: ChildProcess | undefined;
+let miniflare: Miniflare | undefined;
 let workerExited: Promise<unknown> = Promise.resolve();
 let stopping: Promise<void> | undefined;
 
@@ -63,6 +73,12 @@ let stopping: Promise<void> | undefined;
 function stopAll(exitCode: number): Promise<void> {
   stopping ??= (async () => {
     shutdown.abort();
+    if (miniflare) {
+      // workerd is Miniflare's child: dispose() stops it; a Ctrl-C may have stopped it already.
+      const workerTree = descendantsOf(process.pid).filter((entry) => entry.command.endsWith('workerd')).map((entry) => entry.pid);
+      await Promise.race([miniflare.dispose().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, WORKER_STOP_GRACE_MS))]);
+      await waitUntilGone(workerTree, WORKER_STOP_GRACE_MS);
+    }
     if (worker) {
       // wrangler exits before the workerd processes it started are gone: wait for those too.
       const workerTree = worker.pid !== undefined && worker.exitCode === null ? descendantsOf(worker.pid).map((entry) => entry.pid) : [];
@@ -105,18 +121,23 @@ function prepareDevVars(): { devVars: Record<string, string>; justCreated: boole
   return { devVars: readDevVars(devVarsPath), justCreated };
 }
 
-function writeForwardedVars(devVars: Record<string, string>): string[] {
+/** Provider keys set in this shell and not in .dev.vars. */
+function shellProviderKeys(devVars: Record<string, string>): Record<string, string> {
   const forwarded: Record<string, string> = {};
   for (const variable of Object.values(PROVIDER_KEY_VARIABLES)) {
     const value = process.env[variable]?.trim();
     if (value && !devVars[variable]) forwarded[variable] = value;
   }
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(forwardedVarsPath, `${formatDevVars(forwarded)}\n`, { mode: 0o600 });
-  return Object.keys(forwarded);
+  return forwarded;
 }
 
-function startWorker(databaseUrl: string): void {
+/** wrangler dev reads secrets only from env files: the shell's keys go in one, removed at stop. */
+function writeForwardedVars(forwarded: Record<string, string>): void {
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(forwardedVarsPath, `${formatDevVars(forwarded)}\n`, { mode: 0o600 });
+}
+
+function startWranglerDev(databaseUrl: string): void {
   if (!existsSync(WRANGLER_JS)) fail('wrangler is not installed: run `npm install`');
   const args = wranglerDevArgs({
     port: workerPort,
@@ -141,9 +162,35 @@ function startWorker(databaseUrl: string): void {
   });
 }
 
+/**
+ * The Worker as production runs it, served by Miniflare alone: the bundle
+ * `wrangler deploy` would upload, wrangler.toml's bindings, and the same
+ * secrets wrangler dev would read, in wrangler's order (config vars, the
+ * database, the shell's provider keys, then .dev.vars, which wins).
+ */
+async function startMiniflare(databaseUrl: string, devVars: Record<string, string>, forwarded: Record<string, string>): Promise<void> {
+  if (!existsSync(WRANGLER_JS)) fail('wrangler is not installed: run `npm install`');
+  const configPath = join(REPO_ROOT, 'wrangler.toml');
+  const [config, built] = await Promise.all([
+    readWorkerConfig(configPath),
+    bundleWorker({ configPath, outdir: join(dataDir, 'worker-bundle') }),
+  ]);
+  if (stopping) return;
+  const served = await serveDirectly(
+    { ...config, bundle: built.bundle, vars: { ...config.vars, TURSO_DATABASE_URL: databaseUrl, ...forwarded, ...devVars } },
+    { host: HOST, port: workerPort, persistDir: join(dataDir, 'miniflare'), ownSignals: true },
+  );
+  miniflare = served.miniflare;
+  // Miniflare reports no exit of its own: its workerd stops when this process does.
+  workerExited = new Promise(() => undefined);
+  // A start that was told to stop while workerd came up.
+  if (stopping) await served.miniflare.dispose().catch(() => undefined);
+}
+
 function printUsage(url: string, devVars: Record<string, string>, justCreated: boolean, forwarded: string[]): void {
   const hint = gatewayKeyHint(devVarsPath, justCreated, devVars.GATEWAY_API_KEY);
-  console.log(`\n✔ agent-gateway is up on ${url} (database: sqld on ${HOST}:${libsqlPort}, data in ${dataDir})\n`);
+  console.log(`\n✔ agent-gateway is up on ${url} (database: sqld on ${HOST}:${libsqlPort}, data in ${dataDir})`);
+  console.log(devMode ? '  Served by wrangler dev: edits under functions/ reload the Worker.\n' : '  Served by Miniflare (workerd, no dev proxy): restart after editing, or use `npm run dev` to reload on edits.\n');
   console.log('Try it:');
   console.log(`  curl ${url}/health`);
   console.log(`  curl -H "Authorization: Bearer ${hint.bearer}" ${url}/v1/settings`);
@@ -160,7 +207,9 @@ async function main(): Promise<void> {
   await ensurePortFree(libsqlPort, 'LIBSQL_PORT', 'sqld');
   await ensurePortFree(workerPort, 'PORT', 'the Worker');
   const { devVars, justCreated } = prepareDevVars();
-  const forwarded = writeForwardedVars(devVars);
+  const shellKeys = shellProviderKeys(devVars);
+  const forwarded = Object.keys(shellKeys);
+  mkdirSync(dataDir, { recursive: true });
   if (devVars.TURSO_DATABASE_URL) {
     console.log(`Note: TURSO_DATABASE_URL in ${devVarsPath} wins over the local sqld: the Worker will use that database.`);
   }
@@ -187,10 +236,16 @@ async function main(): Promise<void> {
   console.log(applied > 0 ? `Applied ${applied} migration(s) (${total} in all)` : `Database schema up to date (${total} migrations)`);
 
   if (stopping) return;
-  startWorker(database.url);
   const url = `http://${HOST}:${workerPort}`;
+  if (devMode) {
+    writeForwardedVars(shellKeys);
+    startWranglerDev(database.url);
+  } else {
+    await startMiniflare(database.url, devVars, shellKeys);
+    if (stopping) return;
+  }
   // Its output goes straight to the terminal, above any error this prints.
-  await waitForHttp(`${url}/health`, { name: 'wrangler dev', timeoutMs: WORKER_READY_TIMEOUT_MS, exited: workerExited, intervalMs: 200 });
+  await waitForHttp(`${url}/health`, { name: workerName, timeoutMs: WORKER_READY_TIMEOUT_MS, exited: workerExited, intervalMs: devMode ? 200 : 20 });
   printUsage(url, devVars, justCreated, forwarded);
 }
 

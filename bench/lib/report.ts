@@ -36,7 +36,7 @@ export function check(report: BenchReport, name: string, target: string, value: 
   report.targets.push({
     name,
     target,
-    value: measured ? `${value.toFixed(unit === ' ms' ? 2 : unit === ' KiB' ? 1 : 0)}${unit}` : 'not measured',
+    value: measured ? `${value.toFixed(unit === ' ms' || unit === '×' ? 2 : unit === ' KiB' || unit === ' µs' ? 1 : 0)}${unit}` : 'not measured',
     met: measured ? met(value) : null,
   });
 }

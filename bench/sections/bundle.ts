@@ -3,11 +3,11 @@
  * section 5: the gateway's minified bundle size, gzip, with its biggest inputs
  * from esbuild's metafile.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { safeParseJson } from '../../protocol/validate.ts';
-import { REPO_ROOT, spawnGroup } from '../lib/processes.ts';
+import { bundleWorker } from '../../scripts/miniflare-worker.ts';
+import { REPO_ROOT } from '../lib/processes.ts';
 
 export interface BuiltWorker {
   /** The bundle's main module. */
@@ -18,15 +18,8 @@ export interface BuiltWorker {
 
 /** `wrangler deploy --dry-run --outdir outdir [--minify] [--metafile file]` for `configPath`, relative to `options.root` (default: the repo). */
 export async function buildWorker(configPath: string, outdir: string, options: { minify?: boolean; metafile?: string; root?: string } = {}): Promise<BuiltWorker> {
-  const args = [join(REPO_ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'), 'deploy', '--dry-run', '--config', configPath, '--outdir', outdir];
-  if (options.minify) args.push('--minify');
-  if (options.metafile) args.push('--metafile', options.metafile);
-  const build = spawnGroup(`build ${configPath}`, process.execPath, args, { cwd: options.root ?? REPO_ROOT });
-  await build.exited;
-  if (build.child.exitCode !== 0) throw new Error(`wrangler deploy --dry-run failed for ${configPath}:\n${build.output()}`);
-  const main = readdirSync(outdir).find((file) => file.endsWith('.js'));
-  if (!main) throw new Error(`no bundle in ${outdir}:\n${build.output()}`);
-  return { bundle: join(outdir, main), wranglerLine: /Total Upload:[^\n]*/.exec(build.output())?.[0]?.trim() };
+  const built = await bundleWorker({ configPath, outdir, cwd: options.root ?? REPO_ROOT, minify: options.minify, metafile: options.metafile });
+  return { bundle: built.bundle, wranglerLine: /Total Upload:[^\n]*/.exec(built.output)?.[0]?.trim() };
 }
 
 export interface BundleInput {

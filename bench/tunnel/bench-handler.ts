@@ -8,7 +8,9 @@
  *                                 so the bridge may batch them into few frames);
  *   "stream:K deltas:N paced"   → the same, but each delta in its own event-loop
  *                                 turn, like tokens from a very fast model (the
- *                                 bridge then sends at most one frame per 5 ms window).
+ *                                 bridge then sends at most one frame per 5 ms window);
+ *   "stream:K deltas:N spaced:MS" → each delta MS ms after the one before: with MS
+ *                                 over the bridge's 5 ms window, one frame per delta.
  *
  * The same handler serves through the tunnel (bench/tunnel/bench-bridge.ts) and
  * in-process (the direct baseline), so the difference is the tunnel's.
@@ -32,20 +34,21 @@ export function benchPrompt(key: string, count: number, paced = false): string {
   return `stream:${key} deltas:${count}${paced ? ' paced' : ''}`;
 }
 
-function readPrompt(request: ChatRequest): { key: string; count: number; paced: boolean } {
+function readPrompt(request: ChatRequest): { key: string; count: number; paced: boolean; spacedMs: number } {
   const lastUser = [...request.messages].reverse().find((message) => message.role === 'user');
   const text = contentText(lastUser?.content);
   const key = /\bstream:(\S+)/.exec(text)?.[1] ?? 'x';
   const count = Number(/\bdeltas:(\d+)/.exec(text)?.[1] ?? '1');
-  return { key, count, paced: /\bpaced\b/.test(text) };
+  return { key, count, paced: /\bpaced\b/.test(text), spacedMs: Number(/\bspaced:(\d+)/.exec(text)?.[1] ?? '0') };
 }
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 async function* generate(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatEvent> {
-  const { key, count, paced } = readPrompt(request);
+  const { key, count, paced, spacedMs } = readPrompt(request);
   for (let index = 0; index < count; index++) {
-    if (paced && index > 0) await nextTurn();
+    if (spacedMs > 0 && index > 0) await new Promise((resolve) => setTimeout(resolve, spacedMs));
+    else if (paced && index > 0) await nextTurn();
     signal.throwIfAborted();
     yield { type: 'text-delta', text: `${key}.${index} ` };
   }

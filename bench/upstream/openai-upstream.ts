@@ -8,10 +8,14 @@
  * away (through a gateway) can steer it:
  *   "echo:K chunks:N"  → content "K.0 K.1 … K.(N-1) " (one chunk each when streaming),
  *                        so concurrent streams can be checked for loss and crossing;
+ *   "echo:K chunks:N spaced:MS" → the same, streamed one write per chunk, MS ms apart;
  *   anything else      → the constant answer "Hello from the bench upstream." (3 chunks).
+ *
+ * `POST /v1/messages` answers the same in Anthropic's wire format (anthropic-answer.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { safeParseJson } from '../../protocol/validate.ts';
+import { answerAnthropic } from './anthropic-answer.ts';
 
 const CONSTANT_PIECES = ['Hello ', 'from the bench ', 'upstream.'];
 const CREATED = 1_764_000_000;
@@ -29,7 +33,10 @@ function lastUserText(body: unknown): string {
   for (let index = body.messages.length - 1; index >= 0; index--) {
     const message: unknown = body.messages[index];
     if (typeof message === 'object' && message !== null && 'role' in message && message.role === 'user' && 'content' in message) {
-      return typeof message.content === 'string' ? message.content : '';
+      if (typeof message.content === 'string') return message.content;
+      // Anthropic's blocks: [{type: 'text', text}]
+      if (Array.isArray(message.content)) return message.content.map((block: unknown) => (typeof block === 'object' && block !== null && 'text' in block && typeof block.text === 'string' ? block.text : '')).join('');
+      return '';
     }
   }
   return '';
@@ -56,6 +63,20 @@ function answer(response: ServerResponse, body: unknown): void {
   const usage = { prompt_tokens: 5, completion_tokens: pieces.length, total_tokens: 5 + pieces.length };
   if (record['stream'] === true) {
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const spacedMs = Number(/\bspaced:(\d+)/.exec(lastUserText(body))?.[1] ?? '0');
+    if (spacedMs > 0) {
+      // "… spaced:MS": one write per chunk, MS ms apart, as a model's tokens arrive (one network read each).
+      const writes = [chunk(model, { role: 'assistant', content: pieces[0] ?? '' }, null), ...pieces.slice(1).map((piece) => chunk(model, { content: piece }, null)), `${chunk(model, {}, 'stop')}data: [DONE]\n\n`];
+      const next = (index: number): void => {
+        if (index === writes.length - 1) response.end(writes[index]);
+        else {
+          response.write(writes[index]);
+          setTimeout(() => next(index + 1), spacedMs);
+        }
+      };
+      next(0);
+      return;
+    }
     // The first chunk carries content, so time to first token is one write away.
     let text = chunk(model, { role: 'assistant', content: pieces[0] ?? '' }, null);
     for (const piece of pieces.slice(1)) text += chunk(model, { content: piece }, null);
@@ -83,6 +104,13 @@ function answer(response: ServerResponse, body: unknown): void {
 async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
   const path = (request.url ?? '/').split('?')[0] ?? '/';
   const text = await readBody(request);
+  if (request.method === 'POST' && path.endsWith('/v1/messages')) {
+    const parsed = safeParseJson(text);
+    const body = parsed.ok && typeof parsed.value === 'object' && parsed.value !== null ? (parsed.value as Record<string, unknown>) : {};
+    const model = typeof body['model'] === 'string' ? body['model'] : 'bench-model';
+    answerAnthropic(response, model, upstreamPieces(lastUserText(body)), body['stream'] === true);
+    return;
+  }
   if (request.method === 'POST' && path.endsWith('/chat/completions')) {
     const parsed = safeParseJson(text);
     if (!parsed.ok) {

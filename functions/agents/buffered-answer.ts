@@ -5,6 +5,7 @@
  * the client sees only the answer that completed.
  */
 import type { ChatEvent } from '../../protocol/chat-events.ts';
+import { forEachEvent, replayEvents } from '../../protocol/event-batches.ts';
 import { toGatewayError, type GatewayError } from '../../protocol/gateway-error.ts';
 
 export type GatheredAnswer = { ok: true; events: ChatEvent[] } | { ok: false; error: GatewayError };
@@ -13,14 +14,14 @@ export type GatheredAnswer = { ok: true; events: ChatEvent[] } | { ok: false; er
 export async function gatherAnswer(events: AsyncIterable<ChatEvent>): Promise<GatheredAnswer> {
   const gathered: ChatEvent[] = [];
   try {
-    for await (const event of events) gathered.push(event);
+    await forEachEvent(events, (event) => gathered.push(event));
     return { ok: true, events: gathered };
   } catch (error) {
     return { ok: false, error: toGatewayError(error) };
   }
 }
 
-/** The gathered events, played back for the JSON aggregator. */
-export async function* replayAnswer(events: readonly ChatEvent[]): AsyncGenerator<ChatEvent, void, undefined> {
-  yield* events;
+/** The gathered events, played back for the JSON aggregator (all of them at once, to whoever drains). */
+export function replayAnswer(events: readonly ChatEvent[]): AsyncIterableIterator<ChatEvent> {
+  return replayEvents(events);
 }

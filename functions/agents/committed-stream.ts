@@ -5,12 +5,17 @@
  * here on cannot fall back (the client has the headers): it is thrown as a
  * GatewayError for the encoder to render. Written as a plain iterator, not an async generator, so
  * `return()` (the client went away) acts at once even while a read is pending.
+ *
+ * Per event it costs no timer and no listener (one watchdog and one abort
+ * listener serve the whole stream: deadlines.ts), and `drain()` passes on the
+ * events the model already holds (protocol/event-batches.ts).
  */
 import type { ChatEvent } from '../../protocol/chat-events.ts';
 import { GatewayError, toGatewayError } from '../../protocol/gateway-error.ts';
 import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
-import { clientClosed, idleTimeout, raceAbort, startTimer } from './deadlines.ts';
+import { drainAvailable, type DrainableIterator } from '../../protocol/event-batches.ts';
+import { clientClosed, idleTimeout, startWaitWatchdog } from './deadlines.ts';
 
 export interface CommittedStreamOptions {
   modelId: string;
@@ -40,15 +45,40 @@ function endedEarly(modelId: string): GatewayError {
 }
 
 /** The committed events as an AsyncIterable; see the module comment. */
-export function committedEvents(options: CommittedStreamOptions): AsyncIterableIterator<ChatEvent> {
+export function committedEvents(options: CommittedStreamOptions): AsyncIterableIterator<ChatEvent> & DrainableIterator<ChatEvent> {
   const { modelId, iterator, controller, deps } = options;
+  const { signal } = controller;
   let firstDelivered = false;
   let sawFinish = false;
   let over = false;
+  const idle = startWaitWatchdog(options.idleTimeoutMs, deps, () => controller.abort(idleTimeout(modelId, options.idleTimeoutMs)));
+  // The read under way is rejected with the abort's reason: a model that ignores its signal cannot hold the stream.
+  let rejectRead: ((reason: unknown) => void) | undefined;
+  let listening = false;
+  const onAbort = (): void => rejectRead?.(signal.reason);
+
+  function read(): Promise<IteratorResult<ChatEvent>> {
+    const next = iterator.next();
+    if (signal.aborted) {
+      next.catch(() => undefined); // settled later by nobody
+      return Promise.reject(signal.reason);
+    }
+    if (!listening) {
+      listening = true;
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    return new Promise((resolve, reject) => {
+      rejectRead = reject;
+      next.then(resolve, reject);
+    });
+  }
 
   function finish(reason: unknown): void {
     if (over) return;
     over = true;
+    idle.stop();
+    if (listening) signal.removeEventListener('abort', onAbort);
+    rejectRead = undefined;
     if (!controller.signal.aborted) controller.abort(reason ?? STREAM_FINISHED);
     // Fire and forget: a generator busy in a read settles its return() later.
     iterator.return?.().catch(() => undefined);
@@ -62,7 +92,7 @@ export function committedEvents(options: CommittedStreamOptions): AsyncIterableI
     throw failure;
   }
 
-  const events: AsyncIterableIterator<ChatEvent> = {
+  const events: AsyncIterableIterator<ChatEvent> & DrainableIterator<ChatEvent> = {
     [Symbol.asyncIterator]() {
       return events;
     },
@@ -77,19 +107,29 @@ export function committedEvents(options: CommittedStreamOptions): AsyncIterableI
         finish(undefined);
         return { done: true, value: undefined };
       }
-      const timer = startTimer(options.idleTimeoutMs, deps, () => controller.abort(idleTimeout(modelId, options.idleTimeoutMs)));
+      idle.begin();
       let result: IteratorResult<ChatEvent>;
       try {
-        result = await raceAbort(iterator.next(), controller.signal);
+        result = await read();
       } catch (error) {
         return fail(error);
       } finally {
-        timer.cancel();
+        idle.end();
+        rejectRead = undefined;
       }
       if (over) return { done: true, value: undefined };
       if (result.done) return fail(endedEarly(modelId));
       if (result.value.type === 'finish') sawFinish = true;
       return result;
+    },
+    drain(): ChatEvent[] {
+      if (over || !firstDelivered || sawFinish) return [];
+      const held = drainAvailable(iterator);
+      const finishAt = held.findIndex((event) => event.type === 'finish');
+      if (finishAt === -1) return held;
+      // Nothing after the finish reaches the client, as next() would end there.
+      sawFinish = true;
+      return finishAt === held.length - 1 ? held : held.slice(0, finishAt + 1);
     },
     async return(): Promise<IteratorResult<ChatEvent>> {
       finish(sawFinish ? undefined : clientClosed());

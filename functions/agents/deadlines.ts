@@ -30,6 +30,76 @@ export function startTimer(ms: number, deps: RuntimeDeps, onFire: () => void): T
   return { cancel: () => stop.abort(TIMER_CANCELLED) };
 }
 
+/**
+ * A deadline on waits that come one after another (the next event of a stream,
+ * the next pull of a response), which `ms` of waiting without an answer trips.
+ * Restarting a timer for every wait cost a timer, an AbortController and a
+ * listener per streamed chunk, the largest part of a chunk's CPU in workerd;
+ * this keeps one timer armed per `ms` instead. When it fires, a wait that began
+ * since it was armed has time left, and the timer is armed again for exactly
+ * that: the deadline falls where a timer per wait would have put it.
+ */
+export interface WaitWatchdog {
+  /** A wait begins (`ms` from now, `onSilent` runs unless it ended first). */
+  begin(): void;
+  /** The wait is over. */
+  end(): void;
+  /** No more waits: the timer is cancelled. */
+  stop(): void;
+}
+
+/**
+ * Runs `onSilent` when a wait lasts `ms`; after it, the same wait counts as
+ * beginning anew (a keep-alive repeats every `ms` of one long silence).
+ */
+export function startWaitWatchdog(ms: number, deps: RuntimeDeps, onSilent: () => void): WaitWatchdog {
+  let waiting = false;
+  let stopped = false;
+  let waitStartedAt = 0;
+  // Which wait the timer was armed in: a wait under the armed timer has waited the whole `ms`.
+  let wait = 0;
+  let armedInWait = -1;
+  let timer: Timer | undefined;
+
+  const arm = (delayMs: number): void => {
+    armedInWait = wait;
+    timer = startTimer(delayMs, deps, fire);
+  };
+  function fire(): void {
+    timer = undefined;
+    if (stopped || !waiting) return; // the next wait arms it again
+    const leftMs = armedInWait === wait ? 0 : ms - (deps.now() - waitStartedAt);
+    if (leftMs > 0) {
+      arm(leftMs);
+      return;
+    }
+    onSilent();
+    if (stopped || !waiting) return;
+    wait += 1;
+    waitStartedAt = deps.now();
+    arm(ms);
+  }
+
+  return {
+    begin() {
+      if (stopped) return;
+      waiting = true;
+      wait += 1;
+      waitStartedAt = deps.now();
+      if (timer === undefined) arm(ms);
+    },
+    end() {
+      waiting = false;
+    },
+    stop() {
+      stopped = true;
+      waiting = false;
+      timer?.cancel();
+      timer = undefined;
+    },
+  };
+}
+
 /** `promise`, or a rejection with the signal's reason as soon as `signal` aborts. */
 export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) {

@@ -32,6 +32,13 @@ export function createChunkEncoder(identity: ChunkIdentity): ChunkEncoder {
   // OpenAI sends `usage: null` on every chunk but the last when usage was asked for.
   const usageField = identity.includeUsage ? { usage: null } : {};
 
+  // A text delta is the chunk sent thousands of times per answer: its JSON is
+  // the same around the text every time, so only the text is serialized
+  // (byte for byte what JSON.stringify of the whole chunk gives).
+  const textHead = `data: {"id":${JSON.stringify(identity.id)},"object":"chat.completion.chunk","created":${JSON.stringify(identity.created)},"model":${JSON.stringify(identity.model)},"choices":[{"index":0,"delta":{`;
+  const textTail = `},"logprobs":null,"finish_reason":null}]${identity.includeUsage ? ',"usage":null' : ''}}\n\n`;
+  const textChunk = (field: 'content' | 'reasoning_content' | 'refusal', text: string): string => `${textHead}"${field}":${JSON.stringify(text)}${textTail}`;
+
   function chunk(delta: Delta, finishReason: FinishReason | null = null, logprobs: TokenLogprob[] | undefined = undefined): string {
     const value: ChatCompletionChunk = {
       id: identity.id,
@@ -54,11 +61,13 @@ export function createChunkEncoder(identity: ChunkIdentity): ChunkEncoder {
     encode(event) {
       switch (event.type) {
         case 'text-delta':
-          return event.text === '' ? '' : chunk({ content: event.text }, null, event.logprobs);
+          // A delta with logprobs is the rare one: the whole chunk is built for it.
+          if (event.text === '') return '';
+          return event.logprobs === undefined ? textChunk('content', event.text) : chunk({ content: event.text }, null, event.logprobs);
         case 'reasoning-delta':
-          return event.text === '' ? '' : chunk({ reasoning_content: event.text });
+          return event.text === '' ? '' : textChunk('reasoning_content', event.text);
         case 'refusal-delta':
-          return event.text === '' ? '' : chunk({ refusal: event.text });
+          return event.text === '' ? '' : textChunk('refusal', event.text);
         case 'tool-call-delta': {
           const call: NonNullable<Delta['tool_calls']>[number] = { index: event.index, function: { arguments: event.arguments } };
           if (event.id !== undefined) {

@@ -3,9 +3,10 @@
  * `agent` metadata field. A failure while gathering is thrown (nothing has been
  * sent yet, so the client gets a proper error status).
  */
-import type { FinishReason, TokenLogprob, Usage } from '../../protocol/chat-events.ts';
+import type { ChatEvent, FinishReason, TokenLogprob, Usage } from '../../protocol/chat-events.ts';
 import type { ToolCall } from '../../protocol/chat-request.ts';
 import type { ChatCompletion } from '../../protocol/chat-response.ts';
+import { forEachEvent } from '../../protocol/event-batches.ts';
 import type { AgentResult } from '../agents/agent-types.ts';
 
 export interface CompletionIdentity {
@@ -23,7 +24,8 @@ export async function collectCompletion(result: AgentResult, identity: Completio
   let logprobs: TokenLogprob[] | undefined;
   const toolCalls = new Map<number, ToolCall>();
 
-  for await (const event of result.events) {
+  // Every event the stream already holds is taken at once (no promise per event).
+  await forEachEvent(result.events, (event: ChatEvent) => {
     switch (event.type) {
       case 'text-delta':
         text += event.text;
@@ -51,7 +53,7 @@ export async function collectCompletion(result: AgentResult, identity: Completio
         usage = event.usage;
         break;
     }
-  }
+  });
 
   const calls = [...toolCalls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call);
   const message: ChatCompletion['choices'][number]['message'] = {

@@ -1,7 +1,9 @@
 /**
  * An agent's committed result as an OpenAI SSE response. The headers (with the
  * metadata of the model that serves) go out with the role chunk at once; every
- * event follows as soon as it arrives (no batching, no added delay). A failure
+ * event follows as soon as it arrives, never held back for company. What
+ * arrived together (one network read of the upstream: protocol/event-batches.ts)
+ * goes out as one write, not one per event. A failure
  * after this point cannot change the status: it is sent as
  * `data: {"error": …}` and the stream closes without `[DONE]`. While the model
  * is silent, a comment every `keepAliveMs` keeps proxies from timing out.
@@ -11,7 +13,8 @@ import { toGatewayError, type GatewayError, type OpenAIErrorBody } from '../../p
 import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { encodeSseComment, encodeSseData, SSE_DONE } from '../../protocol/sse.ts';
 import type { AgentResult } from '../agents/agent-types.ts';
-import { startTimer, type Timer } from '../agents/deadlines.ts';
+import { drainAvailable } from '../../protocol/event-batches.ts';
+import { startWaitWatchdog } from '../agents/deadlines.ts';
 import { createChunkEncoder, type ChunkIdentity } from './completion-chunks.ts';
 
 export const KEEP_ALIVE_MS = 15_000;
@@ -35,8 +38,6 @@ export function sseResponse(result: AgentResult, options: SseResponseOptions): R
   const chunks = createChunkEncoder(options.identity);
   const iterator = result.events[Symbol.asyncIterator]();
   const keepAliveMs = options.keepAliveMs ?? KEEP_ALIVE_MS;
-  // A read that outlived a keep-alive tick is picked up by the next pull, never repeated.
-  let pending: Promise<IteratorResult<ChatEvent>> | undefined;
   let ended = false;
   const end = (outcome: string): void => {
     if (ended) return;
@@ -44,44 +45,45 @@ export function sseResponse(result: AgentResult, options: SseResponseOptions): R
     options.onEnd?.(outcome);
   };
 
+  let streamController: ReadableStreamDefaultController<Uint8Array> | undefined;
+  // One watchdog for the whole stream, not a timer per event: a comment after every keepAliveMs of one silence.
+  const keepAlive = startWaitWatchdog(keepAliveMs, options.deps, () => {
+    if (!ended) streamController?.enqueue(encoder.encode(encodeSseComment(KEEP_ALIVE)));
+  });
+
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
+      streamController = controller;
       controller.enqueue(encoder.encode(chunks.start()));
     },
     async pull(controller) {
-      pending ??= iterator.next();
-      let timer: Timer | undefined;
-      const tick = new Promise<typeof KEEP_ALIVE>((resolve) => {
-        timer = startTimer(keepAliveMs, options.deps, () => resolve(KEEP_ALIVE));
-      });
-      let next: IteratorResult<ChatEvent> | typeof KEEP_ALIVE;
+      let next: IteratorResult<ChatEvent>;
+      keepAlive.begin();
       try {
-        next = await Promise.race([pending, tick]);
+        next = await iterator.next();
       } catch (error) {
-        pending = undefined;
+        keepAlive.stop();
         const failure = toGatewayError(error);
         controller.enqueue(encoder.encode(encodeSseData(options.errorBody(failure))));
         controller.close();
         end(failure.code ?? failure.type);
         return;
       } finally {
-        timer?.cancel();
+        keepAlive.end();
       }
-      if (next === KEEP_ALIVE) {
-        controller.enqueue(encoder.encode(encodeSseComment(KEEP_ALIVE)));
-        return;
-      }
-      pending = undefined;
       if (next.done) {
+        keepAlive.stop();
         controller.enqueue(encoder.encode(SSE_DONE));
         controller.close();
         end('done');
         return;
       }
-      const text = chunks.encode(next.value);
+      let text = chunks.encode(next.value);
+      for (const event of drainAvailable(iterator)) text += chunks.encode(event);
       if (text !== '') controller.enqueue(encoder.encode(text));
     },
     async cancel() {
+      keepAlive.stop();
       end('cancelled');
       await iterator.return?.();
     },

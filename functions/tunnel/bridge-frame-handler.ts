@@ -14,8 +14,11 @@ import {
   TUNNEL_PROTOCOL_VERSION,
   type FrameOf,
   type OutgoingFrame,
+  type TunnelFrame,
 } from '../../protocol/tunnel-frames.ts';
-import { BRIDGE_RECORD_KEY, loadBridgeRecord, readAttachment, type BridgeRecord, type SocketAttachment } from './bridge-record.ts';
+import { safeParseJson } from '../../protocol/validate.ts';
+import { plainTextDeltaFrame } from './text-delta-shape.ts';
+import { BRIDGE_RECORD_KEY, loadBridgeRecord, readAttachment, writeAttachment, type BridgeRecord, type SocketAttachment } from './bridge-record.ts';
 import { MalformedFramePolicy } from './malformed-frame-policy.ts';
 import { mergeDeltaEvents } from '../../protocol/merge-delta-events.ts';
 import type { PendingRequest } from './pending-request.ts';
@@ -105,20 +108,25 @@ export class BridgeFrameHandler {
     if (attachment.unresponsiveSince !== undefined) {
       // Any frame, even a malformed or late one, shows the bridge is answering again: route to it.
       attachment = { ...attachment, unresponsiveSince: undefined };
-      socket.serializeAttachment(attachment);
+      writeAttachment(socket, attachment);
     }
     if (typeof message !== 'string') return this.malformed(socket, attachment, now);
     if (exceedsFrameLimit(message)) {
       this.options.closeSocket(socket, TUNNEL_CLOSE.tooBig, `frame over ${MAX_FRAME_BYTES} bytes`);
       return;
     }
-    const result = parseTunnelFrame(message);
-    if (!result.ok) {
-      if (result.kind === 'version') this.options.closeSocket(socket, TUNNEL_CLOSE.unsupportedVersion, result.message);
-      else this.malformed(socket, attachment, now);
-      return;
+    // The common frame, text pieces, without zod (text-delta-shape.ts); every other one through the schema.
+    const json = safeParseJson(message);
+    let frame: TunnelFrame | undefined = json.ok ? plainTextDeltaFrame(json.value) : undefined;
+    if (!frame) {
+      const result = parseTunnelFrame(message);
+      if (!result.ok) {
+        if (result.kind === 'version') this.options.closeSocket(socket, TUNNEL_CLOSE.unsupportedVersion, result.message);
+        else this.malformed(socket, attachment, now);
+        return;
+      }
+      frame = result.frame;
     }
-    const frame = result.frame;
     switch (frame.t) {
       case 'hello':
         return this.onHello(socket, attachment, frame, now);
@@ -126,7 +134,7 @@ export class BridgeFrameHandler {
         if (!attachment.ready) return this.malformed(socket, attachment, now);
         return this.onModels(frame);
       case 'goaway':
-        socket.serializeAttachment({ ...attachment, draining: true });
+        writeAttachment(socket, { ...attachment, draining: true });
         return;
       case 'ping':
         this.options.send(socket, { t: 'pong' });
@@ -162,7 +170,7 @@ export class BridgeFrameHandler {
       disconnectedAt: null,
     };
     await this.options.storage.put(BRIDGE_RECORD_KEY, record);
-    socket.serializeAttachment({ ...attachment, bridgeId: frame.bridgeId, ready: true });
+    writeAttachment(socket, { ...attachment, bridgeId: frame.bridgeId, ready: true });
     // Only now, with a valid hello, does this connection replace the bridge serving so far: a stray
     // upgrade with the token that never says hello must not take local serving down.
     this.options.supersedeOthers(socket);

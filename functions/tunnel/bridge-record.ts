@@ -26,10 +26,29 @@ export const socketAttachmentSchema = z.object({
 });
 export type SocketAttachment = z.infer<typeof socketAttachmentSchema>;
 
-/** The attachment of a socket, or undefined when it has none we recognise. */
+/**
+ * Each socket's attachment as this isolate last wrote or read it. Reading it is
+ * a structured clone plus a zod check, on every frame: more than routing the
+ * frame costs. Every write goes through `writeAttachment`, so the copy is what
+ * is stored; after hibernation this is a new isolate, and the first read of
+ * each socket deserializes again.
+ */
+const attachments = new WeakMap<WebSocket, SocketAttachment>();
+
+/** The attachment of a socket, or undefined when it has none we recognise. Never modify it: write a new one. */
 export function readAttachment(socket: WebSocket): SocketAttachment | undefined {
+  const known = attachments.get(socket);
+  if (known) return known;
   const parsed = socketAttachmentSchema.safeParse(socket.deserializeAttachment());
-  return parsed.success ? parsed.data : undefined;
+  if (!parsed.success) return undefined;
+  attachments.set(socket, Object.freeze(parsed.data));
+  return parsed.data;
+}
+
+/** Stores `attachment` on the socket (it survives hibernation) and as the copy `readAttachment` returns. */
+export function writeAttachment(socket: WebSocket, attachment: SocketAttachment): void {
+  socket.serializeAttachment(attachment);
+  attachments.set(socket, Object.freeze({ ...attachment }));
 }
 
 export const BRIDGE_RECORD_KEY = 'bridge';

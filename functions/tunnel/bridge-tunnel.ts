@@ -36,7 +36,7 @@ import {
   type OutgoingFrame,
 } from '../../protocol/tunnel-frames.ts';
 import type { Env } from '../config.ts';
-import { BRIDGE_RECORD_KEY, CONNECTION_SEQ_KEY, loadBridgeRecord, readAttachment, type SocketAttachment } from './bridge-record.ts';
+import { BRIDGE_RECORD_KEY, CONNECTION_SEQ_KEY, loadBridgeRecord, readAttachment, writeAttachment, type SocketAttachment } from './bridge-record.ts';
 import { BridgeFrameHandler } from './bridge-frame-handler.ts';
 import { bridgeLiveness, lastHeardAt, type Liveness, type LivenessInput } from './bridge-liveness.ts';
 import { PendingRequest } from './pending-request.ts';
@@ -156,7 +156,7 @@ export class BridgeTunnel extends DurableObject<Env> {
       ready: false,
       draining: false,
     };
-    server.serializeAttachment(attachment);
+    writeAttachment(server, attachment);
 
     const offered = (request.headers.get('sec-websocket-protocol') ?? '').split(',').map((item) => item.trim());
     const headers = offered.includes(TUNNEL_SUBPROTOCOL) ? { 'sec-websocket-protocol': TUNNEL_SUBPROTOCOL } : undefined;
@@ -281,7 +281,7 @@ export class BridgeTunnel extends DurableObject<Env> {
     const attachment = readAttachment(socket);
     if (!attachment) return;
     // The first moment it went quiet stays (GET /v1/bridge shows it); later refusals do not move it.
-    if (attachment.unresponsiveSince === undefined) socket.serializeAttachment({ ...attachment, unresponsiveSince: Date.now() });
+    if (attachment.unresponsiveSince === undefined) writeAttachment(socket, { ...attachment, unresponsiveSince: Date.now() });
     const failed = this.frames.failSocket(attachment.seq, unresponsive(why), (request) => !request.acknowledged);
     for (const id of failed) sendFrame(socket, { t: 'cancel', id, reason: 'deadline' });
   }

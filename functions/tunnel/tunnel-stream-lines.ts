@@ -10,6 +10,7 @@ import { chatEventSchema, type ChatEvent } from '../../protocol/chat-events.ts';
 import { RUNNER_NAME_PATTERN, TUNNEL_ERROR_CODES } from '../../protocol/tunnel-frames.ts';
 import type { TunnelErrorInfo } from '../../protocol/tunnel-errors.ts';
 import { safeParseJson } from '../../protocol/validate.ts';
+import { isPlainTextEvents } from './text-delta-shape.ts';
 
 const tunnelErrorSchema = z.object({
   code: z.enum(TUNNEL_ERROR_CODES),
@@ -48,6 +49,16 @@ export function errorLineResponse(error: TunnelErrorInfo, status: number): Respo
   });
 }
 
+/** The common line, `{t: 'events', events}` of text pieces only, checked without zod (text-delta-shape.ts). */
+function isPlainEventsLine(value: unknown): value is TunnelStreamLine {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const line = value as Record<string, unknown>;
+  if (line.t !== 'events' || !isPlainTextEvents(line.events)) return false;
+  let keys = 0;
+  for (const _key in line) keys += 1;
+  return keys === 2;
+}
+
 /**
  * Reads NDJSON lines from a byte stream and validates each. A line that is not
  * a valid TunnelStreamLine ends the stream with `{ok: false}`.
@@ -67,6 +78,10 @@ export async function* readStreamLines(
       newline = buffered.indexOf('\n');
       if (text === '') continue;
       const json = safeParseJson(text);
+      if (json.ok && isPlainEventsLine(json.value)) {
+        yield { ok: true, line: json.value };
+        continue;
+      }
       const parsed = json.ok ? tunnelStreamLineSchema.safeParse(json.value) : undefined;
       if (!parsed?.success) {
         yield { ok: false };

@@ -1,5 +1,6 @@
 /**
- * `npm start` as a user runs it: real sqld, real migrations, real `wrangler dev`,
+ * `npm start` as a user runs it: real sqld, real migrations, the Worker served
+ * by Miniflare alone (and `npm run dev`: the same under real `wrangler dev`),
  * in a temporary home (GATEWAY_DEV_VARS, GATEWAY_DATA_DIR) on free ports, so the
  * developer's own .dev.vars and .data are never touched.
  */
@@ -102,6 +103,7 @@ describe('npm start', () => {
   it('creates .dev.vars, serves /health, and leaves no process behind after SIGTERM to its group', async () => {
     const start = launch('npm', ['start']);
     await start.waitForOutput('Ctrl-C stops everything.');
+    expect(start.output()).toContain('Served by Miniflare');
 
     const gatewayKey = /GATEWAY_API_KEY=(sk-gw-[A-Za-z0-9_-]{43})/.exec(start.output())?.[1];
     expect(gatewayKey).toBeDefined();
@@ -159,6 +161,25 @@ describe('npm start', () => {
     } finally {
       await new Promise((resolve) => squatter.close(resolve));
     }
+  });
+});
+
+describe('npm run dev', () => {
+  it('serves the same stack under wrangler dev, and leaves no process behind after SIGTERM to its group', async () => {
+    const dev = launch('npm', ['run', 'dev']);
+    await dev.waitForOutput('Ctrl-C stops everything.', 120_000);
+    expect(dev.output()).toContain('Served by wrangler dev');
+    const health = await fetch(`http://127.0.0.1:${workerPort}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    // The same secrets file and database as `npm start`.
+    await settingsService().replace({ ...chosen, rag_archives: ['written under npm run dev'] });
+    const gatewayKey = readDevVars(devVarsPath).GATEWAY_API_KEY ?? '';
+    const settings = await fetch(`http://127.0.0.1:${workerPort}/v1/settings`, { headers: { authorization: `Bearer ${gatewayKey}` } });
+    expect(settings.status).toBe(200);
+    expect(await settings.json()).toMatchObject({ rag_archives: ['written under npm run dev'] });
+    expect(processGroup(dev.child.pid!).map((member) => member.command)).toEqual(expect.arrayContaining(['sqld', 'workerd']));
+    await stopAndExpectNothingLeft(dev);
   });
 });
 

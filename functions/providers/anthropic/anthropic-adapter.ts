@@ -22,14 +22,13 @@ function headersFor(config: ProviderConfig, extra: Record<string, string>): Reco
   return withConfiguredHeaders({ 'x-api-key': config.apiKey, 'anthropic-version': ANTHROPIC_VERSION, ...extra }, config.headers);
 }
 
-async function* streamChat(config: ProviderConfig, model: string, deps: RuntimeDeps, call: ChatModelCall): AsyncGenerator<ChatEvent, void, undefined> {
-  // Built before the fetch: a refused field is a 400 that costs no upstream call.
-  const body = buildAnthropicRequest(call.request, model);
-  yield* streamUpstreamChat({
+function streamChat(config: ProviderConfig, model: string, deps: RuntimeDeps, call: ChatModelCall): AsyncIterable<ChatEvent> {
+  return streamUpstreamChat({
     config,
     url: `${config.baseUrl}/v1/messages`,
     headers: headersFor(config, { 'content-type': 'application/json', accept: 'text/event-stream' }),
-    body,
+    // Built before the fetch: a refused field is a 400 that costs no upstream call.
+    body: () => buildAnthropicRequest(call.request, model),
     signal: call.signal,
     deps,
     translate: translateAnthropicStream,

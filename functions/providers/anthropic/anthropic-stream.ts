@@ -5,26 +5,22 @@
  * message_delta (stop reason and its details, cumulative usage), message_stop
  * (a refusal's explanation as refusal-delta, then finish). `ping` and unknown
  * events are ignored; `error` is thrown as a GatewayError.
+ *
+ * A synchronous translator (shared/stream-upstream-chat.ts feeds it every
+ * event of a network read at once): no promise, timer or generator per event.
  */
 import type { ChatEvent } from '../../../protocol/chat-events.ts';
 import type { SseEvent } from '../../../protocol/sse.ts';
 import { safeParseJson } from '../../../protocol/validate.ts';
+import { isNullishNumber, isNullishString, isRecord } from '../shared/cheap-shape.ts';
 import { classifyStreamError } from '../shared/classify-upstream-error.ts';
+import type { SseTranslator, TranslationContext } from '../shared/stream-upstream-chat.ts';
 import { parseUpstreamErrorBody } from '../shared/upstream-error-body.ts';
 import { streamBroken } from '../shared/upstream-fetch.ts';
-import { anthropicStreamEventSchema, normalizeAnthropicUsage, type AnthropicUsage } from './anthropic-api.ts';
+import { anthropicStreamEventSchema, normalizeAnthropicUsage, type AnthropicStreamEvent, type AnthropicUsage } from './anthropic-api.ts';
 import { mapAnthropicStopReason } from './map-anthropic-stop-reason.ts';
 
-export interface AnthropicStreamState {
-  /** A delta has been yielded: from here on a failure is visible to the client. */
-  sawContent: boolean;
-}
-
-export interface AnthropicTranslateContext {
-  provider: string;
-  secrets: readonly string[];
-  state: AnthropicStreamState;
-}
+export type AnthropicTranslateContext = TranslationContext;
 
 type ToolBlock = { kind: 'tool'; toolIndex: number; sawArguments: boolean };
 type Block = { kind: 'text' } | { kind: 'thinking' } | ToolBlock | { kind: 'other' };
@@ -52,91 +48,120 @@ function mergeUsage(into: AnthropicUsage, from: AnthropicUsage | null | undefine
   if (from.cache_creation_input_tokens != null) into.cache_creation_input_tokens = from.cache_creation_input_tokens;
 }
 
-/** Translates an Anthropic event stream; throws GatewayErrors for `error` events and early ends. */
-export async function* translateAnthropicStream(events: AsyncIterable<SseEvent>, context: AnthropicTranslateContext): AsyncGenerator<ChatEvent, void, undefined> {
+/**
+ * The common event, a `content_block_delta` of text (or thinking, or JSON),
+ * checked without zod; false sends the event to the full schema.
+ */
+function isCommonDelta(value: Record<string, unknown>): value is AnthropicStreamEvent {
+  if (value.type !== 'content_block_delta' || !isNullishNumber(value.index)) return false;
+  if (value.message != null || value.content_block != null || value.usage != null) return false;
+  const delta = value.delta;
+  if (delta == null) return true;
+  if (!isRecord(delta) || delta.stop_details != null) return false;
+  return isNullishString(delta.type) && isNullishString(delta.text) && isNullishString(delta.partial_json) && isNullishString(delta.thinking) && isNullishString(delta.stop_reason);
+}
+
+/** A translator of one Anthropic event stream; throws GatewayErrors for `error` events and early ends. */
+export function translateAnthropicStream(context: AnthropicTranslateContext): SseTranslator {
   const { provider, state } = context;
   const blocks = new Map<number, Block>();
   let nextToolIndex = 0;
   let stopReason: string | null | undefined;
   let refusalExplanation: string | undefined;
   const usage: AnthropicUsage = {};
-  const emit = (event: ChatEvent): ChatEvent => {
+  let out: ChatEvent[] = [];
+  const emit = (event: ChatEvent): void => {
     state.sawContent = true;
-    return event;
+    out.push(event);
   };
 
-  for await (const sse of events) {
-    const json = safeParseJson(sse.data);
-    if (!json.ok) throw streamBroken(provider, state.sawContent, 'sent a malformed event');
-    if (sse.event === 'error' || (typeof json.value === 'object' && json.value !== null && 'type' in json.value && json.value.type === 'error')) {
-      throw classifyStreamError(provider, parseUpstreamErrorBody(sse.data), state.sawContent, context.secrets);
-    }
-    const parsed = anthropicStreamEventSchema.safeParse(json.value);
-    if (!parsed.success) throw streamBroken(provider, state.sawContent, 'sent an event of an unexpected shape');
-    const event = parsed.data;
+  /** One event; true once the message is complete. */
+  function translate(event: AnthropicStreamEvent): boolean {
     const index = event.index ?? 0;
-
     switch (event.type) {
       case 'message_start':
         mergeUsage(usage, event.message?.usage);
-        break;
+        return false;
       case 'content_block_start': {
         const block = event.content_block;
         if (block?.type === 'text') {
           blocks.set(index, { kind: 'text' });
-          if (block.text) yield emit({ type: 'text-delta', text: block.text });
+          if (block.text) emit({ type: 'text-delta', text: block.text });
         } else if (block?.type === 'thinking') {
           blocks.set(index, { kind: 'thinking' });
-          if (block.thinking) yield emit({ type: 'reasoning-delta', text: block.thinking });
+          if (block.thinking) emit({ type: 'reasoning-delta', text: block.thinking });
         } else if (block?.type === 'tool_use') {
           const toolIndex = nextToolIndex++;
           blocks.set(index, { kind: 'tool', toolIndex, sawArguments: false });
           const start: ChatEvent = { type: 'tool-call-delta', index: toolIndex, arguments: '' };
           if (block.id) start.id = block.id;
           if (block.name) start.name = block.name;
-          yield emit(start);
+          emit(start);
         } else {
           blocks.set(index, { kind: 'other' }); // redacted_thinking, server tools: nothing for the client
         }
-        break;
+        return false;
       }
       case 'content_block_delta': {
         const delta = event.delta;
         const block = blocks.get(index);
-        if (delta?.type === 'text_delta' && delta.text) yield emit({ type: 'text-delta', text: delta.text });
-        else if (delta?.type === 'thinking_delta' && delta.thinking) yield emit({ type: 'reasoning-delta', text: delta.thinking });
+        if (delta?.type === 'text_delta' && delta.text) emit({ type: 'text-delta', text: delta.text });
+        else if (delta?.type === 'thinking_delta' && delta.thinking) emit({ type: 'reasoning-delta', text: delta.thinking });
         else if (delta?.type === 'input_json_delta' && block?.kind === 'tool' && delta.partial_json) {
           block.sawArguments = true;
-          yield emit({ type: 'tool-call-delta', index: block.toolIndex, arguments: delta.partial_json });
+          emit({ type: 'tool-call-delta', index: block.toolIndex, arguments: delta.partial_json });
         }
         // signature_delta and citations carry nothing the OpenAI shape can hold.
-        break;
+        return false;
       }
       case 'content_block_stop': {
         const closing = closeTool(blocks.get(index));
-        if (closing) yield emit(closing);
-        break;
+        if (closing) emit(closing);
+        return false;
       }
       case 'message_delta':
         if (event.delta?.stop_reason != null) stopReason = event.delta.stop_reason;
         if (event.delta?.stop_details?.explanation) refusalExplanation = event.delta.stop_details.explanation;
         mergeUsage(usage, event.usage);
-        break;
+        return false;
       case 'message_stop': {
         for (const block of blocks.values()) {
           const closing = closeTool(block); // a block Anthropic never stopped
-          if (closing) yield emit(closing);
+          if (closing) emit(closing);
         }
-        if (stopReason === 'refusal') yield emit({ type: 'refusal-delta', text: refusalExplanation ?? ANTHROPIC_REFUSAL_FALLBACK });
+        if (stopReason === 'refusal') emit({ type: 'refusal-delta', text: refusalExplanation ?? ANTHROPIC_REFUSAL_FALLBACK });
         const finish: ChatEvent = { type: 'finish', finishReason: mapAnthropicStopReason(stopReason) };
         const normalized = normalizeAnthropicUsage(usage);
         if (normalized) finish.usage = normalized;
-        yield finish;
-        return;
+        out.push(finish);
+        return true;
       }
       default:
-        break; // ping, and events added later
+        return false; // ping, and events added later
     }
   }
-  throw streamBroken(provider, state.sawContent, 'ended before message_stop');
+
+  return {
+    push(sse, into) {
+      const json = safeParseJson(sse.data);
+      if (!json.ok) throw streamBroken(provider, state.sawContent, 'sent a malformed event');
+      const value = json.value;
+      if (sse.event === 'error' || (isRecord(value) && value.type === 'error')) {
+        throw classifyStreamError(provider, parseUpstreamErrorBody(sse.data), state.sawContent, context.secrets);
+      }
+      let event: AnthropicStreamEvent;
+      if (isRecord(value) && isCommonDelta(value)) {
+        event = value;
+      } else {
+        const parsed = anthropicStreamEventSchema.safeParse(value);
+        if (!parsed.success) throw streamBroken(provider, state.sawContent, 'sent an event of an unexpected shape');
+        event = parsed.data;
+      }
+      out = into;
+      return translate(event);
+    },
+    end() {
+      throw streamBroken(provider, state.sawContent, 'ended before message_stop');
+    },
+  };
 }

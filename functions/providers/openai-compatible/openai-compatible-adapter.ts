@@ -21,17 +21,16 @@ function headersFor(config: ProviderConfig, extra: Record<string, string>): Reco
   return withConfiguredHeaders({ authorization: `Bearer ${config.apiKey}`, ...extra }, config.headers);
 }
 
-async function* streamChat(config: ProviderConfig, model: string, profile: OpenAICompatibleProfile, deps: RuntimeDeps, call: ChatModelCall): AsyncGenerator<ChatEvent, void, undefined> {
-  // Built before the fetch: a refused field is a 400 that costs no upstream call.
-  const body = buildOpenAICompatibleBody(call.request, model, profile);
-  yield* streamUpstreamChat({
+function streamChat(config: ProviderConfig, model: string, profile: OpenAICompatibleProfile, deps: RuntimeDeps, call: ChatModelCall): AsyncIterable<ChatEvent> {
+  return streamUpstreamChat({
     config,
     url: `${config.baseUrl}/chat/completions`,
     headers: headersFor(config, { 'content-type': 'application/json', accept: 'text/event-stream' }),
-    body,
+    // Built before the fetch: a refused field is a 400 that costs no upstream call.
+    body: () => buildOpenAICompatibleBody(call.request, model, profile),
     signal: call.signal,
     deps,
-    translate: (events, context) => translateOpenAICompatibleStream(events, { ...context, usageMeaning: profile.usageMeaning }),
+    translate: (context) => translateOpenAICompatibleStream({ ...context, usageMeaning: profile.usageMeaning }),
   });
 }
 

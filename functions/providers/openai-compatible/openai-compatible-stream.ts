@@ -3,25 +3,22 @@
  * text, reasoning, refusal and tool-call deltas, then one `finish` carrying the
  * finish_reason and the usage (OpenAI's usage chunk, or Groq's `x_groq.usage`),
  * in OpenAI's meaning whatever the provider's own (see the profiles).
+ *
+ * A synchronous translator (shared/stream-upstream-chat.ts feeds it every
+ * event of a network read at once): no promise, timer or generator per chunk.
  */
 import type { ChatEvent, FinishReason, Usage } from '../../../protocol/chat-events.ts';
 import type { SseEvent } from '../../../protocol/sse.ts';
 import { safeParseJson } from '../../../protocol/validate.ts';
+import { isNullishNumber, isNullishString, isRecord } from '../shared/cheap-shape.ts';
 import { classifyStreamError } from '../shared/classify-upstream-error.ts';
+import type { SseTranslator, TranslationContext } from '../shared/stream-upstream-chat.ts';
 import { parseUpstreamErrorBody } from '../shared/upstream-error-body.ts';
 import { streamBroken } from '../shared/upstream-fetch.ts';
 import { normalizeOpenAIUsage, openaiChunkSchema, type OpenAIChunk, type UsageMeaning } from './openai-compatible-api.ts';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.ts';
 
-export interface StreamState {
-  /** A delta has been yielded: from here on a failure is visible to the client. */
-  sawContent: boolean;
-}
-
-export interface TranslateContext {
-  provider: string;
-  secrets: readonly string[];
-  state: StreamState;
+export interface TranslateContext extends TranslationContext {
   /** How the provider counts completion tokens; default OpenAI's own. */
   usageMeaning?: UsageMeaning;
 }
@@ -37,17 +34,39 @@ interface AnnouncedToolCall {
   name: boolean;
 }
 
-function* deltaEvents(chunk: OpenAIChunk, announced: Map<number, AnnouncedToolCall>): Generator<ChatEvent> {
+/**
+ * The common chunk, one text (or reasoning, or refusal) delta and maybe a
+ * finish_reason, checked without zod; false sends the chunk to the full schema
+ * (usage, tool calls, errors and anything unexpected).
+ */
+function isCommonChunk(value: unknown): value is OpenAIChunk {
+  if (!isRecord(value) || value.usage != null || value.x_groq != null || value.error !== undefined) return false;
+  const choices = value.choices;
+  if (choices == null) return true;
+  if (!Array.isArray(choices)) return false;
+  for (const choice of choices) {
+    if (!isRecord(choice) || !isNullishNumber(choice.index) || !isNullishString(choice.finish_reason)) return false;
+    const delta = choice.delta;
+    if (delta == null) continue;
+    if (!isRecord(delta) || delta.tool_calls != null) return false;
+    if (!isNullishString(delta.content) || !isNullishString(delta.reasoning_content) || !isNullishString(delta.reasoning) || !isNullishString(delta.refusal)) return false;
+  }
+  return true;
+}
+
+function pushDeltas(chunk: OpenAIChunk, announced: Map<number, AnnouncedToolCall>, out: ChatEvent[]): void {
   for (const choice of chunk.choices ?? []) {
     if ((choice.index ?? 0) !== 0) continue; // we ask for one choice
     const delta = choice.delta;
     if (!delta) continue;
     const reasoning = delta.reasoning_content ?? delta.reasoning;
-    if (reasoning) yield { type: 'reasoning-delta', text: reasoning };
-    if (delta.content) yield { type: 'text-delta', text: delta.content };
+    if (reasoning) out.push({ type: 'reasoning-delta', text: reasoning });
+    if (delta.content) out.push({ type: 'text-delta', text: delta.content });
     // A structured-output refusal stays a refusal: as content it would be unparseable JSON.
-    if (delta.refusal) yield { type: 'refusal-delta', text: delta.refusal };
-    for (const [position, call] of (delta.tool_calls ?? []).entries()) {
+    if (delta.refusal) out.push({ type: 'refusal-delta', text: delta.refusal });
+    const calls = delta.tool_calls ?? [];
+    for (let position = 0; position < calls.length; position++) {
+      const call = calls[position]!;
       const index = call.index ?? position;
       const event: ChatEvent = { type: 'tool-call-delta', index, arguments: call.function?.arguments ?? '' };
       const seen = announced.get(index) ?? { id: false, name: false };
@@ -63,47 +82,58 @@ function* deltaEvents(chunk: OpenAIChunk, announced: Map<number, AnnouncedToolCa
       }
       // Only a repeated id or name: nothing new.
       if (!isNew && event.arguments === '' && event.id === undefined && event.name === undefined) continue;
-      yield event;
+      out.push(event);
     }
   }
 }
 
-/** Translates an OpenAI-compatible event stream; throws GatewayErrors for in-band errors and early ends. */
-export async function* translateOpenAICompatibleStream(events: AsyncIterable<SseEvent>, context: TranslateContext): AsyncGenerator<ChatEvent, void, undefined> {
+/** A translator of one OpenAI-compatible event stream; throws GatewayErrors for in-band errors and early ends. */
+export function translateOpenAICompatibleStream(context: TranslateContext): SseTranslator {
   const { provider, state } = context;
   let finishReason: FinishReason | undefined;
   let usage: Usage | undefined;
-  let done = false;
   const announced = new Map<number, AnnouncedToolCall>();
   const meaning = context.usageMeaning ?? 'openai';
 
-  for await (const event of events) {
-    if (event.data === '[DONE]') {
-      done = true;
-      break;
-    }
-    const json = safeParseJson(event.data);
-    if (!json.ok) throw streamBroken(provider, state.sawContent, 'sent a malformed chunk');
-    const parsed = openaiChunkSchema.safeParse(json.value);
-    if (!parsed.success) throw streamBroken(provider, state.sawContent, 'sent a chunk of an unexpected shape');
-    const chunk = parsed.data;
-    if (event.event === 'error' || (chunk.error !== undefined && chunk.error !== null)) {
-      throw classifyStreamError(provider, parseUpstreamErrorBody(event.data), state.sawContent, context.secrets);
-    }
-    if (chunk.usage) usage = normalizeOpenAIUsage(chunk.usage, meaning);
-    else if (chunk.x_groq?.usage && !usage) usage = normalizeOpenAIUsage(chunk.x_groq.usage, meaning);
-    for (const delta of deltaEvents(chunk, announced)) {
-      state.sawContent = true;
-      yield delta;
-    }
-    for (const choice of chunk.choices ?? []) {
-      if ((choice.index ?? 0) === 0 && choice.finish_reason) finishReason = mapOpenAIFinishReason(choice.finish_reason);
-    }
-  }
+  const finish = (out: ChatEvent[]): void => {
+    const event: ChatEvent = { type: 'finish', finishReason: finishReason ?? 'stop' };
+    if (usage) event.usage = usage;
+    out.push(event);
+  };
 
-  // Without [DONE] a finish_reason still marks a complete answer; without either the stream was cut.
-  if (!done && finishReason === undefined) throw streamBroken(provider, state.sawContent, 'ended before the answer was complete');
-  const finish: ChatEvent = { type: 'finish', finishReason: finishReason ?? 'stop' };
-  if (usage) finish.usage = usage;
-  yield finish;
+  return {
+    push(event, out) {
+      if (event.data === '[DONE]') {
+        finish(out);
+        return true;
+      }
+      const json = safeParseJson(event.data);
+      if (!json.ok) throw streamBroken(provider, state.sawContent, 'sent a malformed chunk');
+      let chunk: OpenAIChunk;
+      if (event.event !== 'error' && isCommonChunk(json.value)) {
+        chunk = json.value;
+      } else {
+        const parsed = openaiChunkSchema.safeParse(json.value);
+        if (!parsed.success) throw streamBroken(provider, state.sawContent, 'sent a chunk of an unexpected shape');
+        chunk = parsed.data;
+      }
+      if (event.event === 'error' || (chunk.error !== undefined && chunk.error !== null)) {
+        throw classifyStreamError(provider, parseUpstreamErrorBody(event.data), state.sawContent, context.secrets);
+      }
+      if (chunk.usage) usage = normalizeOpenAIUsage(chunk.usage, meaning);
+      else if (chunk.x_groq?.usage && !usage) usage = normalizeOpenAIUsage(chunk.x_groq.usage, meaning);
+      const before = out.length;
+      pushDeltas(chunk, announced, out);
+      if (out.length > before) state.sawContent = true;
+      for (const choice of chunk.choices ?? []) {
+        if ((choice.index ?? 0) === 0 && choice.finish_reason) finishReason = mapOpenAIFinishReason(choice.finish_reason);
+      }
+      return false;
+    },
+    end(out) {
+      // Without [DONE] a finish_reason still marks a complete answer; without either the stream was cut.
+      if (finishReason === undefined) throw streamBroken(provider, state.sawContent, 'ended before the answer was complete');
+      finish(out);
+    },
+  };
 }

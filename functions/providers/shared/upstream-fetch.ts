@@ -101,23 +101,3 @@ export function streamBroken(provider: string, sawContent: boolean, detail: stri
     cause,
   });
 }
-
-/**
- * Runs `events`, rethrowing the signal's reason when the caller aborted and
- * turning any other non-GatewayError failure (a broken connection) into a
- * `upstream_stream_error`. `sawContent` tells whether a delta already went out.
- */
-export async function* guardStream<T>(
-  provider: string,
-  signal: AbortSignal,
-  events: AsyncGenerator<T, void, undefined>,
-  sawContent: () => boolean,
-): AsyncGenerator<T, void, undefined> {
-  try {
-    yield* events;
-  } catch (error) {
-    if (signal.aborted) throw signal.reason;
-    if (GatewayError.isInstance(error)) throw error;
-    throw streamBroken(provider, sawContent(), 'broke off', error);
-  }
-}
