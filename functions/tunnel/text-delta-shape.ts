@@ -7,7 +7,8 @@
  * accept and parse to themselves (exactly the keys the schema keeps), so
  * anything else still goes through zod, with its error messages.
  */
-import type { DeltaEvent, FrameOf } from '../../protocol/tunnel-frames.ts';
+import type { DeltaEvent } from '../../protocol/chat-events.ts';
+import type { FrameOf } from '../../protocol/tunnel-frames.ts';
 import { TUNNEL_PROTOCOL_VERSION } from '../../protocol/tunnel-frames.ts';
 
 const TEXT_TYPES = new Set(['text-delta', 'reasoning-delta', 'refusal-delta']);
