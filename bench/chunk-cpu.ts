@@ -5,11 +5,9 @@
  * µs of CPU per chunk at N = 2000 and 200. Builds from the checkout as it is,
  * or from `--root DIR`, another checkout's sources (to measure before/after).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAgent } from './lib/http-client.ts';
-import { stopAll, stopEverythingOnSignals } from './lib/processes.ts';
+import { scratchRun } from './lib/processes.ts';
 import { readCompatibility, startBenchBridge, startMiniflare, startUpstreamProcess } from './lib/servers.ts';
 import { buildWorker } from './sections/bundle.ts';
 import { measureChunkCpu, measureFrameCpu, measureSpacedChunkCpu } from './sections/chunk-cpu.ts';
@@ -18,12 +16,7 @@ const rootAt = process.argv.indexOf('--root');
 const root = rootAt === -1 ? undefined : process.argv[rootAt + 1];
 const rounds = Number(process.argv.slice(2).find((arg) => /^\d+$/.test(arg)) ?? 10);
 const MODEL = 'bench-model';
-const scratch = mkdtempSync(join(tmpdir(), 'agent-gateway-chunk-cpu-'));
-const cleanup = async (): Promise<void> => {
-  await stopAll();
-  rmSync(scratch, { recursive: true, force: true });
-};
-stopEverythingOnSignals(cleanup);
+const { scratch, cleanup } = scratchRun('agent-gateway-chunk-cpu-');
 try {
   const [gatewayBuild, passthroughBuild, upstream] = await Promise.all([
     buildWorker('wrangler.toml', join(scratch, 'gateway'), { root }),

@@ -30,8 +30,8 @@ import { measureTunnel } from './sections/tunnel.ts';
 
 const quick = process.argv.includes('--quick');
 const plan = quick
-  ? { rounds: 30, warmup: 5, firstTimeSamples: 3, failoverRounds: 20, throughputDeltas: 2_000, pacedDeltas: 1_000, throughputRepeats: 1, streams: 100, streamDeltas: 10, localRounds: 5, cpuChunks: 6_000 }
-  : { rounds: 300, warmup: 20, firstTimeSamples: 10, failoverRounds: 150, throughputDeltas: 20_000, pacedDeltas: 5_000, throughputRepeats: 3, streams: 100, streamDeltas: 50, localRounds: 30, cpuChunks: 20_000 };
+  ? { rounds: 30, warmup: 5, firstTimeSamples: 3, failoverRounds: 20, throughputDeltas: 2_000, pacedDeltas: 1_000, throughputRepeats: 1, streams: 100, streamDeltas: 10, cpuChunks: 6_000, localRounds: 5 }
+  : { rounds: 300, warmup: 20, firstTimeSamples: 10, failoverRounds: 150, throughputDeltas: 20_000, pacedDeltas: 5_000, throughputRepeats: 3, streams: 100, streamDeltas: 50, cpuChunks: 20_000, localRounds: 30 };
 const SECTION_BUDGET_MS = quick ? 20_000 : 60_000;
 
 const GATEWAY_CONFIG = 'wrangler.toml';
@@ -276,7 +276,7 @@ async function main(): Promise<void> {
   // 6. The real bridge daemon, idle (it supersedes the bench bridge on the wrangler dev gateway, so it goes last).
   const daemon = await section('bridge daemon idle memory', async () => {
     const result = await measureRealDaemon(gatewayDev.url, bridgeToken, gatewayKey);
-    console.log(`bridge daemon (node bridge/cli.ts) idle RSS, connected, no model loaded: ${(result.rssBytes / 2 ** 20).toFixed(1)} MiB`);
+    console.log(`bridge daemon (npm run bridge: the bundle) idle RSS, connected, no model loaded: ${(result.rssBytes / 2 ** 20).toFixed(1)} MiB`);
     return result;
   });
   info.push(`bridge daemon idle RSS (npm run bridge, connected, no model loaded): ${daemon ? `${(daemon.rssBytes / 2 ** 20).toFixed(1)} MiB` : 'not measured'}`);

@@ -107,7 +107,7 @@ async function main(argv: string[]): Promise<number> {
     throw error;
   }
   if (config.tokenSource === '--token' && args.command !== 'login') {
-    err("warning: --token is visible to every user of this machine (ps, npm's `> node bridge/cli.ts …` banner, shell history); store it once with `npm run bridge -- login` and drop --token");
+    err("warning: --token is visible to every user of this machine (ps, npm's `> node scripts/bridge.mjs …` banner, shell history); store it once with `npm run bridge -- login` and drop --token");
   }
   return run(args, config);
 }

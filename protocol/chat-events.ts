@@ -35,10 +35,26 @@ export const statsSchema = z.object({
 });
 export type GenerationStats = z.infer<typeof statsSchema>;
 
+const tokenLogprobBase = {
+  token: z.string().max(1024),
+  logprob: z.number(),
+  bytes: z.array(z.number().int().min(0).max(255)).max(4096).nullable(),
+};
+/** One token of the answer with its log probability (OpenAI's `logprobs.content[]` entry). */
+export const tokenLogprobSchema = z.object({
+  ...tokenLogprobBase,
+  /** The most likely tokens at this position (as many as `top_logprobs` asked for). */
+  top_logprobs: z.array(z.object(tokenLogprobBase)).max(20),
+});
+export type TokenLogprob = z.infer<typeof tokenLogprobSchema>;
+
 /** The content events: what a tunnel `delta` frame batches, in order. */
 export const deltaEventSchema = z.discriminatedUnion('type', [
-  /** A piece of the assistant's text. */
-  z.object({ type: z.literal('text-delta'), text: z.string() }),
+  /**
+   * A piece of the assistant's text; with `logprobs` (when the client asked and
+   * the backend reports them) the tokens that make it up.
+   */
+  z.object({ type: z.literal('text-delta'), text: z.string(), logprobs: z.array(tokenLogprobSchema).max(100_000).optional() }),
   /** A piece of reasoning text (models that think aloud). */
   z.object({ type: z.literal('reasoning-delta'), text: z.string() }),
   /**

@@ -106,6 +106,8 @@ export const chatRequestSchema = z.strictObject({
   top_k: z.int().min(0).max(1000).nullish(),
   min_p: z.number().min(0).max(1).nullish(),
   repetition_penalty: z.number().min(0).max(10).nullish(),
+  // Variables for the model's chat template (`{"enable_thinking": false}`), as vLLM and mlx_lm.server take them.
+  chat_template_kwargs: z.record(z.string().max(64), z.unknown()).nullish(),
   // Tools and output shape
   tools: z.array(toolSchema).max(128).optional(),
   tool_choice: toolChoiceSchema.optional(),

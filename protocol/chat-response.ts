@@ -2,7 +2,7 @@
  * The OpenAI response shapes the gateway emits, plus the `agent` metadata that
  * every completion carries (body field and `x-agent-*` headers).
  */
-import type { FinishReason, Usage } from './chat-events.ts';
+import type { FinishReason, TokenLogprob, Usage } from './chat-events.ts';
 import type { ToolCall } from './chat-request.ts';
 
 export type Backend = 'online' | 'local';
@@ -27,6 +27,12 @@ export interface AgentMetadata {
   attempts: AttemptRecord[];
 }
 
+/** A choice's `logprobs`: the answer's tokens (OpenAI's shape; `refusal` tokens are never reported). */
+export interface ChoiceLogprobs {
+  content: TokenLogprob[];
+  refusal: null;
+}
+
 export interface ChatCompletion {
   id: string;
   object: 'chat.completion';
@@ -35,7 +41,7 @@ export interface ChatCompletion {
   choices: Array<{
     index: 0;
     message: { role: 'assistant'; content: string | null; refusal: string | null; tool_calls?: ToolCall[]; reasoning_content?: string };
-    logprobs: null;
+    logprobs: ChoiceLogprobs | null;
     finish_reason: FinishReason;
   }>;
   usage?: Usage;
@@ -56,7 +62,7 @@ export interface ChatCompletionChunk {
       reasoning_content?: string;
       tool_calls?: Array<{ index: number; id?: string; type?: 'function'; function: { name?: string; arguments: string } }>;
     };
-    logprobs: null;
+    logprobs: ChoiceLogprobs | null;
     finish_reason: FinishReason | null;
   }>;
   usage?: Usage | null;

@@ -62,4 +62,14 @@ describe('merging the deltas of one frame', () => {
     mergeDeltaEvents(frame);
     expect(frame).toEqual(copy);
   });
+
+  it('keeps the token log probabilities of merged text, in order', () => {
+    const token = (text: string) => ({ token: text, logprob: -1, bytes: null, top_logprobs: [] });
+    const frame: DeltaEvent[] = [
+      { type: 'text-delta', text: 'a', logprobs: [token('a')] },
+      { type: 'text-delta', text: 'b', logprobs: [token('b')] },
+    ];
+    expect(mergeDeltaEvents(frame)).toEqual([{ type: 'text-delta', text: 'ab', logprobs: [token('a'), token('b')] }]);
+    expect(frame[0]).toEqual({ type: 'text-delta', text: 'a', logprobs: [token('a')] });
+  });
 });

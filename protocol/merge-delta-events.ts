@@ -1,6 +1,6 @@
 /**
  * Merging neighbouring delta events: consecutive text pieces become one
- * `text-delta` (likewise reasoning and refusal pieces of one kind), and
+ * `text-delta` (their token log probabilities, if any, concatenated; likewise reasoning and refusal pieces of one kind), and
  * consecutive argument pieces of the same tool call (a piece without `id` or
  * `name`) are appended to it. Lossless: the text is the same, in the same order,
  * and tool calls keep their indices. The bridge uses it to coalesce a frame,
@@ -13,6 +13,10 @@ export function appendDeltaEvent(events: DeltaEvent[], event: DeltaEvent): void 
   const last = events.at(-1);
   if (last !== undefined && last.type !== 'tool-call-delta' && last.type === event.type) {
     last.text += event.text;
+    // The tokens of merged text stay with it, in order.
+    if (last.type === 'text-delta' && event.type === 'text-delta' && (last.logprobs || event.logprobs)) {
+      last.logprobs = [...(last.logprobs ?? []), ...(event.logprobs ?? [])];
+    }
   } else if (
     last?.type === 'tool-call-delta' &&
     event.type === 'tool-call-delta' &&

@@ -4,8 +4,9 @@
  * group down, grandchildren (workerd under wrangler) included.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { signalGroup, spawnGroup as spawnProcessGroup, waitForHttp as waitForServer } from '../../scripts/process-group.ts';
 import { descendantsOf } from '../../scripts/process-tree.ts';
 import { findFreePort } from '../../scripts/sqld.ts';
@@ -150,4 +151,18 @@ function readStatus(pid: number): string {
     const kib = execFileSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8' }).trim();
     return `VmRSS: ${kib} kB`;
   }
+}
+
+/**
+ * A scratch directory for a bench script, and its cleanup (every process
+ * stopped, the directory removed), also run on Ctrl-C and SIGTERM.
+ */
+export function scratchRun(prefix: string): { scratch: string; cleanup: () => Promise<void> } {
+  const scratch = mkdtempSync(join(tmpdir(), prefix));
+  const cleanup = async (): Promise<void> => {
+    await stopAll();
+    rmSync(scratch, { recursive: true, force: true });
+  };
+  stopEverythingOnSignals(cleanup);
+  return { scratch, cleanup };
 }

@@ -3,7 +3,7 @@
  * it started) that is connected to the gateway and serving nothing.
  * - the bench bridge (the real BridgeClient and the bench handler), measured
  *   right after it connected, before any load;
- * - the real daemon (`node bridge/cli.ts --url … --token …`, its runners
+ * - the real daemon (`npm run bridge -- --url … --token …`, its runners
  *   registered, no model loaded), with its config, state and Hugging Face
  *   cache directories pointed at an empty scratch directory.
  */
@@ -35,9 +35,10 @@ export async function idleRss(pid: number): Promise<IdleMemory> {
 const bridgeStatusSchema = z.object({ connected: z.boolean(), bridge_id: z.string().nullish() });
 
 /** Starts the real bridge daemon against `gatewayUrl`, waits until the gateway sees it, measures, stops it. */
-export async function measureRealDaemon(gatewayUrl: string, bridgeToken: string, gatewayKey: string): Promise<IdleMemory & { bridgeId: string }> {
+export async function measureRealDaemon(gatewayUrl: string, bridgeToken: string, gatewayKey: string, entry = 'scripts/bridge.mjs'): Promise<IdleMemory & { bridgeId: string }> {
   const scratch = mkdtempSync(join(tmpdir(), 'agent-gateway-bench-bridge-'));
-  const daemon = spawnGroup('bridge daemon', process.execPath, ['bridge/cli.ts', '--url', gatewayUrl, '--token', bridgeToken], {
+  // `entry`: what `npm run bridge` runs (the bundle when fresh), or `bridge/cli.ts` for the sources.
+  const daemon = spawnGroup('bridge daemon', process.execPath, [entry, '--url', gatewayUrl, '--token', bridgeToken], {
     env: {
       HOME: scratch,
       XDG_CONFIG_HOME: join(scratch, 'config'),

@@ -36,7 +36,9 @@ export interface DeltaCoalescerOptions {
 }
 
 function eventChars(event: DeltaEvent): number {
-  return event.type === 'tool-call-delta' ? event.arguments.length + (event.name?.length ?? 0) + (event.id?.length ?? 0) : event.text.length;
+  if (event.type === 'tool-call-delta') return event.arguments.length + (event.name?.length ?? 0) + (event.id?.length ?? 0);
+  // Log probabilities weigh on the frame's size far more than their text.
+  return event.text.length + (event.type === 'text-delta' && event.logprobs ? JSON.stringify(event.logprobs).length : 0);
 }
 
 /** Splits text into pieces of at most `size` UTF-16 units without cutting a surrogate pair. */
@@ -107,6 +109,7 @@ export class DeltaCoalescer {
         index === 0 ? { ...event, arguments: part } : { type: 'tool-call-delta', index: event.index, arguments: part },
       );
     }
+    if (event.type === 'text-delta' && event.logprobs) return [event]; // one token's worth: kept whole with its tokens
     return splitText(event.text, this.maxChars).map((text) => ({ type: event.type, text }));
   }
 

@@ -2,9 +2,11 @@
 """agent-gateway MLX worker: runs mlx-lm for the bridge, one JSON object per line.
 
 stdin  (commands): {"op":"load","id","model_id","path"?,"context_length"?}
-                   {"op":"generate","id","model_id","path"?,"messages","generation_config","context_length"?}
+                   {"op":"generate","id","model_id","path"?,"messages","tools"?,"parse_tools"?,
+                    "template_kwargs"?,"generation_config","context_length"?}
                    {"op":"cancel","id"} {"op":"unload","id"?,"model_id"?} {"op":"stats","id"?} {"op":"shutdown"}
-stdout (events):   ready, fatal, loaded, progress, delta, done, error, heartbeat, unloaded, stats, bye
+stdout (events):   ready, fatal, loaded, progress, delta, reasoning, tool_call, done, error, heartbeat,
+                   unloaded, stats, bye
 stderr:            logs, library output, progress bars.
 
 Threads: the main thread reads stdin; ONE generation thread imports mlx and owns
@@ -38,21 +40,19 @@ from mlx_worker_channel import Channel  # noqa: E402
 from mlx_worker_errors import WorkerError, log, short_error  # noqa: E402
 from mlx_worker_lifeline import arm_exit_timer, watch_parent  # noqa: E402
 from mlx_worker_models import ModelStore  # noqa: E402
+from mlx_worker_generate import Generation  # noqa: E402
+from mlx_worker_prompt_cache import DEFAULT_BYTES, DEFAULT_ENTRIES, PromptCaches  # noqa: E402
 from mlx_worker_self_test import self_test  # noqa: E402
-from mlx_worker_stops import StopMatcher  # noqa: E402
 
 WORKER_PROTOCOL = 1
 
 
-class Cancelled(Exception):
-    """Raised inside generation when the request was cancelled."""
-
-
 class Worker:
-    def __init__(self, channel, heartbeat_sec, idle_unload_sec, exit_grace_sec):
+    def __init__(self, channel, heartbeat_sec, idle_unload_sec, exit_grace_sec, prompt_cache_entries, prompt_cache_bytes):
         self.channel = channel
         self.heartbeat_sec = heartbeat_sec
         self.idle_unload_sec = idle_unload_sec
+        self.prompt_cache_limits = (prompt_cache_entries, prompt_cache_bytes)
         self.exit_grace_sec = exit_grace_sec
         self.jobs = queue.Queue()
         self.control = queue.Queue()
@@ -147,9 +147,17 @@ class Worker:
             os._exit(3)
         self.mx = mx
         self.mlx_lm = mlx_lm
-        self.store = ModelStore(self.channel, mx, mlx_lm, self.idle_unload_sec, self.on_load_progress)
+        self.prompt_caches = PromptCaches(*self.prompt_cache_limits)
+        self.store = ModelStore(self.channel, mx, mlx_lm, self.idle_unload_sec, self.on_load_progress, self.prompt_caches)
         self.make_sampler = make_sampler
         self.make_logits_processors = make_logits_processors
+        try:
+            # mlx-lm's own marker machine for reasoning and tool blocks (0.32); without it, plain text.
+            from mlx_lm.generate import make_text_state_machine
+
+            self.make_text_state_machine = make_text_state_machine
+        except ImportError:
+            self.make_text_state_machine = None
         self.channel.emit(
             "ready",
             protocol=WORKER_PROTOCOL,
@@ -185,7 +193,8 @@ class Worker:
                     ids = [target] if target in models else ([] if target else list(models))
                     self.store.unload(ids, "request", command.get("id"))
             except WorkerError as error:
-                self.channel.emit("error", id=command.get("id"), code=error.code, message=str(error))
+                extra = {"param": error.param} if error.param else {}
+                self.channel.emit("error", id=command.get("id"), code=error.code, message=str(error), **extra)
             except Exception as error:  # noqa: BLE001 - the worker must survive any one request
                 log(traceback.format_exc())
                 self.channel.emit("error", id=command.get("id"), code="internal", message=short_error(error))
@@ -208,7 +217,13 @@ class Worker:
         mx = self.mx
         return {
             "models": [
-                {"model_id": m.model_id, "bytes": m.bytes, "idle_sec": round(now - m.last_used, 3)}
+                {
+                    "model_id": m.model_id,
+                    "bytes": m.bytes,
+                    "idle_sec": round(now - m.last_used, 3),
+                    "prompt_cache_bytes": PromptCaches.nbytes([m]),
+                    "prompt_caches": len(m.prompt_cache) if m.prompt_cache is not None else 0,
+                }
                 for m in self.store.models.values()
             ],
             "memory": {
@@ -223,115 +238,8 @@ class Worker:
     # ----- generate -----
 
     def handle_generate(self, command):
-        request_id = command["id"]
-        self.busy = request_id
-        started = time.monotonic()
-        queue_ms = round((started - command["_received"]) * 1000)
-        if self.is_cancelled(request_id):
-            self.emit_done(request_id, "cancelled", 0, 0, {"queue_ms": queue_ms})
-            return
-        entry, load_ms = self.store.ensure_loaded(command)
-        config = command.get("generation_config") or {}
-        tokenizer = entry.tokenizer
-        prompt = self.render_prompt(tokenizer, command.get("messages") or [])
-        if config.get("seed") is not None:
-            self.mx.random.seed(int(config["seed"]))
-        sampler = self.make_sampler(
-            temp=float(config.get("temperature") or 0.0),
-            top_p=float(config.get("top_p") or 0.0),
-            min_p=float(config.get("min_p") or 0.0),
-            top_k=int(config.get("top_k") or 0),
-        )
-        penalties = {
-            key: float(config[key])
-            for key in ("repetition_penalty", "presence_penalty", "frequency_penalty")
-            if config.get(key) is not None
-        }
-        try:
-            processors = self.make_logits_processors(**penalties)
-        except TypeError as error:
-            raise WorkerError("bad_request", f"this mlx-lm does not support {', '.join(penalties)}: {error}")
-        stop = StopMatcher(config.get("stop") or [])
-        self.phase = "prefill"
-
-        def on_prompt_progress(done, total):
-            self.tick()
-            if self.is_cancelled(request_id):
-                raise Cancelled()
-            self.channel.emit("progress", id=request_id, phase="prefill", done=int(done), total=int(total))
-
-        finish = "stop"
-        prompt_tokens = len(prompt) if not isinstance(prompt, str) else 0
-        completion_tokens = 0
-        ttft_ms = None
-        last = None
-        generator = self.mlx_lm.stream_generate(
-            entry.model,
-            tokenizer,
-            prompt,
-            max_tokens=int(config.get("max_tokens") or 256),
-            sampler=sampler,
-            logits_processors=processors,
-            prompt_progress_callback=on_prompt_progress,
-        )
-        try:
-            for response in generator:
-                self.tick()
-                self.phase = "generate"
-                last = response
-                completion_tokens = response.generation_tokens
-                prompt_tokens = response.prompt_tokens
-                if self.is_cancelled(request_id):
-                    finish = "cancelled"
-                    break
-                text, hit = stop.feed(response.text)
-                if text:
-                    if ttft_ms is None:
-                        ttft_ms = round((time.monotonic() - command["_received"]) * 1000)
-                    self.channel.emit("delta", id=request_id, text=text)
-                if hit:
-                    finish = "stop"
-                    break
-                if response.finish_reason:
-                    finish = response.finish_reason
-        except Cancelled:
-            finish = "cancelled"
-        finally:
-            generator.close()
-        if finish != "cancelled":
-            tail = stop.flush()
-            if tail:
-                self.channel.emit("delta", id=request_id, text=tail)
-        entry.last_used = time.monotonic()
-        stats = {"queue_ms": queue_ms, "load_ms": load_ms}
-        if ttft_ms is not None:
-            stats["ttft_ms"] = ttft_ms
-        if last is not None:
-            stats["prompt_tps"] = round(float(last.prompt_tps), 3)
-            stats["generation_tps"] = round(float(last.generation_tps), 3)
-            stats["peak_memory_bytes"] = int(float(last.peak_memory) * 1e9)  # mlx-lm reports GB
-        self.emit_done(request_id, finish, prompt_tokens, completion_tokens, stats)
-
-    def emit_done(self, request_id, finish, prompt_tokens, completion_tokens, stats):
-        if finish == "cancelled":
-            # The bridge has stopped listening for this request by now (its client left), so this
-            # line is the daemon log's only record of where the worker really stopped.
-            log(f"generation cancelled after {int(completion_tokens)} tokens")
-        self.channel.emit(
-            "done",
-            id=request_id,
-            finish_reason=finish,
-            usage={"prompt_tokens": int(prompt_tokens), "completion_tokens": int(completion_tokens)},
-            stats=stats,
-        )
-
-    def render_prompt(self, tokenizer, messages):
-        try:
-            return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
-        except Exception as error:  # noqa: BLE001 - base models have no chat template
-            log(f"no usable chat template ({short_error(error)}); using a plain transcript")
-            text = "".join(f"{m.get('role')}: {m.get('content') or ''}\n" for m in messages) + "assistant: "
-            return tokenizer.encode(text)
+        self.busy = command["id"]
+        Generation(self, command).run()
 
 
 def main():
@@ -341,12 +249,16 @@ def main():
     parser.add_argument("--self-test", action="store_true")
     parser.add_argument("--parent-pid", type=int, default=None, help="the bridge's pid: exit when it is gone")
     parser.add_argument("--exit-grace-sec", type=float, default=5.0, help="how long an orderly shutdown may take")
+    parser.add_argument("--prompt-cache-entries", type=int, default=DEFAULT_ENTRIES, help="prompt caches kept per model (0: no reuse)")
+    parser.add_argument("--prompt-cache-bytes", type=int, default=DEFAULT_BYTES, help="bytes of prompt caches kept per model")
     args = parser.parse_args()
     channel = Channel(_PROTOCOL_FD)
     if args.self_test:
         self_test(channel)
         return
-    worker = Worker(channel, args.heartbeat_sec, args.idle_unload_sec, args.exit_grace_sec)
+    worker = Worker(
+        channel, args.heartbeat_sec, args.idle_unload_sec, args.exit_grace_sec, args.prompt_cache_entries, args.prompt_cache_bytes
+    )
     channel.on_lost = worker.begin_shutdown  # a write to a bridge that is gone
     threading.Thread(target=worker.run, name="mlx-generation", daemon=True).start()
     threading.Thread(target=worker.heartbeat_loop, name="heartbeat", daemon=True).start()

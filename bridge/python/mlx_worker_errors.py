@@ -20,11 +20,13 @@ def log(message):
 
 
 class WorkerError(Exception):
-    """A failure the bridge shows to the client: `code` is a tunnel error code."""
+    """A failure the bridge shows to the client: `code` is a tunnel error code, `param` the request
+    field a `bad_request` is about."""
 
-    def __init__(self, code, message):
+    def __init__(self, code, message, param=None):
         super().__init__(message)
         self.code = code
+        self.param = param
 
 
 def short_error(error):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mlx_worker_errors import WorkerError, is_not_found, log, short_error
 from mlx_worker_memory import gigabytes, kv_cache_bytes, recommended_working_set, weights_bytes
+from mlx_worker_prompt_cache import PromptCaches
 
 
 def refuse_unsafe_repo_id(model_id):
@@ -26,17 +27,20 @@ def refuse_unsafe_repo_id(model_id):
 
 
 class LoadedModel:
-    def __init__(self, model_id, model, tokenizer, nbytes):
+    def __init__(self, model_id, model, tokenizer, nbytes, prompt_cache):
         self.model_id = model_id
         self.model = model
         self.tokenizer = tokenizer
         self.bytes = nbytes
+        self.prompt_cache = prompt_cache  # mlx-lm's LRUPromptCache for this model, or None
+        self.token_texts = None  # every token's text, decoded on first need (forced tool choice)
         self.last_used = time.monotonic()
 
 
 class ModelStore:
-    def __init__(self, channel, mx, mlx_lm, idle_unload_sec, on_progress):
+    def __init__(self, channel, mx, mlx_lm, idle_unload_sec, on_progress, prompt_caches):
         self.channel = channel
+        self.prompt_caches = prompt_caches
         self.mx = mx
         self.mlx_lm = mlx_lm
         self.idle_unload_sec = idle_unload_sec
@@ -111,7 +115,7 @@ class ModelStore:
         self.on_progress(None)
         measured = int(self.mx.get_active_memory()) - before
         nbytes = measured if measured > 0 else (weights_bytes(local) if local else 0)
-        entry = LoadedModel(model_id, model, tokenizer, nbytes)
+        entry = LoadedModel(model_id, model, tokenizer, nbytes, self.prompt_caches.new_store())
         self.models[model_id] = entry
         budget = self.recommended_working_set()
         if budget and self.loaded_bytes() > budget:
@@ -152,6 +156,10 @@ class ModelStore:
                 f"{gigabytes(kv)} for {context_length or 0} tokens), more than this Mac's recommended "
                 f"working set of {gigabytes(budget)}",
             )
+        # Kept prompt caches go before any model does: they are only a speed-up.
+        if self.loaded_bytes() + PromptCaches.nbytes(self.models.values()) + need > budget:
+            if PromptCaches.drop(self.models.values()):
+                self.mx.clear_cache()
         # Every other loaded model is idle here (this thread is the only one generating).
         evicted = []
         while self.models and self.loaded_bytes() + need > budget:

@@ -4,7 +4,7 @@
  * `stream_options.include_usage`, and the backend reported usage) a usage chunk
  * with `choices: []`. Progress events become SSE comments, which clients ignore.
  */
-import type { ChatEvent, FinishReason, Usage } from '../../protocol/chat-events.ts';
+import type { ChatEvent, FinishReason, TokenLogprob, Usage } from '../../protocol/chat-events.ts';
 import type { ChatCompletionChunk } from '../../protocol/chat-response.ts';
 import { encodeSseComment, encodeSseData } from '../../protocol/sse.ts';
 
@@ -39,13 +39,13 @@ export function createChunkEncoder(identity: ChunkIdentity): ChunkEncoder {
   const textTail = `},"logprobs":null,"finish_reason":null}]${identity.includeUsage ? ',"usage":null' : ''}}\n\n`;
   const textChunk = (field: 'content' | 'reasoning_content' | 'refusal', text: string): string => `${textHead}"${field}":${JSON.stringify(text)}${textTail}`;
 
-  function chunk(delta: Delta, finishReason: FinishReason | null = null): string {
+  function chunk(delta: Delta, finishReason: FinishReason | null = null, logprobs: TokenLogprob[] | undefined = undefined): string {
     const value: ChatCompletionChunk = {
       id: identity.id,
       object: 'chat.completion.chunk',
       created: identity.created,
       model: identity.model,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+      choices: [{ index: 0, delta, logprobs: logprobs ? { content: logprobs, refusal: null } : null, finish_reason: finishReason }],
       ...usageField,
     };
     return encodeSseData(value);
@@ -61,7 +61,9 @@ export function createChunkEncoder(identity: ChunkIdentity): ChunkEncoder {
     encode(event) {
       switch (event.type) {
         case 'text-delta':
-          return event.text === '' ? '' : textChunk('content', event.text);
+          // A delta with logprobs is the rare one: the whole chunk is built for it.
+          if (event.text === '') return '';
+          return event.logprobs === undefined ? textChunk('content', event.text) : chunk({ content: event.text }, null, event.logprobs);
         case 'reasoning-delta':
           return event.text === '' ? '' : textChunk('reasoning_content', event.text);
         case 'refusal-delta':

@@ -3,7 +3,7 @@
  * `agent` metadata field. A failure while gathering is thrown (nothing has been
  * sent yet, so the client gets a proper error status).
  */
-import type { ChatEvent, FinishReason, Usage } from '../../protocol/chat-events.ts';
+import type { ChatEvent, FinishReason, TokenLogprob, Usage } from '../../protocol/chat-events.ts';
 import type { ToolCall } from '../../protocol/chat-request.ts';
 import type { ChatCompletion } from '../../protocol/chat-response.ts';
 import { forEachEvent } from '../../protocol/event-batches.ts';
@@ -21,6 +21,7 @@ export async function collectCompletion(result: AgentResult, identity: Completio
   let refusal = '';
   let finishReason: FinishReason = 'stop';
   let usage: Usage | undefined;
+  let logprobs: TokenLogprob[] | undefined;
   const toolCalls = new Map<number, ToolCall>();
 
   // Every event the stream already holds is taken at once (no promise per event).
@@ -28,6 +29,7 @@ export async function collectCompletion(result: AgentResult, identity: Completio
     switch (event.type) {
       case 'text-delta':
         text += event.text;
+        if (event.logprobs) for (const entry of event.logprobs) (logprobs ??= []).push(entry);
         break;
       case 'reasoning-delta':
         reasoning += event.text;
@@ -68,7 +70,7 @@ export async function collectCompletion(result: AgentResult, identity: Completio
     object: 'chat.completion',
     created: identity.created,
     model: result.metadata.model_id,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason }],
+    choices: [{ index: 0, message, logprobs: logprobs ? { content: logprobs, refusal: null } : null, finish_reason: finishReason }],
     agent: result.metadata,
   };
   if (usage) completion.usage = usage;

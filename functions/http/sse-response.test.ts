@@ -147,4 +147,27 @@ describe('the JSON completion', () => {
     expect(completion.agent).toBe(metadata);
     expect(completion.model).toBe('local/llama');
   });
+
+  it("puts a text delta's token log probabilities on its chunk and on the gathered choice, as OpenAI does", async () => {
+    const token = (text: string, logprob: number) => ({ token: text, logprob, bytes: [...Buffer.from(text)], top_logprobs: [] });
+    const events: ChatEvent[] = [
+      { type: 'text-delta', text: 'Hi', logprobs: [token('Hi', -0.1)] },
+      { type: 'text-delta', text: ' there', logprobs: [token(' there', -0.5)] },
+      { type: 'finish', finishReason: 'stop' },
+    ];
+    const text = await respond(resultOf(play(events))).text();
+    const chunks = text
+      .split('\n\n')
+      .filter((line) => line.startsWith('data: {'))
+      .map((line) => JSON.parse(line.slice('data: '.length)) as { choices: Array<{ delta: { content?: string }; logprobs: unknown }> });
+    const withContent = chunks.filter((chunk) => chunk.choices[0]?.delta.content);
+    expect(withContent.map((chunk) => chunk.choices[0]?.logprobs)).toEqual([
+      { content: [token('Hi', -0.1)], refusal: null },
+      { content: [token(' there', -0.5)], refusal: null },
+    ]);
+    const completion = await collectCompletion(resultOf(play(events)), { id: 'chatcmpl-1', created: 1 });
+    expect(completion.choices[0]?.logprobs).toEqual({ content: [token('Hi', -0.1), token(' there', -0.5)], refusal: null });
+    const plain = await collectCompletion(resultOf(play([{ type: 'text-delta', text: 'Hi' }, { type: 'finish', finishReason: 'stop' }])), { id: 'c', created: 1 });
+    expect(plain.choices[0]?.logprobs).toBeNull();
+  });
 });

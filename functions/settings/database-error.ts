@@ -46,24 +46,24 @@ export function toDatabaseError(error: unknown): GatewayError {
   if (facts.messages.some((message) => /no such table/i.test(message))) {
     return unavailable(
       'database_not_migrated',
-      'The settings database has no tables yet: run `npm run db:migrate` against it',
+      'The database has no tables yet: run `npm run db:migrate` against it',
       error,
     );
   }
   if (facts.statuses.some((status) => status === 401 || status === 403)) {
-    return unavailable('database_unavailable', 'The settings database refused the credentials: check TURSO_AUTH_TOKEN', error);
+    return unavailable('database_unavailable', 'The database refused the credentials: check TURSO_AUTH_TOKEN', error);
   }
   if (facts.codes.some((code) => code.startsWith('SQLITE_CONSTRAINT'))) {
     // Validation runs before every write, so a constraint failure is our bug, not the caller's.
     return new GatewayError({ status: 500, type: 'server_error', message: 'The settings could not be stored', cause: error });
   }
   if (facts.statuses.includes(429) || facts.messages.some((message) => /HTTP status 429/.test(message))) {
-    return unavailable('database_busy', 'The settings database is busy (too many requests at once); try again shortly', error);
+    return unavailable('database_busy', 'The database is busy (too many requests at once); try again shortly', error);
   }
   if (facts.names.includes('TimeoutError')) {
-    return unavailable('database_unavailable', 'The settings database did not answer in time; try again shortly', error);
+    return unavailable('database_unavailable', 'The database did not answer in time; try again shortly', error);
   }
-  return unavailable('database_unavailable', 'The settings database is unreachable; try again shortly', error);
+  return unavailable('database_unavailable', 'The database is unreachable; try again shortly', error);
 }
 
 /** The error for a Worker that has no database configured at all. */

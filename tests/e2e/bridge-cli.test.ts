@@ -121,7 +121,7 @@ describe("the bridge's own Python environment", () => {
   function checkoutCopy(): string {
     const copy = path.join(home, 'checkout');
     mkdirSync(copy);
-    for (const entry of ['bridge', 'protocol', 'package.json']) cpSync(path.join(ROOT, entry), path.join(copy, entry), { recursive: true });
+    for (const entry of ['bridge', 'protocol', 'package.json', 'scripts/bridge.mjs']) cpSync(path.join(ROOT, entry), path.join(copy, entry), { recursive: true });
     symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
     return copy;
   }
@@ -366,7 +366,7 @@ describe('bridge login', () => {
     expect(doctor.stdout + doctor.stderr).not.toContain(TOKEN);
 
     const gateway = await fakeGateway();
-    // As a user runs it: npm prints its `> node bridge/cli.ts …` banner with the arguments.
+    // As a user runs it: npm prints its `> node scripts/bridge.mjs …` banner with the arguments.
     const npm = spawn('npm', ['run', 'bridge', '--', '--url', gateway.url], { env: userEnv({ PYTHONPATH: DOUBLE, BRIDGE_PYTHON: 'python3' }), cwd: ROOT });
     let output = '';
     npm.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -375,9 +375,9 @@ describe('bridge login', () => {
       const { authorization } = await gateway.connected;
       expect(authorization).toBe(`Bearer ${TOKEN}`);
       const lines = commandLines(npm.pid!);
-      expect(lines.some((line) => line.includes('bridge/cli.ts') && line.includes(gateway.url))).toBe(true);
+      expect(lines.some((line) => line.includes('scripts/bridge.mjs') && line.includes(gateway.url))).toBe(true);
       expect(lines.filter((line) => line.includes(TOKEN))).toEqual([]);
-      expect(output).toContain(`bridge/cli.ts --url ${gateway.url}`);
+      expect(output).toContain(`scripts/bridge.mjs --url ${gateway.url}`);
       expect(output).not.toContain(TOKEN);
       expect(output).not.toContain('warning: --token');
     } finally {

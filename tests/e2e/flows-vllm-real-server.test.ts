@@ -61,6 +61,30 @@ describe('the vLLM runner through the tunnel, on a real OpenAI-compatible server
     expect(hello.completion.startsWith(cut.text)).toBe(true);
   });
 
+  it('runs a tool loop two turns deep through the runner: the server’s parsed call as tool_calls, then the answer from the result', async () => {
+    const toolCall = answerCase('tool-call');
+    const toolResult = answerCase('tool-result');
+    const tools = toolCall.tools as OpenAI.ChatCompletionTool[];
+    const first = await stack.client.chat.completions.create({ model: MODEL, messages: toolCall.messages as OpenAI.ChatCompletionMessageParam[], tools, temperature: 0 });
+    expect(first.choices[0]?.finish_reason).toBe('tool_calls');
+    const call = first.choices[0]?.message.tool_calls?.[0];
+    if (call?.type !== 'function') throw new Error('expected a function call');
+    expect(call.function.name).toBe('get_weather');
+    expect(JSON.parse(call.function.arguments)).toEqual({ city: 'Paris' });
+
+    const second = await stack.client.chat.completions.create({
+      model: MODEL,
+      tools,
+      temperature: 0,
+      messages: [
+        ...(toolCall.messages as OpenAI.ChatCompletionMessageParam[]),
+        { role: 'assistant', content: '', tool_calls: [{ id: call.id, type: 'function', function: { name: call.function.name, arguments: '{"city": "Paris"}' } }] },
+        { role: 'tool', tool_call_id: call.id, content: toolResult.messages.at(-1)?.content ?? '' },
+      ],
+    });
+    expect(second.choices[0]?.message.content).toBe(toolResult.completion);
+  });
+
   it('streams a thinking block as reasoning_content, apart from the answer', async () => {
     const thinking = answerCase('thinking') as ReturnType<typeof answerCase> & { reasoning: string; content: string };
     const stream = await stack.client.chat.completions.create({ model: MODEL, messages: thinking.messages as OpenAI.ChatCompletionMessageParam[], temperature: 0, stream: true });

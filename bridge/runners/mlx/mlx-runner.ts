@@ -23,7 +23,8 @@ import { WorkerExchanges, type WorkerRequestCommand } from './worker-exchanges.t
 import { askWorkerMemory } from './worker-memory.ts';
 import { MlxWorkerProcess, type WorkerExit } from './worker-process.ts';
 import type { WorkerEvent } from './worker-protocol.ts';
-import { estimateContextLength, toWorkerGenerationConfig, toWorkerMessages } from './worker-request.ts';
+import { checkMlxCapabilities } from './mlx-capabilities.ts';
+import { estimateContextLength, templateKwargs, toolFields, toWorkerGenerationConfig, toWorkerMessages } from './worker-request.ts';
 
 export type { MlxStatus } from './mlx-status.ts';
 export { LOAD_PROGRESS_EVERY_MS } from './worker-chat-events.ts';
@@ -92,7 +93,9 @@ export class MlxRunner implements Runner {
     const modelId = request.model;
     if (!modelId) throw invalidRequest('A model is required', 'model');
     const source = this.source(modelId);
+    checkMlxCapabilities(request);
     const messages = toWorkerMessages(request);
+    const template = templateKwargs(request);
     const command: WorkerRequestCommand = {
       op: 'generate',
       id: this.options.generateId(),
@@ -100,7 +103,9 @@ export class MlxRunner implements Runner {
       ...source,
       context_length: estimateContextLength(messages, generationConfig.maxTokens),
       messages,
-      generation_config: toWorkerGenerationConfig(generationConfig),
+      ...toolFields(request),
+      ...(template ? { template_kwargs: template } : {}),
+      generation_config: toWorkerGenerationConfig(generationConfig, request),
     };
     yield* toChatEvents(this.exchange(command, signal), modelId, signal, {
       everyMs: LOAD_PROGRESS_EVERY_MS,

@@ -5,7 +5,7 @@
  * keep-alive while the worker stays silent, so the gateway's 30 s idle
  * deadline never ends a slow first load.
  */
-import type { ChatEvent } from '../../../protocol/chat-events.ts';
+import type { ChatEvent, Usage } from '../../../protocol/chat-events.ts';
 import { invalidRequest, type GatewayError } from '../../../protocol/gateway-error.ts';
 import type { RuntimeDeps } from '../../../protocol/runtime-deps.ts';
 import { TUNNEL_ERROR_CODES, type TunnelErrorCode } from '../../../protocol/tunnel-frames.ts';
@@ -30,11 +30,19 @@ function isWaiting(event: WorkerEvent): event is WorkerEventOf<'progress'> {
 }
 
 /** A worker `error` event about `modelId` as the GatewayError the tunnel understands. */
-export function workerError(code: string, message: string, modelId: string): GatewayError {
-  if (code === 'bad_request') return invalidRequest(message);
+export function workerError(code: string, message: string, modelId: string, param?: string): GatewayError {
+  if (code === 'bad_request') return invalidRequest(message, param ?? null);
   // The worker found the repo neither in the Hugging Face cache nor allowed to download it.
   if (code === 'not_offered') return modelNotOffered(modelId);
   return tunnelError(isTunnelCode(code) ? code : 'internal', message);
+}
+
+/** The worker's counts in OpenAI's usage shape (reasoning and reused prompt tokens only when there were any). */
+function toUsage({ prompt_tokens, completion_tokens, reasoning_tokens, cached_tokens }: WorkerEventOf<'done'>['usage']): Usage {
+  const usage: Usage = { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens };
+  if (cached_tokens) usage.prompt_tokens_details = { cached_tokens };
+  if (reasoning_tokens) usage.completion_tokens_details = { reasoning_tokens };
+  return usage;
 }
 
 /** Turns one generation's worker events into ChatEvents; a cancelled generation throws the abort reason. */
@@ -59,19 +67,24 @@ export async function* toChatEvents(
         yield { type: 'progress', phase: event.phase, done: event.done, total: event.total };
         break;
       case 'delta':
-        yield { type: 'text-delta', text: event.text };
+        yield event.logprobs ? { type: 'text-delta', text: event.text, logprobs: event.logprobs } : { type: 'text-delta', text: event.text };
         break;
+      case 'reasoning':
+        yield { type: 'reasoning-delta', text: event.text };
+        break;
+      case 'tool_call': {
+        // The first piece carries the id and name (a format the worker cannot stream: the whole call).
+        const delta: Extract<ChatEvent, { type: 'tool-call-delta' }> = { type: 'tool-call-delta', index: event.index, arguments: event.arguments };
+        if (event.call_id !== undefined) delta.id = event.call_id;
+        if (event.name !== undefined) delta.name = event.name;
+        yield delta;
+        break;
+      }
       case 'error':
-        throw workerError(event.code, event.message, modelId);
+        throw workerError(event.code, event.message, modelId, event.param);
       case 'done': {
         if (event.finish_reason === 'cancelled') throw signal.reason ?? tunnelError('cancelled', 'The generation was cancelled');
-        const { prompt_tokens, completion_tokens } = event.usage;
-        yield {
-          type: 'finish',
-          finishReason: event.finish_reason,
-          usage: { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens },
-          stats: event.stats,
-        };
+        yield { type: 'finish', finishReason: event.finish_reason, usage: toUsage(event.usage), stats: event.stats };
         return;
       }
       default:

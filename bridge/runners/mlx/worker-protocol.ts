@@ -5,20 +5,30 @@
  * commands are typed only. Documented in docs/bridge.md.
  */
 import * as z from 'zod';
+import type { Tool, ToolCall } from '../../../protocol/chat-request.ts';
 import type { SamplingParams } from '../generation-config.ts';
-import { statsSchema } from '../../../protocol/chat-events.ts';
+import { statsSchema, tokenLogprobSchema } from '../../../protocol/chat-events.ts';
 import { safeParseJson } from '../../../protocol/validate.ts';
 
+/** A message as chat templates take it (OpenAI's shape, text only): tool calls and results included. */
 export interface WorkerMessage {
   role: string;
   content: string;
+  tool_calls?: ToolCall[];
+  tool_call_id?: string;
 }
 
-/** Sampling and limits in the worker's snake_case. */
 /** What the worker passes to make_sampler / make_logits_processors, plus the limits. */
 export interface WorkerGenerationConfig extends SamplingParams {
   max_tokens: number;
   stop: string[];
+  /** Token id (as a string, OpenAI's key) → additive bias. */
+  logit_bias?: Record<string, number>;
+  /** `false`: the answer ends with its first tool call. */
+  parallel_tool_calls?: boolean;
+  /** Report each answer token's log probability, with this many alternatives. */
+  logprobs?: boolean;
+  top_logprobs?: number;
 }
 
 /**
@@ -39,6 +49,14 @@ export type WorkerCommand =
       model_id: string;
       context_length?: number;
       messages: WorkerMessage[];
+      /** For the chat template's tools block; the answer's tool blocks are parsed by mlx-lm's parser. */
+      tools?: Tool[];
+      /** `false` (tool_choice "none"): the tools are shown to the model, its tool blocks stay text. */
+      parse_tools?: boolean;
+      /** The answer must be a call: of any of the tools (`required`), or of the one named. */
+      tool_choice?: 'required' | { name: string };
+      /** Extra chat template variables (`enable_thinking`, a request's `chat_template_kwargs`). */
+      template_kwargs?: Record<string, unknown>;
       generation_config: WorkerGenerationConfig;
     } & WorkerModelSource)
   | { op: 'cancel'; id: string }
@@ -67,15 +85,25 @@ export const workerEventSchema = z.discriminatedUnion('event', [
     done: z.number().min(0).optional(),
     total: z.number().min(0).optional(),
   }),
-  z.object({ event: z.literal('delta'), id, text: z.string() }),
+  z.object({ event: z.literal('delta'), id, text: z.string(), logprobs: z.array(tokenLogprobSchema).optional() }),
+  z.object({ event: z.literal('reasoning'), id, text: z.string() }),
+  z.object({
+    event: z.literal('tool_call'),
+    id,
+    index: count,
+    /** The first piece of a call names it; later pieces append to its arguments. */
+    call_id: z.string().min(1).max(256).optional(),
+    name: z.string().min(1).max(256).optional(),
+    arguments: z.string(),
+  }),
   z.object({
     event: z.literal('done'),
     id,
-    finish_reason: z.enum(['stop', 'length', 'cancelled']),
-    usage: z.object({ prompt_tokens: count, completion_tokens: count }),
+    finish_reason: z.enum(['stop', 'length', 'tool_calls', 'cancelled']),
+    usage: z.object({ prompt_tokens: count, completion_tokens: count, reasoning_tokens: count.optional(), cached_tokens: count.optional() }),
     stats: statsSchema,
   }),
-  z.object({ event: z.literal('error'), id: optionalId, code: z.string(), message: z.string() }),
+  z.object({ event: z.literal('error'), id: optionalId, code: z.string(), message: z.string(), param: z.string().optional() }),
   z.object({
     event: z.literal('heartbeat'),
     busy: z.string().nullish(),
@@ -91,7 +119,16 @@ export const workerEventSchema = z.discriminatedUnion('event', [
   z.object({
     event: z.literal('stats'),
     id: optionalId,
-    models: z.array(z.object({ model_id: z.string(), bytes: count, idle_sec: z.number() })),
+    models: z.array(
+      z.object({
+        model_id: z.string(),
+        bytes: count,
+        idle_sec: z.number(),
+        /** The model's kept prompt caches (entries and bytes), for reuse by the next turn. */
+        prompt_caches: count.optional(),
+        prompt_cache_bytes: count.optional(),
+      }),
+    ),
     memory: z.object({
       active_bytes: count,
       peak_bytes: count,

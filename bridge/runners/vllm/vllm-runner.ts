@@ -218,6 +218,7 @@ export class VllmRunner implements Runner {
     if (request.tool_choice) body.tool_choice = request.tool_choice;
     if (request.response_format) body.response_format = request.response_format;
     if (request.logit_bias) body.logit_bias = request.logit_bias;
+    if (request.chat_template_kwargs) body.chat_template_kwargs = request.chat_template_kwargs;
     return body;
   }
 

@@ -190,6 +190,7 @@ describe('Anthropic request translation', () => {
     [{ logprobs: true }, 'logprobs'],
     [{ logit_bias: { '1': 5 } }, 'logit_bias'],
     [{ min_p: 0.05 }, 'min_p'],
+    [{ chat_template_kwargs: { enable_thinking: false } }, 'chat_template_kwargs'],
     [{ reasoning_effort: 'high' }, 'reasoning_effort'],
   ])('refuses %j with a 400 naming %s', (extra, param) => {
     expect(refusal({ messages: [{ role: 'user', content: 'Hi' }], ...extra })).toMatchObject({ status: 400, param });

@@ -27,6 +27,7 @@ const REFUSED_FIELDS = [
   'n',
   'min_p',
   'repetition_penalty',
+  'chat_template_kwargs',
   'reasoning_effort',
   'verbosity',
   'web_search_options',

@@ -195,6 +195,7 @@ describe('OpenAI-compatible providers: requests', () => {
     ['openai', { top_k: 40 }, 'top_k'],
     ['xai', { min_p: 0.1 }, 'min_p'],
     ['groq', { repetition_penalty: 1.1 }, 'repetition_penalty'],
+    ['openai', { chat_template_kwargs: { enable_thinking: false } }, 'chat_template_kwargs'],
   ] as const)('%s refuses %j with a 400 naming %s, before any upstream call', async (provider, body, param) => {
     const { upstream, events } = run(provider, [{ fixture: 'openai/stream-with-usage.sse' }], body);
     const error = await failure(events);

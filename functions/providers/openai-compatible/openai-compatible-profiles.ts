@@ -33,7 +33,7 @@ export interface OpenAICompatibleProfile {
 }
 
 /** Sampling knobs of local runners (mlx-lm, vLLM) that no OpenAI-compatible cloud accepts. */
-const LOCAL_ONLY_FIELDS: readonly RequestField[] = ['top_k', 'min_p', 'repetition_penalty'];
+const LOCAL_ONLY_FIELDS: readonly RequestField[] = ['top_k', 'min_p', 'repetition_penalty', 'chat_template_kwargs'];
 /** OpenAI's own features that would change the answer, which xAI and Groq do not offer. */
 const OPENAI_ONLY_FIELDS: readonly RequestField[] = ['verbosity', 'web_search_options', 'audio'];
 /** OpenAI's hints (caching, predicted output, abuse tracking, text-only output): harmless to leave out. */

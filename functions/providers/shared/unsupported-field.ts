@@ -16,6 +16,7 @@ export function isNeutralValue(field: string, value: unknown): boolean {
     case 'frequency_penalty':
       return value === 0;
     case 'logit_bias':
+    case 'chat_template_kwargs':
       return typeof value === 'object' && Object.keys(value).length === 0;
     // The values that ask for what a model does anyway.
     case 'reasoning_effort':

@@ -61,6 +61,13 @@ describe('vLLM runner', () => {
     });
   });
 
+  it("passes chat_template_kwargs through, as vLLM's own field for the chat template's variables", async () => {
+    vllm = await startMockVllm();
+    const withKwargs = { ...request, chat_template_kwargs: { enable_thinking: false } };
+    await collect(runnerFor(vllm.baseUrl).generate(withKwargs, { maxTokens: 8, stop: [] }, new AbortController().signal));
+    expect(vllm.requests[0]).toMatchObject({ chat_template_kwargs: { enable_thinking: false } });
+  });
+
   it('passes tool calls through as tool-call deltas', async () => {
     vllm = await startMockVllm();
     vllm.script({ kind: 'stream', fixture: 'tool-call-stream.sse' });
