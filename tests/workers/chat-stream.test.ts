@@ -95,3 +95,28 @@ describe('streaming chat completions', () => {
     expect(await mocks.anthropic.calls()).toHaveLength(0);
   });
 });
+
+describe('events with nothing to send', () => {
+  it('streams on past an empty text delta from a local model instead of stalling', async () => {
+    const gateway = testGateway(mocks.origins, {
+      createLocalModel: (_env, modelId) => ({
+        provider: 'mlx',
+        modelId: `local/${modelId}`,
+        async *stream() {
+          yield { type: 'text-delta', text: 'Hello' };
+          yield { type: 'text-delta', text: '' };
+          yield { type: 'text-delta', text: ' there' };
+          yield { type: 'finish', finishReason: 'stop' };
+        },
+      }),
+    });
+    const response = await gateway.fetch('/v1/chat/completions', chatInit({ model: 'local/tiny', stream: true, messages: hello }));
+    const { data } = await readSse(response);
+    expect(data.at(-1)).toBe('[DONE]');
+    const text = data
+      .slice(0, -1)
+      .map((line) => (JSON.parse(line) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta.content ?? '')
+      .join('');
+    expect(text).toBe('Hello there');
+  });
+});
