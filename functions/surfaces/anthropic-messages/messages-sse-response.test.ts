@@ -39,7 +39,7 @@ afterEach(() => {
 });
 
 describe("the Messages stream response", () => {
-  it('reads past events with nothing to send (repeated progress) instead of stalling', async () => {
+  it('sends message_start and a ping once, then the text, whatever progress came before it', async () => {
     async function* events(): AsyncGenerator<ChatEvent> {
       yield { type: 'progress', phase: 'load' };
       yield { type: 'progress', phase: 'prefill', done: 1, total: 2 };
