@@ -40,6 +40,20 @@ function classifyKilledRequest(settled: Awaited<ReturnType<typeof within<unknown
   return 'unclean';
 }
 
+/**
+ * The bridge's group once it holds its Python worker too: the bridge acks (and counts in flight)
+ * requests before the worker it starts for them has spawned, so this waits, within the bound.
+ */
+async function membersWithWorker(bridge: BridgeProcess): Promise<number> {
+  const deadline = Date.now() + SETTLE_BOUND_MS;
+  let members = groupMembers(bridgeGroup(bridge)).length;
+  while (members < 2 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    members = groupMembers(bridgeGroup(bridge)).length;
+  }
+  return members;
+}
+
 /** The bridge's process group (it leads its own group). */
 function bridgeGroup(bridge: BridgeProcess): number {
   if (bridge.child.pid === undefined) throw new Error('the bridge process has no pid');
@@ -78,7 +92,7 @@ describe('the bridge killed during load', () => {
 
       // SIGKILL to the daemon alone, as a crash would: its Python worker must notice and go too.
       // (The group holds both while it serves, or "no orphans" below would prove nothing.)
-      expect(groupMembers(bridgeGroup(bridge)).length, 'the bridge and its Python worker').toBeGreaterThanOrEqual(2);
+      expect(await membersWithWorker(bridge), 'the bridge and its Python worker').toBeGreaterThanOrEqual(2);
       bridge.child.kill('SIGKILL');
       await bridge.exited;
       result.kills += 1;
@@ -141,7 +155,7 @@ describe('the bridge killed during load', () => {
   it('takes its Python worker with it when the bridge process is killed mid-generation', async () => {
     const bridge = await suite.stack.startBridge('mlx', { env: bridgeEnv });
     const inFlight = await requestsInFlight(MLX_MODEL, 1);
-    expect(groupMembers(bridgeGroup(bridge)).length, 'the bridge and its Python worker').toBeGreaterThanOrEqual(2);
+    expect(await membersWithWorker(bridge), 'the bridge and its Python worker').toBeGreaterThanOrEqual(2);
     bridge.child.kill('SIGKILL');
     await Promise.all(inFlight.map((request) => within(request, SETTLE_BOUND_MS)));
     const left = await waitForEmptyGroup(bridgeGroup(bridge), 5_000);

@@ -10,6 +10,14 @@ import { fileURLToPath } from 'node:url';
 import { pythonEnvLayout } from '../../bridge/python-env/python-env-layout.ts';
 import type { ChatMessage, Tool, ToolCall } from '../../protocol/chat-request.ts';
 
+/**
+ * The per-test bound for tests on the real engine: a hang guard, not a speed
+ * check. A file's first test starts Python and imports MLX (about 2 s idle),
+ * which on a loaded 2-core machine has taken over 8 s: the unit default of
+ * 5 s would fail a test that was only slow.
+ */
+export const REAL_ENGINE_TIMEOUT_MS = 30_000;
+
 export const MODELS_DIR = fileURLToPath(new URL('../models', import.meta.url).href);
 export const TINY_CHAT = path.join(MODELS_DIR, 'tiny-chat');
 export const TINY_CHAT_4BIT = path.join(MODELS_DIR, 'tiny-chat-4bit');

@@ -7,9 +7,10 @@
  * only Prometheus gauges), or restart the server: see docs/bridge.md.
  */
 import * as z from 'zod';
-import type { ChatEvent, FinishReason } from '../../../protocol/chat-events.ts';
+import type { ChatEvent } from '../../../protocol/chat-events.ts';
 import type { ChatRequest } from '../../../protocol/chat-request.ts';
 import { GatewayError } from '../../../protocol/gateway-error.ts';
+import { openAIChatStreamTranslator } from '../../../protocol/openai-chat-stream.ts';
 import { readSseEvents } from '../../../protocol/sse.ts';
 import { tunnelError } from '../../../protocol/tunnel-errors.ts';
 import { safeParseJson } from '../../../protocol/validate.ts';
@@ -26,44 +27,6 @@ export interface VllmRunnerOptions {
   probeTimeoutMs?: number;
 }
 
-// vLLM's chunks, read leniently: unknown fields are ignored, absent ones are null.
-const chunkSchema = z.object({
-  choices: z
-    .array(
-      z.object({
-        delta: z
-          .object({
-            content: z.string().nullish(),
-            // vLLM ≤ 0.10 and DeepSeek-style servers say reasoning_content; vLLM ≥ 0.11 and mlx_lm.server say reasoning.
-            reasoning_content: z.string().nullish(),
-            reasoning: z.string().nullish(),
-            refusal: z.string().nullish(),
-            tool_calls: z
-              .array(
-                z.object({
-                  index: z.number().int().min(0),
-                  id: z.string().nullish(),
-                  function: z.object({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
-                }),
-              )
-              .nullish(),
-          })
-          .nullish(),
-        finish_reason: z.string().nullish(),
-      }),
-    )
-    .nullish(),
-  usage: z
-    .object({
-      prompt_tokens: z.number().int().min(0),
-      completion_tokens: z.number().int().min(0),
-      total_tokens: z.number().int().min(0).nullish(),
-      prompt_tokens_details: z.object({ cached_tokens: z.number().int().min(0).nullish() }).nullish(),
-    })
-    .nullish(),
-  error: z.object({ message: z.string().nullish() }).passthrough().nullish(),
-});
-
 const modelsSchema = z.object({ data: z.array(z.object({ id: z.string().min(1) })) });
 // vLLM answers OpenAI's `{"error": {"message"}}` (older: `{"object": "error", "message"}`); mlx_lm.server `{"error": "…"}`.
 const errorBodySchema = z.object({
@@ -71,17 +34,12 @@ const errorBodySchema = z.object({
   message: z.string().nullish(),
 });
 
-function mapFinishReason(reason: string): FinishReason {
-  switch (reason) {
-    case 'length':
-      return 'length';
-    case 'tool_calls':
-      return 'tool_calls';
-    case 'content_filter':
-      return 'content_filter';
-    default:
-      return 'stop'; // 'stop', 'abort' and stop strings all end the answer normally
-  }
+/** The message of an error body (HTTP or in-band), whichever of the servers' shapes it has. */
+function errorDetail(text: string): string | undefined {
+  const json = safeParseJson(text);
+  const parsed = json.ok ? errorBodySchema.safeParse(json.value) : undefined;
+  const body = parsed?.success ? parsed.data : undefined;
+  return (typeof body?.error === 'string' ? body.error : (body?.error?.message ?? body?.message)) ?? undefined;
 }
 
 export class VllmRunner implements Runner {
@@ -125,54 +83,30 @@ export class VllmRunner implements Runner {
       throw this.unreachable(error);
     }
     if (!response.ok || !response.body) throw await this.httpError(response);
-    let finishReason: FinishReason | undefined;
+    const translator = openAIChatStreamTranslator({
+      errors: {
+        malformed: (detail) => tunnelError('protocol', `The server at ${this.origin} ${detail}`),
+        inBand: (data) => tunnelError('internal', `vLLM: ${errorDetail(data) ?? 'error in stream'}`),
+        // A body that ends with no finish reason is a server that went away mid-answer (an HTTP/1.0
+        // server such as mlx_lm.server ends its body by closing the connection, so a cut looks like an end).
+        cutShort: () => tunnelError('runner_crashed', `The server at ${this.origin} stopped before the answer was complete`),
+      },
+    });
+    const out: ChatEvent[] = [];
     try {
       for await (const event of readSseEvents(response.body)) {
-        if (event.data === '[DONE]') break;
-        const json = safeParseJson(event.data);
-        const chunk = json.ok ? chunkSchema.safeParse(json.value) : undefined;
-        if (!chunk?.success) throw tunnelError('protocol', 'The vLLM server sent a malformed stream chunk');
-        if (chunk.data.error) throw tunnelError('internal', `vLLM: ${chunk.data.error.message ?? 'error in stream'}`);
-        for (const choice of chunk.data.choices ?? []) {
-          const delta = choice.delta;
-          const reasoning = delta?.reasoning_content ?? delta?.reasoning;
-          if (reasoning) yield { type: 'reasoning-delta', text: reasoning };
-          if (delta?.content) yield { type: 'text-delta', text: delta.content };
-          if (delta?.refusal) yield { type: 'refusal-delta', text: delta.refusal };
-          for (const call of delta?.tool_calls ?? []) {
-            const event: ChatEvent = { type: 'tool-call-delta', index: call.index, arguments: call.function?.arguments ?? '' };
-            if (call.id) event.id = call.id;
-            if (call.function?.name) event.name = call.function.name;
-            yield event;
-          }
-          if (choice.finish_reason) finishReason = mapFinishReason(choice.finish_reason);
-        }
-        const usage = chunk.data.usage;
-        if (usage && finishReason) {
-          const cached = usage.prompt_tokens_details?.cached_tokens;
-          yield {
-            type: 'finish',
-            finishReason,
-            usage: {
-              prompt_tokens: usage.prompt_tokens,
-              completion_tokens: usage.completion_tokens,
-              total_tokens: usage.total_tokens ?? usage.prompt_tokens + usage.completion_tokens,
-              ...(cached != null ? { prompt_tokens_details: { cached_tokens: cached } } : {}),
-            },
-          };
-          return;
-        }
+        const complete = translator.push(event, out);
+        yield* out.splice(0);
+        if (complete) return;
       }
+      if (signal.aborted) throw signal.reason;
+      translator.end(out);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       if (GatewayError.isInstance(error)) throw error;
       throw tunnelError('runner_crashed', `The vLLM stream broke: ${String(error)}`);
     }
-    if (signal.aborted) throw signal.reason;
-    // An end with no finish reason is a server that went away mid-answer (an HTTP/1.0 server such as
-    // mlx_lm.server ends its body by closing the connection, so a cut looks like an end).
-    if (!finishReason) throw tunnelError('runner_crashed', `The server at ${this.origin} stopped before the answer was complete`);
-    yield { type: 'finish', finishReason };
+    yield* out.splice(0);
   }
 
   /** What the server serves, all of it loaded; [] (and a log line) when it cannot be reached. */
@@ -253,11 +187,7 @@ export class VllmRunner implements Runner {
   }
 
   private async httpError(response: Response): Promise<GatewayError> {
-    const text = await response.text().catch(() => '');
-    const json = safeParseJson(text);
-    const parsed = json.ok ? errorBodySchema.safeParse(json.value) : undefined;
-    const body = parsed?.success ? parsed.data : undefined;
-    const detail = (typeof body?.error === 'string' ? body.error : (body?.error?.message ?? body?.message)) ?? `HTTP ${response.status}`;
+    const detail = errorDetail(await response.text().catch(() => '')) ?? `HTTP ${response.status}`;
     const message = `vLLM: ${detail}`.slice(0, 1000);
     if (response.status === 400 || response.status === 422) return tunnelError('bad_request', message);
     if (response.status === 404) return tunnelError('model_not_found', message);

@@ -12,7 +12,7 @@
 import type { ChatEvent } from '../../../protocol/chat-events.ts';
 import type { SseEvent } from '../../../protocol/sse.ts';
 import { safeParseJson } from '../../../protocol/validate.ts';
-import { isNullishNumber, isNullishString, isRecord } from '../shared/cheap-shape.ts';
+import { isNullishNumber, isNullishString, isRecord } from '../../../protocol/cheap-shape.ts';
 import { classifyStreamError } from '../shared/classify-upstream-error.ts';
 import type { SseTranslator, TranslationContext } from '../shared/stream-upstream-chat.ts';
 import { parseUpstreamErrorBody } from '../shared/upstream-error-body.ts';

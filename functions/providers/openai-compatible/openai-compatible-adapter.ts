@@ -12,7 +12,7 @@ import { withConfiguredHeaders } from '../shared/provider-headers.ts';
 import { readUpstreamJson } from '../shared/read-upstream-json.ts';
 import { streamUpstreamChat } from '../shared/stream-upstream-chat.ts';
 import { fetchUpstream } from '../shared/upstream-fetch.ts';
-import { openaiModelListSchema } from './openai-compatible-api.ts';
+import { openaiModelListSchema } from '../../../protocol/openai-chat-wire.ts';
 import type { OpenAICompatibleProfile } from './openai-compatible-profiles.ts';
 import { buildOpenAICompatibleBody } from './openai-compatible-request.ts';
 import { translateOpenAICompatibleStream } from './openai-compatible-stream.ts';

@@ -3,7 +3,7 @@
  * these profiles; docs/providers.md lists the same facts for users.
  */
 import type { ChatRequest } from '../../../protocol/chat-request.ts';
-import type { UsageMeaning } from './openai-compatible-api.ts';
+import type { UsageMeaning } from '../../../protocol/openai-chat-wire.ts';
 
 export type OpenAICompatibleProvider = 'openai' | 'xai' | 'groq';
 export type RequestField = keyof ChatRequest;

@@ -1,139 +1,40 @@
 /**
- * OpenAI-compatible SSE chunks (OpenAI, xAI, Groq) to normalized ChatEvents:
- * text, reasoning, refusal and tool-call deltas, then one `finish` carrying the
- * finish_reason and the usage (OpenAI's usage chunk, or Groq's `x_groq.usage`),
- * in OpenAI's meaning whatever the provider's own (see the profiles).
- *
- * A synchronous translator (shared/stream-upstream-chat.ts feeds it every
- * event of a network read at once): no promise, timer or generator per chunk.
+ * OpenAI, xAI and Groq streams to ChatEvents: the shared translator
+ * (protocol/openai-chat-stream.ts) with the Worker's errors plugged in (a
+ * broken stream and the upstream error classifier, which know whether content
+ * was already sent), in each provider's usage meaning (see the profiles).
  */
-import type { ChatEvent, FinishReason, Usage } from '../../../protocol/chat-events.ts';
-import type { SseEvent } from '../../../protocol/sse.ts';
-import { safeParseJson } from '../../../protocol/validate.ts';
-import { isNullishNumber, isNullishString, isRecord } from '../shared/cheap-shape.ts';
+import type { UsageMeaning } from '../../../protocol/openai-chat-wire.ts';
+import { openAIChatStreamTranslator } from '../../../protocol/openai-chat-stream.ts';
 import { classifyStreamError } from '../shared/classify-upstream-error.ts';
 import type { SseTranslator, TranslationContext } from '../shared/stream-upstream-chat.ts';
 import { parseUpstreamErrorBody } from '../shared/upstream-error-body.ts';
 import { streamBroken } from '../shared/upstream-fetch.ts';
-import { normalizeOpenAIUsage, openaiChunkSchema, type OpenAIChunk, type UsageMeaning } from './openai-compatible-api.ts';
-import { mapOpenAIFinishReason } from './map-openai-finish-reason.ts';
 
 export interface TranslateContext extends TranslationContext {
   /** How the provider counts completion tokens; default OpenAI's own. */
   usageMeaning?: UsageMeaning;
 }
 
-/**
- * What each tool index has announced so far. OpenAI sends a call's id and name
- * once, on its first delta; a provider that repeats them later must not make a
- * client (or our JSON aggregator) see a second call or a doubled name, and one
- * that sends the name only after the id must not lose it.
- */
-interface AnnouncedToolCall {
-  id: boolean;
-  name: boolean;
-}
-
-/**
- * The common chunk, one text (or reasoning, or refusal) delta and maybe a
- * finish_reason, checked without zod; false sends the chunk to the full schema
- * (usage, tool calls, errors and anything unexpected).
- */
-function isCommonChunk(value: unknown): value is OpenAIChunk {
-  if (!isRecord(value) || value.usage != null || value.x_groq != null || value.error !== undefined) return false;
-  const choices = value.choices;
-  if (choices == null) return true;
-  if (!Array.isArray(choices)) return false;
-  for (const choice of choices) {
-    if (!isRecord(choice) || !isNullishNumber(choice.index) || !isNullishString(choice.finish_reason)) return false;
-    const delta = choice.delta;
-    if (delta == null) continue;
-    if (!isRecord(delta) || delta.tool_calls != null) return false;
-    if (!isNullishString(delta.content) || !isNullishString(delta.reasoning_content) || !isNullishString(delta.reasoning) || !isNullishString(delta.refusal)) return false;
-  }
-  return true;
-}
-
-function pushDeltas(chunk: OpenAIChunk, announced: Map<number, AnnouncedToolCall>, out: ChatEvent[]): void {
-  for (const choice of chunk.choices ?? []) {
-    if ((choice.index ?? 0) !== 0) continue; // we ask for one choice
-    const delta = choice.delta;
-    if (!delta) continue;
-    const reasoning = delta.reasoning_content ?? delta.reasoning;
-    if (reasoning) out.push({ type: 'reasoning-delta', text: reasoning });
-    if (delta.content) out.push({ type: 'text-delta', text: delta.content });
-    // A structured-output refusal stays a refusal: as content it would be unparseable JSON.
-    if (delta.refusal) out.push({ type: 'refusal-delta', text: delta.refusal });
-    const calls = delta.tool_calls ?? [];
-    for (let position = 0; position < calls.length; position++) {
-      const call = calls[position]!;
-      const index = call.index ?? position;
-      const event: ChatEvent = { type: 'tool-call-delta', index, arguments: call.function?.arguments ?? '' };
-      const seen = announced.get(index) ?? { id: false, name: false };
-      const isNew = !announced.has(index);
-      announced.set(index, seen);
-      if (call.id && !seen.id) {
-        event.id = call.id;
-        seen.id = true;
-      }
-      if (call.function?.name && !seen.name) {
-        event.name = call.function.name;
-        seen.name = true;
-      }
-      // Only a repeated id or name: nothing new.
-      if (!isNew && event.arguments === '' && event.id === undefined && event.name === undefined) continue;
-      out.push(event);
-    }
-  }
-}
-
 /** A translator of one OpenAI-compatible event stream; throws GatewayErrors for in-band errors and early ends. */
 export function translateOpenAICompatibleStream(context: TranslateContext): SseTranslator {
   const { provider, state } = context;
-  let finishReason: FinishReason | undefined;
-  let usage: Usage | undefined;
-  const announced = new Map<number, AnnouncedToolCall>();
-  const meaning = context.usageMeaning ?? 'openai';
-
-  const finish = (out: ChatEvent[]): void => {
-    const event: ChatEvent = { type: 'finish', finishReason: finishReason ?? 'stop' };
-    if (usage) event.usage = usage;
-    out.push(event);
-  };
-
+  const translator = openAIChatStreamTranslator({
+    usageMeaning: context.usageMeaning,
+    errors: {
+      malformed: (detail) => streamBroken(provider, state.sawContent, detail),
+      inBand: (data) => classifyStreamError(provider, parseUpstreamErrorBody(data), state.sawContent, context.secrets),
+      cutShort: () => streamBroken(provider, state.sawContent, 'ended before the answer was complete'),
+    },
+  });
   return {
     push(event, out) {
-      if (event.data === '[DONE]') {
-        finish(out);
-        return true;
-      }
-      const json = safeParseJson(event.data);
-      if (!json.ok) throw streamBroken(provider, state.sawContent, 'sent a malformed chunk');
-      let chunk: OpenAIChunk;
-      if (event.event !== 'error' && isCommonChunk(json.value)) {
-        chunk = json.value;
-      } else {
-        const parsed = openaiChunkSchema.safeParse(json.value);
-        if (!parsed.success) throw streamBroken(provider, state.sawContent, 'sent a chunk of an unexpected shape');
-        chunk = parsed.data;
-      }
-      if (event.event === 'error' || (chunk.error !== undefined && chunk.error !== null)) {
-        throw classifyStreamError(provider, parseUpstreamErrorBody(event.data), state.sawContent, context.secrets);
-      }
-      if (chunk.usage) usage = normalizeOpenAIUsage(chunk.usage, meaning);
-      else if (chunk.x_groq?.usage && !usage) usage = normalizeOpenAIUsage(chunk.x_groq.usage, meaning);
       const before = out.length;
-      pushDeltas(chunk, announced, out);
-      if (out.length > before) state.sawContent = true;
-      for (const choice of chunk.choices ?? []) {
-        if ((choice.index ?? 0) === 0 && choice.finish_reason) finishReason = mapOpenAIFinishReason(choice.finish_reason);
-      }
-      return false;
+      const complete = translator.push(event, out);
+      // A delta has been handed on: from here a failure is visible to the client.
+      if (out.length > before && out.at(-1)?.type !== 'finish') state.sawContent = true;
+      return complete;
     },
-    end(out) {
-      // Without [DONE] a finish_reason still marks a complete answer; without either the stream was cut.
-      if (finishReason === undefined) throw streamBroken(provider, state.sawContent, 'ended before the answer was complete');
-      finish(out);
-    },
+    end: (out) => translator.end(out),
   };
 }

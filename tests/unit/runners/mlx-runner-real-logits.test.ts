@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ChatEvent, TokenLogprob } from '../../../protocol/chat-events.ts';
 import type { ChatRequest } from '../../../protocol/chat-request.ts';
 import { failure } from '../../helpers/gateway-failure.ts';
-import { answerCase, TINY_CHAT, tokenIds, type AnswerCase } from '../../helpers/mlx-real-engine.ts';
+import { answerCase, TINY_CHAT, tokenIds, type AnswerCase, REAL_ENGINE_TIMEOUT_MS } from '../../helpers/mlx-real-engine.ts';
 import { textOf, type MlxHarness } from './mlx-harness.ts';
 import { askCase, realEngineHarnesses } from './mlx-real-harness.ts';
 
@@ -34,7 +34,7 @@ const ask = (answer: AnswerCase, extra: Partial<ChatRequest>, maxTokens: number)
 
 const logprobsOf = (events: ChatEvent[]): TokenLogprob[] => events.flatMap((event) => (event.type === 'text-delta' ? (event.logprobs ?? []) : []));
 
-describe('penalties and logit_bias on the real mlx-lm', () => {
+describe('penalties and logit_bias on the real mlx-lm', { timeout: REAL_ENGINE_TIMEOUT_MS }, () => {
   it('applies presence_penalty and frequency_penalty: the trained long answer changes under either', async () => {
     harness = realHarness();
     expect(textOf(await ask(count, {}, 240))).toBe(count.completion);
@@ -58,7 +58,7 @@ describe('penalties and logit_bias on the real mlx-lm', () => {
   });
 });
 
-describe('logprobs on the real mlx-lm', () => {
+describe('logprobs on the real mlx-lm', { timeout: REAL_ENGINE_TIMEOUT_MS }, () => {
   it('reports one entry per answer token, whose tokens spell the answer, with the asked number of ranked alternatives', async () => {
     harness = realHarness();
     const events = await ask(hello, { logprobs: true, top_logprobs: 3 }, 64);

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../../protocol/chat-events.ts';
 import type { WorkerEvent, WorkerEventOf } from '../../../bridge/runners/mlx/worker-protocol.ts';
-import { answerCase, TINY_CHAT, tokenizerCounts, type AnswerCase } from '../../helpers/mlx-real-engine.ts';
+import { answerCase, TINY_CHAT, tokenizerCounts, type AnswerCase, REAL_ENGINE_TIMEOUT_MS } from '../../helpers/mlx-real-engine.ts';
 import { textOf, type MlxHarness } from './mlx-harness.ts';
 import { askCase, finishOf, realEngineHarnesses } from './mlx-real-harness.ts';
 
@@ -22,7 +22,7 @@ let harness: MlxHarness;
 const ask = (answer: AnswerCase): Promise<ChatEvent[]> => askCase(harness, answer);
 const usageOf = (events: ChatEvent[]) => finishOf(events).usage;
 
-describe('prompt-cache reuse on the real mlx-lm', () => {
+describe('prompt-cache reuse on the real mlx-lm', { timeout: REAL_ENGINE_TIMEOUT_MS }, () => {
   it("reuses the first turn's cache for the second turn of a tool loop, and still answers as trained", async () => {
     harness = open();
     const first = await ask(toolCall);

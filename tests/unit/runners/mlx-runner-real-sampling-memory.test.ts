@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { WorkerEvent, WorkerEventOf } from '../../../bridge/runners/mlx/worker-protocol.ts';
-import { answerCase } from '../../helpers/mlx-real-engine.ts';
+import { answerCase, REAL_ENGINE_TIMEOUT_MS } from '../../helpers/mlx-real-engine.ts';
 import { chat, collect, textOf, type MlxHarness } from './mlx-harness.ts';
 import { realEngineHarnesses } from './mlx-real-harness.ts';
 
@@ -26,7 +26,7 @@ const realHarness = (idleUnloadSec = 600): MlxHarness => open({ idleUnloadSec })
 const sampled = async (h: MlxHarness, temperature: number, seed?: number): Promise<string> =>
   textOf(await collect(h.runner.generate(chat('tiny-chat', prompt), { maxTokens: 24, stop: [], temperature, seed }, never)));
 
-describe('sampling on the real mlx-lm', () => {
+describe('sampling on the real mlx-lm', { timeout: REAL_ENGINE_TIMEOUT_MS }, () => {
   it('is greedy at temperature 0, and at a high temperature the same seed gives the same text while the sampler really samples', async () => {
     harness = realHarness();
     expect(await sampled(harness, 0)).toBe(hello.completion);
@@ -39,7 +39,7 @@ describe('sampling on the real mlx-lm', () => {
   }, 30_000);
 });
 
-describe('memory on the real mlx-lm', () => {
+describe('memory on the real mlx-lm', { timeout: REAL_ENGINE_TIMEOUT_MS }, () => {
   it("gives the weights' memory back on an idle unload, by MLX's own active-memory figure", async () => {
     harness = realHarness(0.5);
     const unloaded = harness.nextEvent((event: WorkerEvent): event is WorkerEventOf<'unloaded'> => event.event === 'unloaded' && event.reason === 'idle');

@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../../protocol/chat-events.ts';
 import type { ChatRequest } from '../../../protocol/chat-request.ts';
 import { failure } from '../../helpers/gateway-failure.ts';
-import { answerCase, messagesOf, TINY_CHAT, tokenizerCounts } from '../../helpers/mlx-real-engine.ts';
+import { answerCase, messagesOf, TINY_CHAT, tokenizerCounts, REAL_ENGINE_TIMEOUT_MS } from '../../helpers/mlx-real-engine.ts';
 import { collect, textOf, type MlxHarness } from './mlx-harness.ts';
 import { finishOf, realEngineHarnesses } from './mlx-real-harness.ts';
 
@@ -58,7 +58,7 @@ const reasoningOf = (events: ChatEvent[]): string => events.map((event) => (even
 const toolCallsOf = (events: ChatEvent[]) => events.filter((event) => event.type === 'tool-call-delta');
 const argumentsOf = (events: ChatEvent[]): string => toolCallsOf(events).map((event) => (event.type === 'tool-call-delta' ? event.arguments : '')).join('');
 
-describe('tool calls on the real mlx-lm', () => {
+describe('tool calls on the real mlx-lm', { timeout: REAL_ENGINE_TIMEOUT_MS }, () => {
   it("renders the tools into the template and streams the model's tool block as one OpenAI tool call, finish tool_calls", async () => {
     harness = realHarness();
     const events = await collect(harness.runner.generate(request(toolCall), { maxTokens: 64, stop: [] }, never));
@@ -142,7 +142,7 @@ describe('tool calls on the real mlx-lm', () => {
   });
 });
 
-describe('reasoning on the real mlx-lm', () => {
+describe('reasoning on the real mlx-lm', { timeout: REAL_ENGINE_TIMEOUT_MS }, () => {
   it('streams the think block as reasoning deltas and the rest as the answer, and counts the reasoning tokens', async () => {
     harness = realHarness();
     const events = await collect(harness.runner.generate(request(thinking), { maxTokens: 64, stop: [] }, never));

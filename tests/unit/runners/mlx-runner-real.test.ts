@@ -11,7 +11,7 @@ import type { WorkerEvent, WorkerEventOf } from '../../../bridge/runners/mlx/wor
 import { failure } from '../../helpers/gateway-failure.ts';
 import { chat, collect, textOf, type MlxHarness } from './mlx-harness.ts';
 import { realEngineHarnesses } from './mlx-real-harness.ts';
-import { answerCase, TINY_CHAT, tokenizerCounts } from '../../helpers/mlx-real-engine.ts';
+import { answerCase, TINY_CHAT, tokenizerCounts, REAL_ENGINE_TIMEOUT_MS } from '../../helpers/mlx-real-engine.ts';
 
 const never = new AbortController().signal;
 const hello = answerCase('hello');
@@ -30,7 +30,7 @@ function isEvent<E extends WorkerEvent['event']>(name: E) {
   return (event: WorkerEvent): event is WorkerEventOf<E> => event.event === name;
 }
 
-describe('MLX runner on the real mlx-lm with the tiny model', () => {
+describe('MLX runner on the real mlx-lm with the tiny model', { timeout: REAL_ENGINE_TIMEOUT_MS }, () => {
   it('loads the model from its folder, renders its chat template and streams the exact answer, in more than one delta', async () => {
     harness = realHarness();
     const ready = harness.nextEvent(isEvent('ready'));

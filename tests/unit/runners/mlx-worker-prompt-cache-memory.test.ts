@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { realPython, TINY_CHAT } from '../../helpers/mlx-real-engine.ts';
+import { realPython, TINY_CHAT, REAL_ENGINE_TIMEOUT_MS } from '../../helpers/mlx-real-engine.ts';
 
 const WORKER_DIR = fileURLToPath(new URL('../../../bridge/python', import.meta.url).href);
 
@@ -57,7 +57,7 @@ function admit(mode: 'tight' | 'roomy'): { kept_before: number; kept_after: numb
   return JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as ReturnType<typeof admit>;
 }
 
-describe('prompt caches under memory pressure on the real mlx-lm', () => {
+describe('prompt caches under memory pressure on the real mlx-lm', { timeout: REAL_ENGINE_TIMEOUT_MS }, () => {
   it('drops the kept prompt caches, not a model, when a load would not fit beside them', () => {
     const result = admit('tight');
     expect(result.kept_before).toBeGreaterThan(0);

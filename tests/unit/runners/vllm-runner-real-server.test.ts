@@ -13,7 +13,7 @@ import type { ChatEvent } from '../../../protocol/chat-events.ts';
 import type { ChatRequest } from '../../../protocol/chat-request.ts';
 import { VllmRunner } from '../../../bridge/runners/vllm/vllm-runner.ts';
 import { startMlxLmServer, type MlxLmServer } from '../../helpers/mlx-lm-server.ts';
-import { MODELS_DIR, TINY_CHAT, tokenizerCounts } from '../../helpers/mlx-real-engine.ts';
+import { MODELS_DIR, TINY_CHAT, tokenizerCounts, REAL_ENGINE_TIMEOUT_MS } from '../../helpers/mlx-real-engine.ts';
 
 interface RecordedCase {
   name: string;
@@ -64,7 +64,7 @@ function finishOf(events: ChatEvent[]): Extract<ChatEvent, { type: 'finish' }> {
 
 const greedy = { maxTokens: 128, stop: [], temperature: 0 };
 
-describe('vLLM runner on a real OpenAI-compatible server (mlx_lm.server)', () => {
+describe('vLLM runner on a real OpenAI-compatible server (mlx_lm.server)', { timeout: REAL_ENGINE_TIMEOUT_MS }, () => {
   it('streams the model’s answer, then one finish whose usage is the tokenizer’s own count', async () => {
     const hello = recorded('hello');
     const events = await collect(runner().generate({ model: server.modelId, messages: hello.messages }, greedy, new AbortController().signal));

@@ -1,10 +1,11 @@
 /**
  * The parts of the OpenAI chat completions wire format we read, as lenient zod
- * schemas (`.nullish()` everywhere: xAI and Groq leave out or null what OpenAI
- * sends, and all of them add fields over time).
+ * schemas (`.nullish()` everywhere: xAI, Groq, vLLM and mlx_lm.server leave out
+ * or null what OpenAI sends, and all of them add fields over time). Read by the
+ * Worker's OpenAI-compatible providers and the bridge's vLLM runner alike.
  */
 import * as z from 'zod';
-import type { Usage } from '../../../protocol/chat-events.ts';
+import type { FinishReason, Usage } from './chat-events.ts';
 
 const count = z.number().nullish();
 
@@ -31,7 +32,7 @@ export const openaiChunkSchema = z.object({
         delta: z
           .object({
             content: z.string().nullish(),
-            // xAI and DeepSeek-style reasoning; Groq calls it `reasoning`.
+            // xAI, DeepSeek-style and vLLM ≤ 0.10 reasoning; Groq, vLLM ≥ 0.11 and mlx_lm.server call it `reasoning`.
             reasoning_content: z.string().nullish(),
             reasoning: z.string().nullish(),
             refusal: z.string().nullish(),
@@ -44,7 +45,7 @@ export const openaiChunkSchema = z.object({
     .nullish(),
   usage: openaiUsageSchema.nullish(),
   x_groq: z.object({ usage: openaiUsageSchema.nullish() }).nullish(),
-  // An in-band error: OpenAI `{"error": {…}}`, xAI `{"error": "<string>"}`.
+  // An in-band error: OpenAI `{"error": {…}}`, xAI and mlx_lm.server `{"error": "<string>"}`.
   error: z.unknown().optional(),
 });
 export type OpenAIChunk = z.infer<typeof openaiChunkSchema>;
@@ -72,4 +73,19 @@ export function normalizeOpenAIUsage(usage: OpenAIUsage, meaning: UsageMeaning =
   if (cached != null) normalized.prompt_tokens_details = { cached_tokens: cached };
   if (reasoning != null) normalized.completion_tokens_details = { reasoning_tokens: reasoning };
   return normalized;
+}
+
+/** Maps an upstream finish_reason; anything unknown (vLLM's `abort`, a stop string) is a normal stop. */
+export function mapOpenAIFinishReason(reason: string): FinishReason {
+  switch (reason) {
+    case 'length':
+      return 'length';
+    case 'tool_calls':
+    case 'function_call':
+      return 'tool_calls';
+    case 'content_filter':
+      return 'content_filter';
+    default:
+      return 'stop';
+  }
 }
