@@ -14,7 +14,7 @@ import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { encodeSseComment, encodeSseData, SSE_DONE } from '../../protocol/sse.ts';
 import type { AgentResult } from '../agents/agent-types.ts';
 import { drainAvailable } from '../../protocol/event-batches.ts';
-import { startWaitWatchdog } from '../agents/deadlines.ts';
+import { startWaitWatchdog } from '../../protocol/time.ts';
 import { createChunkEncoder, type ChunkIdentity } from './completion-chunks.ts';
 
 export const KEEP_ALIVE_MS = 15_000;
