@@ -8,7 +8,7 @@ import { DEFAULT_FALLBACK_POLICY, fallbackPolicy, type FallbackPolicy } from './
 import { LOCAL_ATTEMPT_TIMEOUT_MS } from './factory.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { OnlineAgent } from './online-agent.ts';
-import { answerEvents, drain, scriptedModel, type ScriptedBehavior, type ScriptedModel } from './testing/scripted-model.ts';
+import { answerEvents, drain, scriptedModel, type ScriptedBehavior, type ScriptedModel } from '../../tests/helpers/scripted-model.ts';
 
 // Streaming: the commit point is the first event, and the idle deadline runs after it (non-streaming: commit-point.test.ts).
 const request: ChatRequest = { model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'Hi' }], stream: true };
