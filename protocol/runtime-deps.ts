@@ -29,17 +29,6 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/**
- * A signal that aborts with a `TimeoutError` after `ms` on the injected clock
- * (AbortSignal.timeout, but under the tests' control). The timer is never
- * cleared: an abort after the work finished is a no-op.
- */
-export function deadlineSignal(ms: number, deps: Pick<RuntimeDeps, 'sleep'>): AbortSignal {
-  const controller = new AbortController();
-  void deps.sleep(ms).then(() => controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')));
-  return controller.signal;
-}
-
 function generateId(): string {
   return crypto.randomUUID().replaceAll('-', '');
 }

@@ -26,7 +26,7 @@ export const PONG_FRAME = '{"t":"pong"}';
  * after its hello, and the gateway this long for a hello after the upgrade.
  */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
-/** How often the bridge pings (the gateway sends it in `welcome`; the bridge's default). */
+/** How often the bridge pings: the gateway sends it in `welcome`, and it is the bridge's default until then. */
 export const HEARTBEAT_SEC = 25;
 /**
  * How long the gateway waits for the bridge's first word about a request (an
@@ -36,6 +36,16 @@ export const HEARTBEAT_SEC = 25;
  * ever missed by a frozen bridge (SIGSTOP, a wedged event loop, a dead link).
  */
 export const ACK_TIMEOUT_MS = 3_000;
+/**
+ * The longest a request may sit without a frame once the bridge holds it: the
+ * gateway's agents fail a committed stream silent for 30 s (`idleTimeoutMs` of
+ * DEFAULT_FALLBACK_POLICY) and the attempt of one that has not committed at its
+ * deadline. So while a request waits in the bridge's queue, or its model loads
+ * (a first Hub download can take minutes, and the worker says nothing between
+ * "load 0/1" and "loaded"), the bridge sends a `progress` frame at least this
+ * often, well inside that deadline.
+ */
+export const PROGRESS_EVERY_MS = 5_000;
 /**
  * A bridge silent this long (no frame, no ping: a heartbeat plus 10 s of slack
  * for a late timer on a loaded Mac) has missed its heartbeat: a new request

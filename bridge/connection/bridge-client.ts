@@ -24,7 +24,8 @@ import type { BridgeHandler } from '../bridge-handler.ts';
 import { defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { tunnelError } from '../../protocol/tunnel-errors.ts';
 import { TUNNEL_CLOSE, type BridgeDevice } from '../../protocol/tunnel-frames.ts';
-import { fullJitterDelay } from './backoff.ts';
+import { fullJitterDelayMs } from '../../protocol/time.ts';
+import { RECONNECT_BACKOFF } from './backoff.ts';
 import { BridgeAnnouncer } from './bridge-announcer.ts';
 import type { ConnectionEnd, FatalState } from './close-policy.ts';
 import { attemptConnection } from './connection-attempt.ts';
@@ -149,7 +150,7 @@ export class BridgeClient {
         return;
       }
       if (outcome.stable) attempt = 0;
-      const delay = fullJitterDelay(attempt, this.deps.random);
+      const delay = fullJitterDelayMs(attempt, RECONNECT_BACKOFF, this.deps.random);
       attempt += 1;
       this.log(`disconnected (${outcome.reason}); reconnecting in ${delay} ms`);
       this.update({ state: 'waiting', attempt, retryInMs: delay, reason: outcome.reason, sessionId: undefined });

@@ -15,7 +15,7 @@
 import type { GatewayError } from '../../protocol/gateway-error.ts';
 import { defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { BUSY_RETRY_AFTER_MS, tunnelError, tunnelErrorFromThrown } from '../../protocol/tunnel-errors.ts';
-import type { FrameOf, OutgoingFrame } from '../../protocol/tunnel-frames.ts';
+import { PROGRESS_EVERY_MS, type FrameOf, type OutgoingFrame } from '../../protocol/tunnel-frames.ts';
 
 export type SendFrame = (frame: OutgoingFrame) => void;
 export type RequestFrame = FrameOf<'req'>;
@@ -37,8 +37,8 @@ export interface RequestSchedulerOptions {
   sleep?: RuntimeDeps['sleep'];
 }
 
-/** Well inside the gateway's 30 s idle deadline, like the MLX load keep-alive. */
-export const QUEUED_PROGRESS_EVERY_MS = 5_000;
+/** A queued request's keep-alive cadence (protocol/tunnel-frames.ts says why). */
+export const QUEUED_PROGRESS_EVERY_MS = PROGRESS_EVERY_MS;
 
 interface Entry {
   frame: RequestFrame;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../protocol/gateway-error.ts';
-import { decideRetry, fullJitterDelayMs } from './backoff.ts';
+import { fullJitterDelayMs } from '../../protocol/time.ts';
+import { decideRetry } from './backoff.ts';
 
 const policy = { baseMs: 250, capMs: 4_000, maxRetries: 2 };
 const retryable = (retryAfterMs?: number): GatewayError =>

@@ -4,13 +4,9 @@
  * to honour a Retry-After the upstream sent, unless that is beyond the cap.
  */
 import type { GatewayError } from '../../protocol/gateway-error.ts';
+import { fullJitterDelayMs } from '../../protocol/time.ts';
 import type { BackoffPolicy } from './agent-types.ts';
 
-/** A delay uniform in [0, min(cap, base·2^retry)); `retry` counts from 0. */
-export function fullJitterDelayMs(retry: number, policy: BackoffPolicy, random: () => number): number {
-  const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** retry);
-  return Math.floor(random() * ceiling);
-}
 
 export type RetryDecision = { retry: true; delayMs: number } | { retry: false; reason: 'not_retryable' | 'retries_exhausted' | 'retry_after_too_long' };
 

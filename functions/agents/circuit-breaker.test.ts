@@ -9,7 +9,7 @@ import { tunnelError } from '../../protocol/tunnel-errors.ts';
 import { unsupportedField } from '../providers/shared/unsupported-field.ts';
 import { LocalAgent } from './local-agent.ts';
 import { OnlineAgent } from './online-agent.ts';
-import { answerEvents, drain, scriptedModel, type ScriptedModel } from './testing/scripted-model.ts';
+import { answerEvents, drain, scriptedModel, type ScriptedModel } from '../../tests/helpers/scripted-model.ts';
 
 describe('circuit breaker states', () => {
   it('opens after three consecutive failures, lets one probe through after the cool-down, and closes when it succeeds', () => {

@@ -11,7 +11,7 @@ import { fallbackPolicy } from './agent-types.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { LOCAL_ATTEMPT_TIMEOUT_MS } from './factory.ts';
 import { LocalAgent } from './local-agent.ts';
-import { answerEvents, drain, scriptedModel, type ScriptedBehavior, type ScriptedModel } from './testing/scripted-model.ts';
+import { answerEvents, drain, scriptedModel, type ScriptedBehavior, type ScriptedModel } from '../../tests/helpers/scripted-model.ts';
 
 // Streaming: its commit point is the first event. A non-streaming request's is its finish (below).
 const request: ChatRequest = { model: 'local/llama', messages: [{ role: 'user', content: 'Hi' }], stream: true };

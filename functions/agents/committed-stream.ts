@@ -15,7 +15,8 @@ import { GatewayError, toGatewayError } from '../../protocol/gateway-error.ts';
 import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { drainAvailable, type DrainableIterator } from '../../protocol/event-batches.ts';
-import { clientClosed, idleTimeout, startWaitWatchdog } from './deadlines.ts';
+import { clientClosed, idleTimeout } from './deadlines.ts';
+import { startWaitWatchdog } from '../../protocol/time.ts';
 
 export interface CommittedStreamOptions {
   modelId: string;

@@ -3,10 +3,12 @@ import type { ChatRequest } from '../../protocol/chat-request.ts';
 import { GatewayError } from '../../protocol/gateway-error.ts';
 import { parseModelName, type ModelName } from '../../protocol/model-name.ts';
 import { defaultRuntimeDeps } from '../../protocol/runtime-deps.ts';
-import { fallbackPolicy, type FallbackPolicy } from './agent-types.ts';
+import { HEARTBEAT_MISSED_MS, HEARTBEAT_SEC, PROGRESS_EVERY_MS } from '../../protocol/tunnel-frames.ts';
+import { DEFAULT_FALLBACK_POLICY, fallbackPolicy, type FallbackPolicy } from './agent-types.ts';
+import { LOCAL_ATTEMPT_TIMEOUT_MS } from './factory.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { OnlineAgent } from './online-agent.ts';
-import { answerEvents, drain, scriptedModel, type ScriptedBehavior, type ScriptedModel } from './testing/scripted-model.ts';
+import { answerEvents, drain, scriptedModel, type ScriptedBehavior, type ScriptedModel } from '../../tests/helpers/scripted-model.ts';
 
 // Streaming: the commit point is the first event, and the idle deadline runs after it (non-streaming: commit-point.test.ts).
 const request: ChatRequest = { model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'Hi' }], stream: true };
@@ -156,5 +158,14 @@ describe('cancellation', () => {
     await iterator.return?.();
     expect(primary.calls[0]?.signal.aborted).toBe(true);
     await expect(pendingRead).rejects.toMatchObject({ code: 'client_closed_request' });
+  });
+});
+
+describe('the tunnel keep-alive and the deadlines it must beat', () => {
+  it('sends progress well inside the idle and attempt deadlines, and the heartbeat is missed only after a heartbeat plus slack', () => {
+    // Two keep-alives can be late or lost and the stream still stays inside the deadline.
+    expect(PROGRESS_EVERY_MS * 3).toBeLessThan(DEFAULT_FALLBACK_POLICY.idleTimeoutMs);
+    expect(PROGRESS_EVERY_MS * 3).toBeLessThan(LOCAL_ATTEMPT_TIMEOUT_MS);
+    expect(HEARTBEAT_MISSED_MS).toBeGreaterThan(HEARTBEAT_SEC * 1000);
   });
 });

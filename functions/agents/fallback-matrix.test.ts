@@ -11,7 +11,7 @@ import type { BaseAgent } from './base-agent.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { LocalAgent } from './local-agent.ts';
 import { OnlineAgent } from './online-agent.ts';
-import { answerEvents, drain, scriptedModel, type ScriptedBehavior, type ScriptedModel } from './testing/scripted-model.ts';
+import { answerEvents, drain, scriptedModel, type ScriptedBehavior, type ScriptedModel } from '../../tests/helpers/scripted-model.ts';
 
 // Streaming, so the commit point is the first event; a non-streaming request's is its finish (commit-point.test.ts).
 const request: ChatRequest = { model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'Hi' }], stream: true };

@@ -21,7 +21,8 @@ import { decideRetry } from './backoff.ts';
 import { gatherAnswer, replayAnswer } from './buffered-answer.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { committedEvents } from './committed-stream.ts';
-import { attemptTimeout, clientClosed, linkAbort, overallTimeout, raceAbort, startTimer } from './deadlines.ts';
+import { attemptTimeout, clientClosed, overallTimeout } from './deadlines.ts';
+import { linkAbort, raceAbort, startTimer } from '../../protocol/time.ts';
 import * as failurePolicy from './failure-policy.ts';
 
 export interface FallbackRun {

@@ -4,7 +4,7 @@ import { readConfig } from '../config.ts';
 import type { ProviderAdapter } from '../providers/provider-model.ts';
 import type { AgentFactoryOptions } from './factory.ts';
 import { Gpt4Agent, LEGACY_GPT4_MODEL, LEGACY_LLAMA_MODEL, LlamaAgent } from './legacy-agents.ts';
-import { answerEvents, scriptedModel, type ScriptedModel } from './testing/scripted-model.ts';
+import { answerEvents, scriptedModel, type ScriptedModel } from '../../tests/helpers/scripted-model.ts';
 
 const config = readConfig({ OPENAI_API_KEY: 'sk-test-openai-key', BRIDGE_TUNNEL: {} as DurableObjectNamespace });
 

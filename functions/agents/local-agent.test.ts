@@ -9,7 +9,7 @@ import { createBridgeOfflineModel } from './bridge-offline-model.ts';
 import { createAgent } from './factory.ts';
 import { LocalAgent } from './local-agent.ts';
 import { OnlineAgent } from './online-agent.ts';
-import { answerEvents, drain, scriptedModel, type ScriptedModel } from './testing/scripted-model.ts';
+import { answerEvents, drain, scriptedModel, type ScriptedModel } from '../../tests/helpers/scripted-model.ts';
 
 const config = readConfig({ OPENAI_API_KEY: 'sk-test-openai-key', BRIDGE_TUNNEL: {} as DurableObjectNamespace });
 

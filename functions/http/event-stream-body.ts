@@ -11,7 +11,7 @@ import type { ChatEvent } from '../../protocol/chat-events.ts';
 import { drainAvailable } from '../../protocol/event-batches.ts';
 import { toGatewayError, type GatewayError } from '../../protocol/gateway-error.ts';
 import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
-import { startWaitWatchdog } from '../agents/deadlines.ts';
+import { startWaitWatchdog } from '../../protocol/time.ts';
 
 export interface EventStreamFormat {
   /** Sent at once, before any event ('' for none). */

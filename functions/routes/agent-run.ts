@@ -12,7 +12,7 @@ import type { NativeRequest } from '../../protocol/native-passthrough.ts';
 import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import type { AgentResult, FallbackPolicy } from '../agents/agent-types.ts';
 import type { CircuitBreaker } from '../agents/circuit-breaker.ts';
-import { linkAbort } from '../agents/deadlines.ts';
+import { linkAbort } from '../../protocol/time.ts';
 import { createAgent } from '../agents/factory.ts';
 import type { AgentDefaults } from '../agents/model-selection.ts';
 import { getConfig, type Env } from '../config.ts';

@@ -9,7 +9,7 @@
 import { GatewayError } from '../../protocol/gateway-error.ts';
 import { parseModelName, type OnlineProvider } from '../../protocol/model-name.ts';
 import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
-import { startTimer } from '../agents/deadlines.ts';
+import { startTimer } from '../../protocol/time.ts';
 import { getConfig, type Env, type GatewayConfig, type ProviderConfig } from '../config.ts';
 import type { GatewayLogger } from '../middleware/error-response.ts';
 import type { ProviderAdapter } from '../providers/provider-model.ts';

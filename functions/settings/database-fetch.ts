@@ -6,7 +6,8 @@
  * requests reaches it) and Turso rate-limits the same way. A 429 is refused
  * before the statement runs, so sending it again is safe, writes included.
  */
-import { deadlineSignal, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
+import { type RuntimeDeps } from '../../protocol/runtime-deps.ts';
+import { deadlineSignal, fullJitterDelayMs } from '../../protocol/time.ts';
 
 const BUSY_BACKOFF = { baseMs: 20, capMs: 400 } as const;
 
@@ -18,7 +19,7 @@ export function databaseFetch(timeoutMs: number, deps: Pick<RuntimeDeps, 'sleep'
       // Looked up at call time so a runtime's own fetch is used; a Request's body is read once per send.
       const response = await fetch(input instanceof Request ? input.clone() : input, { ...init, signal: deadline });
       if (response.status !== 429) return response;
-      const delayMs = Math.floor(deps.random() * Math.min(BUSY_BACKOFF.capMs, BUSY_BACKOFF.baseMs * 2 ** retry));
+      const delayMs = fullJitterDelayMs(retry, BUSY_BACKOFF, deps.random);
       const waited = await deps.sleep(delayMs, deadline).then(
         () => true,
         () => false,

@@ -10,6 +10,7 @@ import type { ChatEvent } from '../../protocol/chat-events.ts';
 import type { ChatModel, ChatModelCall } from '../../protocol/chat-model.ts';
 import { GatewayError } from '../../protocol/gateway-error.ts';
 import { gatewayErrorFromTunnel, tunnelError } from '../../protocol/tunnel-errors.ts';
+import { raceAbort } from '../../protocol/time.ts';
 import { safeParseJson } from '../../protocol/validate.ts';
 import type { Env } from '../config.ts';
 import { bridgeStatusSchema, type BridgeStatus } from './bridge-record.ts';
@@ -61,7 +62,7 @@ async function* streamThroughTunnel(
   });
   let response: Response;
   try {
-    response = await untilAborted(opening, call.signal);
+    response = await raceAbort(opening, call.signal);
   } catch (error) {
     if (call.signal.aborted) {
       // The caller left while the object was opening the request. The signal is deliberately not
@@ -111,16 +112,6 @@ async function* streamThroughTunnel(
     if (!finished) await reader.cancel('client went away').catch(() => undefined);
     else reader.releaseLock();
   }
-}
-
-/** `promise`, or a rejection with the signal's reason as soon as it aborts (a listener on an aborted signal never fires). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 /** The user's tunnel status: connection, last-seen models and runners, requests in flight. */

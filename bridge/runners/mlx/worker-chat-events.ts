@@ -8,17 +8,14 @@
 import type { ChatEvent, Usage } from '../../../protocol/chat-events.ts';
 import { invalidRequest, type GatewayError } from '../../../protocol/gateway-error.ts';
 import type { RuntimeDeps } from '../../../protocol/runtime-deps.ts';
-import { TUNNEL_ERROR_CODES, type TunnelErrorCode } from '../../../protocol/tunnel-frames.ts';
+import { PROGRESS_EVERY_MS, TUNNEL_ERROR_CODES, type TunnelErrorCode } from '../../../protocol/tunnel-frames.ts';
 import { tunnelError } from '../../../protocol/tunnel-errors.ts';
 import { modelNotOffered } from '../model-offer.ts';
 import { withKeepAlive } from '../with-keepalive.ts';
 import type { WorkerEvent, WorkerEventOf } from './worker-protocol.ts';
 
-/**
- * The worker says nothing between "load 0/1" and "loaded", which for a first
- * Hugging Face download can be minutes; the gateway's idle deadline is 30 s.
- */
-export const LOAD_PROGRESS_EVERY_MS = 5_000;
+/** The worker says nothing between "load 0/1" and "loaded": the load's keep-alive cadence (protocol/tunnel-frames.ts). */
+export const LOAD_PROGRESS_EVERY_MS = PROGRESS_EVERY_MS;
 
 function isTunnelCode(code: string): code is TunnelErrorCode {
   return (TUNNEL_ERROR_CODES as readonly string[]).includes(code);

@@ -12,7 +12,7 @@ import { toGatewayError, type GatewayError, type OpenAIErrorBody } from '../../.
 import type { RuntimeDeps } from '../../../protocol/runtime-deps.ts';
 import { encodeSseComment, encodeSseEvent } from '../../../protocol/sse.ts';
 import type { AgentResult } from '../../agents/agent-types.ts';
-import { startTimer, type Timer } from '../../agents/deadlines.ts';
+import { startTimer, type Timer } from '../../../protocol/time.ts';
 import { KEEP_ALIVE_MS } from '../../http/sse-response.ts';
 import type { ResponseEncoder, ResponsesEvent } from './response-event-encoder.ts';
 import type { ResponseObject } from './response-object.ts';

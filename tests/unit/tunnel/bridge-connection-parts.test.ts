@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { BACKOFF_CAP_MS, fullJitterDelay } from '../../../bridge/connection/backoff.ts';
+import { BACKOFF_CAP_MS, RECONNECT_BACKOFF } from '../../../bridge/connection/backoff.ts';
+import { fullJitterDelayMs } from '../../../protocol/time.ts';
 import { bridgeConnectUrl } from '../../../bridge/connection/connect-url.ts';
 import { BACKED_UP_RETRY_MS, DeltaCoalescer } from '../../../bridge/connection/delta-coalescer.ts';
 import type { DeltaEvent } from '../../../protocol/chat-events.ts';
@@ -29,8 +30,8 @@ describe('reconnect backoff', () => {
   it('stays within [0, min(30 s, 0.5 s · 2^attempt))', () => {
     for (let attempt = 0; attempt < 12; attempt += 1) {
       const ceiling = Math.min(BACKOFF_CAP_MS, 500 * 2 ** attempt);
-      expect(fullJitterDelay(attempt, () => 0)).toBe(0);
-      expect(fullJitterDelay(attempt, () => 0.9999999)).toBe(ceiling - 1);
+      expect(fullJitterDelayMs(attempt, RECONNECT_BACKOFF, () => 0)).toBe(0);
+      expect(fullJitterDelayMs(attempt, RECONNECT_BACKOFF, () => 0.9999999)).toBe(ceiling - 1);
     }
   });
 
@@ -39,7 +40,7 @@ describe('reconnect backoff', () => {
     const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     const buckets = new Map<number, number>();
     for (let bridge = 0; bridge < 1000; bridge += 1) {
-      const second = Math.floor(fullJitterDelay(5, random) / 1000);
+      const second = Math.floor(fullJitterDelayMs(5, RECONNECT_BACKOFF, random) / 1000);
       buckets.set(second, (buckets.get(second) ?? 0) + 1);
     }
     expect(Math.max(...buckets.values())).toBeLessThan(150);

@@ -3,9 +3,9 @@
  * behavior (the last one repeats), honours its signal the way the real
  * providers do (rethrowing the signal's reason), and is recorded.
  */
-import type { ChatEvent } from '../../../protocol/chat-events.ts';
-import type { ChatModel, ChatModelCall } from '../../../protocol/chat-model.ts';
-import type { GatewayError } from '../../../protocol/gateway-error.ts';
+import type { ChatEvent } from '../../protocol/chat-events.ts';
+import type { ChatModel, ChatModelCall } from '../../protocol/chat-model.ts';
+import type { GatewayError } from '../../protocol/gateway-error.ts';
 
 export type ScriptedBehavior =
   /** Yields these events (end with a `finish`). */
