@@ -46,6 +46,8 @@ export interface BridgeConfig {
   vllmBaseUrl?: string;
   vllmApiKey?: string;
   idleUnloadSec: number;
+  /** Prompt caches the MLX worker keeps per model (0: no reuse); undefined: the worker's default. */
+  promptCacheEntries?: number;
   maxConcurrent: number;
   maxQueue: number;
   /** Watchdog: a worker silent this long is restarted. */
@@ -118,6 +120,7 @@ const fileSchema = z.strictObject({
   vllm_base_url: z.string().optional(),
   vllm_api_key: z.string().optional(),
   idle_unload_sec: positiveNumber.optional(),
+  prompt_cache_entries: z.number().int().min(0).optional(),
   max_concurrent: positiveInt.optional(),
   max_queue: z.coerce.number().int().min(0).optional(),
   watchdog_silence_sec: positiveNumber.optional(),
@@ -232,6 +235,8 @@ export function loadBridgeConfig(flags: BridgeFlags = {}, env: Record<string, st
       numberSetting(positiveNumber, flags.idleUnloadSec, '--idle-unload-sec', env.BRIDGE_IDLE_UNLOAD_SEC, 'BRIDGE_IDLE_UNLOAD_SEC') ??
       file.idle_unload_sec ??
       DEFAULTS.idleUnloadSec,
+    promptCacheEntries:
+      numberSetting(z.coerce.number().int().min(0), undefined, '--prompt-cache-entries', env.BRIDGE_PROMPT_CACHE_ENTRIES, 'BRIDGE_PROMPT_CACHE_ENTRIES') ?? file.prompt_cache_entries,
     maxConcurrent:
       numberSetting(positiveInt, flags.maxConcurrent, '--max-concurrent', env.BRIDGE_MAX_CONCURRENT, 'BRIDGE_MAX_CONCURRENT') ??
       file.max_concurrent ??

@@ -130,6 +130,7 @@ async function startRealBridge(options: LocalEngineOptions, python: string) {
       BRIDGE_PYTHON: python,
       PYTHONPATH: '',
       LOCAL_MODEL_PATHS: JSON.stringify({ [MODEL_ID]: MODEL_DIR }),
+      BRIDGE_PROMPT_CACHE_ENTRIES: '0',
     },
     afterStop: () => rmSync(scratch, { recursive: true, force: true }),
   });
@@ -152,6 +153,8 @@ export async function measureLocalEngine(options: LocalEngineOptions): Promise<L
     env: { PATH: process.env.PATH, PYTHONPATH: '' },
     modelPaths: { [MODEL_ID]: MODEL_DIR },
     idleUnloadSec: 3_600,
+    // Every depth does the same work: no depth reuses the KV cache of the round before (the floor cannot).
+    promptCacheEntries: 0,
     generateId: randomUUID,
     log: () => undefined,
   });

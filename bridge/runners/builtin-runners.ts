@@ -22,6 +22,7 @@ export function mlxRunnerFactory(onStatus?: (status: MlxStatus) => void): Runner
         allowDownloads: config.allowDownloads,
         hfCacheDir: config.hfCacheDir,
         idleUnloadSec: config.idleUnloadSec,
+        promptCacheEntries: config.promptCacheEntries,
         silenceTimeoutMs: config.silenceTimeoutSec * 1000,
         stallTimeoutMs: config.stallTimeoutSec * 1000,
         generateId: deps.generateId,

@@ -45,6 +45,8 @@ export interface MlxRunnerOptions {
   /** Hugging Face hub cache to list downloaded models from, if any. */
   hfCacheDir?: string;
   idleUnloadSec: number;
+  /** BRIDGE_PROMPT_CACHE_ENTRIES: prompt caches kept per model (0: no reuse); default the worker's. */
+  promptCacheEntries?: number;
   heartbeatSec?: number;
   silenceTimeoutMs?: number;
   stallTimeoutMs?: number;
@@ -155,6 +157,7 @@ export class MlxRunner implements Runner {
       env: options.env,
       heartbeatSec: options.heartbeatSec ?? 1,
       idleUnloadSec: options.idleUnloadSec,
+      promptCacheEntries: options.promptCacheEntries,
       silenceTimeoutMs: options.silenceTimeoutMs ?? 30_000,
       stallTimeoutMs: options.stallTimeoutMs ?? 120_000,
       log: options.log,

@@ -24,6 +24,8 @@ export interface WorkerProcessOptions {
   env: Record<string, string | undefined>;
   heartbeatSec: number;
   idleUnloadSec: number;
+  /** Prompt caches kept per model (0: no reuse); default the worker's own. */
+  promptCacheEntries?: number;
   /** Kill the worker when it writes nothing at all for this long. */
   silenceTimeoutMs: number;
   /** Kill the worker when it is prefilling or generating without progress for this long. */
@@ -79,6 +81,7 @@ export class MlxWorkerProcess {
       String(options.idleUnloadSec),
       '--parent-pid',
       String(process.pid),
+      ...(options.promptCacheEntries === undefined ? [] : ['--prompt-cache-entries', String(options.promptCacheEntries)]),
     ];
     // Not detached: the worker stays in the bridge's process group.
     this.child = spawn(options.python, args, { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });

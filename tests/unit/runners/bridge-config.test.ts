@@ -63,6 +63,14 @@ describe('bridge config', () => {
     expect(() => loadBridgeConfig({}, { HOME: '/x', LOCAL_MODEL_PATHS: '{"a": 3}' })).toThrow(/LOCAL_MODEL_PATHS: invalid value at a/);
   });
 
+  it('reads how many prompt caches the worker keeps from BRIDGE_PROMPT_CACHE_ENTRIES over the file, 0 allowed, else the worker decides', () => {
+    const dir = homeWithConfig({ prompt_cache_entries: 4 });
+    expect(loadBridgeConfig({}, { HOME: dir }).promptCacheEntries).toBe(4);
+    expect(loadBridgeConfig({}, { HOME: dir, BRIDGE_PROMPT_CACHE_ENTRIES: '0' }).promptCacheEntries).toBe(0);
+    expect(loadBridgeConfig({}, { HOME: '/nonexistent-home' }).promptCacheEntries).toBeUndefined();
+    expect(() => loadBridgeConfig({}, { HOME: '/x', BRIDGE_PROMPT_CACHE_ENTRIES: '-1' })).toThrow(/BRIDGE_PROMPT_CACHE_ENTRIES/);
+  });
+
   it('names the file key when the config file has an unknown or bad field', () => {
     const dir = homeWithConfig({ idle_unload_seconds: 3 });
     expect(() => loadBridgeConfig({}, { HOME: dir })).toThrow(/bridge\.json: .*idle_unload_seconds/);

@@ -47,6 +47,14 @@ describe('prompt-cache reuse on the real mlx-lm', { timeout: REAL_ENGINE_TIMEOUT
     expect(usage?.prompt_tokens_details?.cached_tokens).toBe((usage?.prompt_tokens ?? 0) - 1);
   });
 
+  it('keeps no prompt cache when told to keep none (BRIDGE_PROMPT_CACHE_ENTRIES=0): a repeated prompt starts cold', async () => {
+    harness = open({ promptCacheEntries: 0 });
+    expect(textOf(await ask(hello))).toBe(hello.completion);
+    const again = await ask(hello);
+    expect(textOf(again)).toBe(hello.completion);
+    expect(usageOf(again)?.prompt_tokens_details).toBeUndefined();
+  });
+
   it('drops the cache with the model on an idle unload: the next request starts cold', async () => {
     harness = open({ idleUnloadSec: 0.5 });
     const unloaded = harness.nextEvent((event: WorkerEvent): event is WorkerEventOf<'unloaded'> => event.event === 'unloaded' && event.reason === 'idle');
