@@ -19,10 +19,6 @@ export function checkMlxCapabilities(request: ChatRequest): void {
   if (choice === 'required' || typeof choice === 'object') {
     throw unsupported('tool_choice', 'forcing a tool call needs constrained decoding, which the MLX runner does not do yet; use "auto"');
   }
-  const format = request.response_format?.type;
-  if (format !== undefined && format !== 'text') {
-    throw unsupported('response_format', 'JSON output needs constrained decoding, which the MLX runner does not do yet');
-  }
   if (request.top_logprobs != null && request.logprobs !== true) {
     // OpenAI's rule: alternatives are part of the log probabilities asked for.
     throw invalidRequest("'top_logprobs' needs 'logprobs' set to true.", 'top_logprobs');

@@ -31,6 +31,12 @@ export interface WorkerGenerationConfig extends SamplingParams {
   top_logprobs?: number;
 }
 
+/** A `json_object` / `json_schema` response_format as the worker's grammar takes it. */
+export interface WorkerResponseFormat {
+  type: 'json_object' | 'json_schema';
+  schema?: Record<string, unknown>;
+}
+
 /**
  * Where the worker finds a model: `path`, its weights folder; else the Hub repo
  * `model_id`, downloaded only with `download: true` (otherwise, and when
@@ -55,6 +61,8 @@ export type WorkerCommand =
       parse_tools?: boolean;
       /** Extra chat template variables (`enable_thinking`, a request's `chat_template_kwargs`). */
       template_kwargs?: Record<string, unknown>;
+      /** JSON output enforced by constrained decoding; `schema` absent: any JSON object. */
+      response_format?: WorkerResponseFormat;
       generation_config: WorkerGenerationConfig;
     } & WorkerModelSource)
   | { op: 'cancel'; id: string }

@@ -8,7 +8,7 @@ import { contentText, type ChatRequest } from '../../../protocol/chat-request.ts
 import { invalidRequest } from '../../../protocol/gateway-error.ts';
 import { samplingParams } from '../generation-config.ts';
 import type { GenerationConfig } from '../runner.ts';
-import type { WorkerCommand, WorkerGenerationConfig, WorkerMessage } from './worker-protocol.ts';
+import type { WorkerCommand, WorkerGenerationConfig, WorkerMessage, WorkerResponseFormat } from './worker-protocol.ts';
 
 type GenerateCommand = Extract<WorkerCommand, { op: 'generate' }>;
 
@@ -34,6 +34,18 @@ export function toWorkerMessages(request: ChatRequest): WorkerMessage[] {
 export function toolFields(request: ChatRequest): Pick<GenerateCommand, 'tools' | 'parse_tools'> {
   if (!request.tools?.length) return {};
   return request.tool_choice === 'none' ? { tools: request.tools, parse_tools: false } : { tools: request.tools };
+}
+
+/**
+ * A JSON `response_format` for the worker's constrained decoding: `json_object`
+ * is any object, `json_schema` its schema (strict or not: the grammar always
+ * enforces it, as OpenAI's strict mode does). `text` is no constraint.
+ */
+export function responseFormatField(request: ChatRequest): Pick<GenerateCommand, 'response_format'> {
+  const format = request.response_format;
+  if (!format || format.type === 'text') return {};
+  const constraint: WorkerResponseFormat = format.type === 'json_schema' && format.json_schema.schema ? { type: 'json_schema', schema: format.json_schema.schema } : { type: 'json_object' };
+  return { response_format: constraint };
 }
 
 /**

@@ -1,0 +1,93 @@
+"""Structured output by constrained decoding: a request's `response_format` (`json_object`, or
+`json_schema` with its schema) as an mlx-lm logits processor that masks, at every step, each token
+the JSON grammar does not allow, so the answer parses and validates whatever the model would have
+said. The grammar engine is llguidance (why: docs/bridge.md, "Structured output"): it computes
+each mask lazily from the tokenizer's token trie, with no per-schema index to build, and refuses
+schema keywords it cannot enforce instead of ignoring them."""
+import weakref
+
+from mlx_worker_errors import WorkerError, log
+
+# One llguidance tokenizer per loaded model's tokenizer (building one walks the whole vocabulary).
+_TOKENIZERS = weakref.WeakKeyDictionary()
+
+# Compact JSON: with flexible whitespace a weak model can pad forever and never close the object.
+_COMPILE_OPTIONS = {"whitespace_flexible": False}
+
+
+def response_format_processors(tokenizer, response_format):
+    """[] without a JSON response_format, else [processor]. A schema llguidance cannot enforce is
+    the caller's 400 naming response_format, before any token is generated."""
+    if not response_format or response_format.get("type") not in ("json_object", "json_schema"):
+        return []
+    try:
+        from llguidance import LLMatcher
+    except ImportError:
+        raise WorkerError("bad_request", "this bridge's Python has no llguidance, so 'response_format' cannot be enforced; run `npm run bridge -- setup`", param="response_format")
+    schema = response_format.get("schema") if response_format["type"] == "json_schema" else None
+    if not isinstance(schema, dict):
+        schema = {"type": "object"}  # json_object, or a json_schema without one: any JSON object
+    try:
+        grammar = LLMatcher.grammar_from_json_schema(schema, defaults=_COMPILE_OPTIONS)
+    except (ValueError, TypeError) as error:
+        raise WorkerError("bad_request", f"'response_format' schema is not a JSON schema: {error}", param="response_format")
+    ll_tokenizer = _ll_tokenizer(tokenizer)
+    problem = LLMatcher.validate_grammar(grammar, ll_tokenizer)
+    if problem and not problem.startswith("WARNING"):
+        raise WorkerError("bad_request", f"'response_format' schema cannot be enforced here: {_first_line(problem)}", param="response_format")
+    return [JsonMaskProcessor(LLMatcher(ll_tokenizer, grammar, log_level=0), ll_tokenizer.vocab_size, list(tokenizer.eos_token_ids))]
+
+
+def _ll_tokenizer(tokenizer):
+    cached = _TOKENIZERS.get(tokenizer)
+    if cached is None:
+        import llguidance.hf
+
+        # The Hugging Face fast tokenizer under mlx-lm's TokenizerWrapper; every end-of-turn id ends the answer.
+        cached = llguidance.hf.from_tokenizer(tokenizer._tokenizer, eos_token=list(tokenizer.eos_token_ids))
+        _TOKENIZERS[tokenizer] = cached
+    return cached
+
+
+def _first_line(text):
+    return text.strip().splitlines()[0][:300] if text.strip() else "unknown reason"
+
+
+class JsonMaskProcessor:
+    """mlx-lm calls it with (tokens so far, logits) before each sample. The first call sees the
+    prompt; each later one first feeds the matcher the token sampled last. mlx-lm computes one step
+    ahead, so a call can come after the end-of-turn token: the matcher has stopped, only an
+    end-of-turn token is allowed."""
+
+    def __init__(self, matcher, vocab_size, eos_token_ids):
+        import mlx.core as mx
+        import numpy as np
+
+        self.mx, self.np = mx, np
+        self.matcher = matcher
+        self.eos = eos_token_ids
+        self.started = False
+        self.words = np.zeros(((vocab_size + 31) // 32,), dtype=np.int32)
+
+    def __call__(self, tokens, logits):
+        matcher = self.matcher
+        if self.started and not matcher.is_stopped():
+            if not matcher.consume_token(int(tokens[-1])) and matcher.is_error():
+                log(f"constrained decoding: {matcher.get_error()}")  # cannot happen with our own mask; ends the answer
+        self.started = True
+        if matcher.is_stopped() or matcher.is_error():
+            return self._only(self.eos, logits)
+        matcher.unsafe_compute_mask_ptr(self.words.ctypes.data, self.words.nbytes)
+        np = self.np
+        allowed = np.unpackbits(self.words.view(np.uint8), bitorder="little")
+        width = logits.shape[-1]
+        # The model's output may be wider than the tokenizer's vocabulary (padding rows): never allowed.
+        allowed = allowed[:width] if allowed.size >= width else np.pad(allowed, (0, width - allowed.size))
+        return self.mx.where(self.mx.array(allowed.astype(bool)), logits, -self.mx.inf)
+
+    def _only(self, token_ids, logits):
+        np = self.np
+        allowed = np.zeros((logits.shape[-1],), dtype=bool)
+        allowed[[t for t in token_ids if t < allowed.size]] = True
+        return self.mx.where(self.mx.array(allowed), logits, -self.mx.inf)
+
