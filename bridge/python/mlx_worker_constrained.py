@@ -1,9 +1,10 @@
 """Structured output by constrained decoding: a request's `response_format` (`json_object`, or
-`json_schema` with its schema) as an mlx-lm logits processor that masks, at every step, each token
-the JSON grammar does not allow, so the answer parses and validates whatever the model would have
-said. The grammar engine is llguidance (why: docs/bridge.md, "Structured output"): it computes
+`json_schema` with its schema), or a `tool_choice` that forces a tool call, as an mlx-lm logits
+processor that masks, at every step, each token the grammar does not allow, so the answer parses
+and validates whatever the model would have said. The grammar engine is llguidance (why: docs/bridge.md, "Structured output"): it computes
 each mask lazily from the tokenizer's token trie, with no per-schema index to build, and refuses
 schema keywords it cannot enforce instead of ignoring them."""
+import json
 import weakref
 
 from mlx_worker_errors import WorkerError, log
@@ -11,8 +12,60 @@ from mlx_worker_errors import WorkerError, log
 # One llguidance tokenizer per loaded model's tokenizer (building one walks the whole vocabulary).
 _TOKENIZERS = weakref.WeakKeyDictionary()
 
-# Compact JSON: with flexible whitespace a weak model can pad forever and never close the object.
-_COMPILE_OPTIONS = {"whitespace_flexible": False}
+# At most one space where JSON allows whitespace: a model writes in its own style (`", "` and
+# `": "`, as json.dumps does), but cannot pad forever and never close the value.
+_COMPILE_OPTIONS = {"whitespace_flexible": True, "whitespace_pattern": "[ ]?"}
+
+
+def constrained_processors(tokenizer, command):
+    """[] when the generate command asks for nothing constrained, else [processor]. A forced tool
+    call wins over a response_format (the answer is the call, as online)."""
+    if command.get("tool_choice") is not None:
+        return tool_choice_processors(tokenizer, command.get("tools") or [], command["tool_choice"])
+    return response_format_processors(tokenizer, command.get("response_format"))
+
+
+def tool_choice_processors(tokenizer, tools, tool_choice):
+    """`"required"` (one call or more, to any of the tools) or `{"name"}` (one call to that one) as
+    a grammar of the model's own tool-call blocks, each call's arguments held to its parameters'
+    schema. Only the `<tool_call>` JSON format (mlx-lm's json_tools parser: Qwen, Hermes and their
+    kin) has a grammar here; any other is the caller's 400 naming tool_choice."""
+    parser = getattr(getattr(tokenizer, "tool_parser", None), "__module__", "")
+    if not tokenizer.has_tool_calling or not parser.endswith(".json_tools"):
+        raise WorkerError(
+            "bad_request",
+            "forcing a tool call needs the <tool_call> JSON tool format, and this model's template has another; use tool_choice \"auto\"",
+            param="tool_choice",
+        )
+    functions = [tool.get("function") or {} for tool in tools]
+    if isinstance(tool_choice, dict):
+        functions = [f for f in functions if f.get("name") == tool_choice.get("name")]
+    if not functions:
+        raise WorkerError("bad_request", "tool_choice names no tool of this request", param="tool_choice")
+    calls = [
+        {
+            "type": "object",
+            "properties": {"name": {"const": f.get("name")}, "arguments": f.get("parameters") or {"type": "object"}},
+            "required": ["name", "arguments"],
+            "additionalProperties": False,
+        }
+        for f in functions
+    ]
+    schema = {"anyOf": calls} if len(calls) > 1 else calls[0]
+    schema["x-guidance"] = _COMPILE_OPTIONS
+    start, end = (_marker(tokenizer, tokenizer.tool_call_start), _marker(tokenizer, tokenizer.tool_call_end))
+    repeat = "" if isinstance(tool_choice, dict) else ' ("\\n" call)*'
+    lark = f'start: call{repeat}\ncall: {start} "\\n" body "\\n" {end}\nbody: %json {json.dumps(schema)}\n'
+    from llguidance import LLMatcher
+
+    return _processors(tokenizer, LLMatcher.grammar_from_lark(lark), "tool_choice")
+
+
+def _marker(tokenizer, text):
+    """The marker as its single token when it has one (the splitter sees the marker token, as when
+    the model writes it), else as text."""
+    ids = tokenizer.encode(text, add_special_tokens=False)
+    return f"<[{ids[0]}]>" if len(ids) == 1 else json.dumps(text)
 
 
 def response_format_processors(tokenizer, response_format):
@@ -31,10 +84,17 @@ def response_format_processors(tokenizer, response_format):
         grammar = LLMatcher.grammar_from_json_schema(schema, defaults=_COMPILE_OPTIONS)
     except (ValueError, TypeError) as error:
         raise WorkerError("bad_request", f"'response_format' schema is not a JSON schema: {error}", param="response_format")
+    return _processors(tokenizer, grammar, "response_format")
+
+
+def _processors(tokenizer, grammar, param):
+    """[processor] for the grammar; one it cannot enforce is the caller's 400 naming `param`."""
+    from llguidance import LLMatcher
+
     ll_tokenizer = _ll_tokenizer(tokenizer)
     problem = LLMatcher.validate_grammar(grammar, ll_tokenizer)
     if problem and not problem.startswith("WARNING"):
-        raise WorkerError("bad_request", f"'response_format' schema cannot be enforced here: {_first_line(problem)}", param="response_format")
+        raise WorkerError("bad_request", f"the '{param}' schema cannot be enforced here: {_first_line(problem)}", param=param)
     return [JsonMaskProcessor(LLMatcher(ll_tokenizer, grammar, log_level=0), ll_tokenizer.vocab_size, list(tokenizer.eos_token_ids))]
 
 

@@ -3,7 +3,7 @@ sampler and logits processors, a prompt cache to start from, mlx-lm's stream_gen
 output split into answer text, reasoning and tool calls as protocol events, then `done`."""
 import time
 
-from mlx_worker_constrained import response_format_processors
+from mlx_worker_constrained import constrained_processors
 from mlx_worker_errors import WorkerError, log
 from mlx_worker_logprobs import TokenLogprobs
 from mlx_worker_output import OutputSplitter, PlainOutput
@@ -48,7 +48,7 @@ class Generation:
             min_p=float(config.get("min_p") or 0.0),
             top_k=int(config.get("top_k") or 0),
         )
-        processors = self.logits_processors(config, tokenizer) + response_format_processors(tokenizer, command.get("response_format"))
+        processors = self.logits_processors(config, tokenizer) + constrained_processors(tokenizer, command)
         stop = StopMatcher(config.get("stop") or [])
         if config.get("logprobs"):
             self.logprobs = TokenLogprobs(worker.mx, tokenizer, config.get("top_logprobs"))

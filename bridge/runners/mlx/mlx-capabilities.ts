@@ -16,8 +16,12 @@ function unsupported(param: string, reason: string): GatewayError {
 /** Throws a 400 naming the first field of `request` the MLX runner cannot honour. */
 export function checkMlxCapabilities(request: ChatRequest): void {
   const choice = request.tool_choice;
-  if (choice === 'required' || typeof choice === 'object') {
-    throw unsupported('tool_choice', 'forcing a tool call needs constrained decoding, which the MLX runner does not do yet; use "auto"');
+  // "required" and a named function are enforced by the worker's constrained decoding, which needs the tools.
+  if ((choice === 'required' || typeof choice === 'object') && !request.tools?.length) {
+    throw invalidRequest("'tool_choice' forces a tool call, so 'tools' must list at least one.", 'tool_choice');
+  }
+  if (typeof choice === 'object' && !request.tools?.some((tool) => tool.function.name === choice.function.name)) {
+    throw invalidRequest(`'tool_choice' names '${choice.function.name.slice(0, 64)}', which is not among 'tools'.`, 'tool_choice');
   }
   if (request.top_logprobs != null && request.logprobs !== true) {
     // OpenAI's rule: alternatives are part of the log probabilities asked for.

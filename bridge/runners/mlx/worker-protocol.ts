@@ -59,6 +59,8 @@ export type WorkerCommand =
       tools?: Tool[];
       /** `false` (tool_choice "none"): the tools are shown to the model, its tool blocks stay text. */
       parse_tools?: boolean;
+      /** A forced tool call, enforced by constrained decoding: one call or more to any tool, or one to the named one. */
+      tool_choice?: 'required' | { name: string };
       /** Extra chat template variables (`enable_thinking`, a request's `chat_template_kwargs`). */
       template_kwargs?: Record<string, unknown>;
       /** JSON output enforced by constrained decoding; `schema` absent: any JSON object. */

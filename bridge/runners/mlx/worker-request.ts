@@ -31,9 +31,14 @@ export function toWorkerMessages(request: ChatRequest): WorkerMessage[] {
  * "none"` still shows the tools (the conversation may refer to them) but the
  * model's tool blocks stay text, as no call may come back.
  */
-export function toolFields(request: ChatRequest): Pick<GenerateCommand, 'tools' | 'parse_tools'> {
+export function toolFields(request: ChatRequest): Pick<GenerateCommand, 'tools' | 'parse_tools' | 'tool_choice'> {
   if (!request.tools?.length) return {};
-  return request.tool_choice === 'none' ? { tools: request.tools, parse_tools: false } : { tools: request.tools };
+  const choice = request.tool_choice;
+  if (choice === 'none') return { tools: request.tools, parse_tools: false };
+  // A forced call is enforced by the worker's constrained decoding (one call to the named function, or one or more).
+  if (choice === 'required') return { tools: request.tools, tool_choice: 'required' };
+  if (typeof choice === 'object') return { tools: request.tools, tool_choice: { name: choice.function.name } };
+  return { tools: request.tools };
 }
 
 /**

@@ -134,3 +134,56 @@ describe('response_format on the real mlx-lm with a random-weight model', () => 
     expect(enumCase?.check.safeParse(answerJson(await ask(jsonSchema('answer', enumCase.schema)))).error).toBeUndefined();
   }, 30_000);
 });
+
+const weather = { type: 'function' as const, function: { name: 'get_weather', description: 'Get the current weather in a city', parameters: { type: 'object', properties: { city: { type: 'string', maxLength: 20 } }, required: ['city'], additionalProperties: false } } };
+const time = { type: 'function' as const, function: { name: 'get_time', description: 'The time in a zone', parameters: { type: 'object', properties: { zone: { enum: ['UTC', 'CET'] } }, required: ['zone'], additionalProperties: false } } };
+
+/** Each call of the answer: its name and its arguments text, joined from the tool-call deltas by index. */
+function callsOf(events: ChatEvent[]): { name: string; arguments: string }[] {
+  const calls: { name: string; arguments: string }[] = [];
+  for (const event of events) {
+    if (event.type !== 'tool-call-delta') continue;
+    const call = (calls[event.index] ??= { name: '', arguments: '' });
+    call.name += event.name ?? '';
+    call.arguments += event.arguments ?? '';
+  }
+  return calls;
+}
+
+describe('tool_choice forcing a call on the real mlx-lm with a random-weight model', () => {
+  const askTools = (extra: Partial<ChatRequest>) => ask(undefined, 'What is the weather in Paris?', 300, { tools: [weather, time], parallel_tool_calls: false, ...extra });
+
+  it('answers without a forced call with no tool call at all (so the grammar is what makes the calls below)', async () => {
+    expect(callsOf(await askTools({}))).toHaveLength(0);
+  }, 30_000);
+
+  it("answers tool_choice 'required' with a call to one of the tools whose arguments fit its parameters, finish_reason tool_calls", async () => {
+    const events = await askTools({ tool_choice: 'required' });
+    expect(finishOf(events).finishReason).toBe('tool_calls');
+    const [call, ...others] = callsOf(events);
+    expect(others).toHaveLength(0);
+    const check = call?.name === 'get_weather' ? z.strictObject({ city: z.string().max(20) }) : z.strictObject({ zone: z.enum(['UTC', 'CET']) });
+    expect(['get_weather', 'get_time']).toContain(call?.name);
+    expect(check.safeParse(JSON.parse(call?.arguments ?? '')).error).toBeUndefined();
+  }, 30_000);
+
+  it('answers a named function with a call to that one, for each of the two tools', async () => {
+    for (const [tool, check] of [
+      [weather, z.strictObject({ city: z.string().max(20) })],
+      [time, z.strictObject({ zone: z.enum(['UTC', 'CET']) })],
+    ] as const) {
+      const events = await askTools({ tool_choice: { type: 'function', function: { name: tool.function.name } } });
+      expect(finishOf(events).finishReason).toBe('tool_calls');
+      const calls = callsOf(events);
+      expect(calls.map((call) => call.name)).toEqual([tool.function.name]);
+      expect(check.safeParse(JSON.parse(calls[0]?.arguments ?? '')).error).toBeUndefined();
+    }
+  }, 30_000);
+
+  it('refuses a named function that is not among the tools, and a forced call without tools, naming tool_choice', async () => {
+    const named = await failure(askTools({ tool_choice: { type: 'function', function: { name: 'get_stock' } } }));
+    expect(named).toMatchObject({ status: 400, param: 'tool_choice' });
+    const bare = await failure(ask(undefined, 'Hi', 10, { tool_choice: 'required' }));
+    expect(bare).toMatchObject({ status: 400, param: 'tool_choice' });
+  });
+});

@@ -96,11 +96,16 @@ describe('tool calls on the real mlx-lm', () => {
     expect(finishOf(answer).usage?.completion_tokens).toBeGreaterThan(0);
   });
 
-  it("refuses tool_choice 'required' and a named function (they need constrained decoding), naming 'tool_choice'", async () => {
+  it("forces a call under tool_choice 'required' and a named function (constrained decoding): the trained call, and one where the model would greet", async () => {
     harness = realHarness();
     for (const tool_choice of ['required', { type: 'function', function: { name: 'get_weather' } }] as const) {
-      const error = await failure(collect(harness.runner.generate(request(toolCall, { tool_choice }), { maxTokens: 16, stop: [] }, never)));
-      expect(error).toMatchObject({ status: 400, param: 'tool_choice' });
+      const events = await collect(harness.runner.generate(request(toolCall, { tool_choice }), { maxTokens: 64, stop: [] }, never));
+      expect(finishOf(events).finishReason).toBe('tool_calls');
+      const argumentsText = toolCallsOf(events).map((piece) => (piece.type === 'tool-call-delta' ? piece.arguments : '')).join('');
+      expect(JSON.parse(argumentsText)).toEqual(toolCall.tool_call?.arguments);
+      const greeting = await collect(harness.runner.generate(request(hello, { tools: toolCall.tools, tool_choice }), { maxTokens: 64, stop: [] }, never));
+      expect(finishOf(greeting).finishReason).toBe('tool_calls');
+      expect(toolCallsOf(greeting)[0]).toMatchObject({ name: 'get_weather' });
     }
   });
 });
