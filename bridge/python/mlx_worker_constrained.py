@@ -1,13 +1,15 @@
 """Structured output by constrained decoding: a request's `response_format` (`json_object`, or
 `json_schema` with its schema), or a `tool_choice` that forces a tool call, as an mlx-lm logits
 processor that masks, at every step, each token the grammar does not allow, so the answer parses
-and validates whatever the model would have said. The grammar engine is llguidance (why: docs/bridge.md, "Structured output"): it computes
-each mask lazily from the tokenizer's token trie, with no per-schema index to build, and refuses
-schema keywords it cannot enforce instead of ignoring them."""
+and validates whatever the model would have said. The grammar engine is llguidance (why:
+docs/bridge.md, "Structured output"): it computes each mask lazily from the tokenizer's token
+trie, with no per-schema index to build, and refuses schema keywords it cannot enforce instead of
+ignoring them."""
 import json
 import weakref
 
 from mlx_worker_errors import WorkerError, log
+from mlx_worker_prompt import initial_state
 
 # One llguidance tokenizer per loaded model's tokenizer (building one walks the whole vocabulary).
 _TOKENIZERS = weakref.WeakKeyDictionary()
@@ -17,19 +19,33 @@ _TOKENIZERS = weakref.WeakKeyDictionary()
 _COMPILE_OPTIONS = {"whitespace_flexible": True, "whitespace_pattern": "[ ]?"}
 
 
-def constrained_processors(tokenizer, command):
-    """[] when the generate command asks for nothing constrained, else [processor]. A forced tool
-    call wins over a response_format (the answer is the call, as online)."""
+def constrained_processors(tokenizer, command, prompt):
+    """[] when the generate command asks for nothing constrained, else [processor] for the answer
+    to `prompt` (token ids). A forced tool call wins over a response_format (the answer is the
+    call, as online)."""
     if command.get("tool_choice") is not None:
-        return tool_choice_processors(tokenizer, command.get("tools") or [], command["tool_choice"])
-    return response_format_processors(tokenizer, command.get("response_format"))
+        body, param = _tool_calls_rules(tokenizer, command.get("tools") or [], command["tool_choice"]), "tool_choice"
+    else:
+        response_format = command.get("response_format")
+        if not response_format or response_format.get("type") not in ("json_object", "json_schema"):
+            return []
+        body, param = _json_rule(response_format), "response_format"
+    return _processors(tokenizer, _with_thinking(tokenizer, body, prompt), param)
 
 
-def tool_choice_processors(tokenizer, tools, tool_choice):
+def _json_rule(response_format):
+    """`body`: a JSON value of the schema; `json_object` (or a json_schema without one) any object."""
+    schema = response_format.get("schema") if response_format["type"] == "json_schema" else None
+    if not isinstance(schema, dict):
+        schema = {"type": "object"}
+    return f"body: %json {json.dumps({**schema, 'x-guidance': _COMPILE_OPTIONS})}\n"
+
+
+def _tool_calls_rules(tokenizer, tools, tool_choice):
     """`"required"` (one call or more, to any of the tools) or `{"name"}` (one call to that one) as
-    a grammar of the model's own tool-call blocks, each call's arguments held to its parameters'
-    schema. Only the `<tool_call>` JSON format (mlx-lm's json_tools parser: Qwen, Hermes and their
-    kin) has a grammar here; any other is the caller's 400 naming tool_choice."""
+    the model's own tool-call blocks, each call's arguments held to its parameters' schema. Only
+    the `<tool_call>` JSON format (mlx-lm's json_tools parser: Qwen, Hermes and their kin) has a
+    grammar here; any other is the caller's 400 naming tool_choice."""
     parser = getattr(getattr(tokenizer, "tool_parser", None), "__module__", "")
     if not tokenizer.has_tool_calling or not parser.endswith(".json_tools"):
         raise WorkerError(
@@ -52,45 +68,51 @@ def tool_choice_processors(tokenizer, tools, tool_choice):
         for f in functions
     ]
     schema = {"anyOf": calls} if len(calls) > 1 else calls[0]
-    schema["x-guidance"] = _COMPILE_OPTIONS
-    start, end = (_marker(tokenizer, tokenizer.tool_call_start), _marker(tokenizer, tokenizer.tool_call_end))
+    start, end = _marker(tokenizer, tokenizer.tool_call_start), _marker(tokenizer, tokenizer.tool_call_end)
     repeat = "" if isinstance(tool_choice, dict) else ' ("\\n" call)*'
-    lark = f'start: call{repeat}\ncall: {start} "\\n" body "\\n" {end}\nbody: %json {json.dumps(schema)}\n'
-    from llguidance import LLMatcher
+    return (
+        f"body: call{repeat}\n"
+        f'call: {start} "\\n" call_json "\\n" {end}\n'
+        f"call_json: %json {json.dumps({**schema, 'x-guidance': _COMPILE_OPTIONS})}\n"
+    )
 
-    return _processors(tokenizer, LLMatcher.grammar_from_lark(lark), "tool_choice")
+
+def _with_thinking(tokenizer, body, prompt):
+    """The whole answer. When the template opened a think block in the prompt, the model's own
+    reasoning comes first (any token but the end of the turn, up to the end marker), then the body;
+    otherwise the body from the first token: a model that would open a block itself is not let
+    (an untrained one may never close it, and the guarantee is a finished answer)."""
+    if initial_state(tokenizer, prompt) != "reasoning":
+        return "start: body\n" + body
+    end_id = _single_token(tokenizer, "think_end")
+    if end_id is None:
+        raise WorkerError("bad_request", "this model starts inside a think block whose end marker is not one token; constrained output cannot follow it")
+    banned = ",".join(str(token) for token in [end_id, *tokenizer.eos_token_ids])
+    return f'start: <[^{banned}]>* <[{end_id}]> ("\\n" | "\\n\\n")? body\n' + body
+
+
+def _single_token(tokenizer, attribute):
+    text = getattr(tokenizer, attribute, None)
+    if not text:
+        return None
+    ids = tokenizer.encode(text, add_special_tokens=False)
+    return ids[0] if len(ids) == 1 else None
 
 
 def _marker(tokenizer, text):
-    """The marker as its single token when it has one (the splitter sees the marker token, as when
-    the model writes it), else as text."""
+    """The marker as its single token when it has one (the output splitter sees the marker token,
+    as when the model writes it), else as text."""
     ids = tokenizer.encode(text, add_special_tokens=False)
     return f"<[{ids[0]}]>" if len(ids) == 1 else json.dumps(text)
 
 
-def response_format_processors(tokenizer, response_format):
-    """[] without a JSON response_format, else [processor]. A schema llguidance cannot enforce is
-    the caller's 400 naming response_format, before any token is generated."""
-    if not response_format or response_format.get("type") not in ("json_object", "json_schema"):
-        return []
+def _processors(tokenizer, lark, param):
+    """[processor] for the grammar; one llguidance cannot enforce is the caller's 400 naming `param`."""
     try:
         from llguidance import LLMatcher
     except ImportError:
-        raise WorkerError("bad_request", "this bridge's Python has no llguidance, so 'response_format' cannot be enforced; run `npm run bridge -- setup`", param="response_format")
-    schema = response_format.get("schema") if response_format["type"] == "json_schema" else None
-    if not isinstance(schema, dict):
-        schema = {"type": "object"}  # json_object, or a json_schema without one: any JSON object
-    try:
-        grammar = LLMatcher.grammar_from_json_schema(schema, defaults=_COMPILE_OPTIONS)
-    except (ValueError, TypeError) as error:
-        raise WorkerError("bad_request", f"'response_format' schema is not a JSON schema: {error}", param="response_format")
-    return _processors(tokenizer, grammar, "response_format")
-
-
-def _processors(tokenizer, grammar, param):
-    """[processor] for the grammar; one it cannot enforce is the caller's 400 naming `param`."""
-    from llguidance import LLMatcher
-
+        raise WorkerError("bad_request", f"this bridge's Python has no llguidance, so '{param}' cannot be enforced; run `npm run bridge -- setup`", param=param)
+    grammar = LLMatcher.grammar_from_lark(lark)
     ll_tokenizer = _ll_tokenizer(tokenizer)
     problem = LLMatcher.validate_grammar(grammar, ll_tokenizer)
     if problem and not problem.startswith("WARNING"):
@@ -150,4 +172,3 @@ class JsonMaskProcessor:
         allowed = np.zeros((logits.shape[-1],), dtype=bool)
         allowed[[t for t in token_ids if t < allowed.size]] = True
         return self.mx.where(self.mx.array(allowed), logits, -self.mx.inf)
-

@@ -48,7 +48,7 @@ class Generation:
             min_p=float(config.get("min_p") or 0.0),
             top_k=int(config.get("top_k") or 0),
         )
-        processors = self.logits_processors(config, tokenizer) + constrained_processors(tokenizer, command)
+        processors = self.logits_processors(config, tokenizer) + constrained_processors(tokenizer, command, prompt)
         stop = StopMatcher(config.get("stop") or [])
         if config.get("logprobs"):
             self.logprobs = TokenLogprobs(worker.mx, tokenizer, config.get("top_logprobs"))

@@ -6,13 +6,15 @@
  * token the schema does not allow was masked. Each answer is checked against a zod schema written
  * to match the JSON schema it was asked for.
  */
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { resolveGenerationConfig } from '../../../bridge/runners/generation-config.ts';
 import type { ChatEvent } from '../../../protocol/chat-events.ts';
 import type { ChatRequest } from '../../../protocol/chat-request.ts';
 import { failure } from '../../helpers/gateway-failure.ts';
-import { realPython, tokenIds } from '../../helpers/mlx-real-engine.ts';
+import { answerCase, messagesOf, realPython, TINY_CHAT, tokenIds } from '../../helpers/mlx-real-engine.ts';
 import { makeRandomModel, type RandomModel } from '../../helpers/random-model.ts';
 import { collect, makeMlxHarness, textOf, type MlxHarness } from './mlx-harness.ts';
 import { finishOf } from './mlx-real-harness.ts';
@@ -21,7 +23,7 @@ let model: RandomModel;
 let harness: MlxHarness;
 beforeAll(() => {
   model = makeRandomModel();
-  harness = makeMlxHarness({ env: { PYTHONPATH: '' }, runner: { python: realPython(), modelPaths: { 'tiny-random': model.dir } } });
+  harness = makeMlxHarness({ env: { PYTHONPATH: '' }, runner: { python: realPython(), modelPaths: { 'tiny-random': model.dir, 'tiny-chat': TINY_CHAT } } });
 }, 60_000);
 afterAll(async () => {
   await harness?.close();
@@ -186,4 +188,47 @@ describe('tool_choice forcing a call on the real mlx-lm with a random-weight mod
     const bare = await failure(ask(undefined, 'Hi', 10, { tool_choice: 'required' }));
     expect(bare).toMatchObject({ status: 400, param: 'tool_choice' });
   });
+});
+
+describe('think blocks and the constrained answer, on the trained tiny model', () => {
+  const thinking = answerCase('thinking');
+  const answerSchema = jsonSchema('sum', { type: 'object', properties: { answer: { type: 'integer' } }, required: ['answer'], additionalProperties: false });
+  let opened: string;
+  beforeAll(() => {
+    // The same model with a template that opens the think block in the generation prompt (as
+    // DeepSeek-R1's does): the model starts inside it.
+    opened = path.join(model.dir, '..', 'tiny-chat-opens-think');
+    cpSync(TINY_CHAT, opened, { recursive: true });
+    const configFile = path.join(opened, 'tokenizer_config.json');
+    const config = JSON.parse(readFileSync(configFile, 'utf8')) as { chat_template: string };
+    config.chat_template = config.chat_template.replace("{{- '<|im_start|>assistant\\n' }}", "{{- '<|im_start|>assistant\\n<think>\\n' }}");
+    writeFileSync(configFile, JSON.stringify(config));
+  });
+  const askThinking = (modelId: string, extra: Partial<ChatRequest> = {}) => {
+    const request: ChatRequest = { model: modelId, messages: messagesOf(thinking), max_tokens: 100, response_format: answerSchema, ...extra };
+    return collect(harness.runner.generate(request, resolveGenerationConfig(request), new AbortController().signal));
+  };
+  const reasoningOf = (events: ChatEvent[]): string => events.map((event) => (event.type === 'reasoning-delta' ? event.text : '')).join('');
+  const validSum = (events: ChatEvent[]) => expect(z.strictObject({ answer: z.int() }).safeParse(answerJson(events)).error).toBeUndefined();
+
+  it('lets a model the template left inside a think block finish its reasoning (as reasoning), then holds the answer to the schema', async () => {
+    const openHarness = makeMlxHarness({ env: { PYTHONPATH: '' }, runner: { python: realPython(), modelPaths: { opened } } });
+    try {
+      const events = await collect(
+        openHarness.runner.generate({ model: 'opened', messages: messagesOf(thinking), max_tokens: 100, response_format: answerSchema }, { maxTokens: 100, stop: [] }, new AbortController().signal),
+      );
+      expect(reasoningOf(events)).toBe(thinking.reasoning);
+      expect(answerJson(events)).toEqual({ answer: 5 });
+    } finally {
+      await openHarness.close();
+    }
+  }, 30_000);
+
+  it('answers JSON from the first token otherwise: no think block, with thinking on or off', async () => {
+    for (const extra of [{}, { reasoning_effort: 'none' as const }]) {
+      const events = await askThinking('tiny-chat', extra);
+      expect(reasoningOf(events)).toBe('');
+      validSum(events);
+    }
+  }, 30_000);
 });
