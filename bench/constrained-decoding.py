@@ -107,7 +107,7 @@ def main():
         subprocess.run([sys.executable, os.path.join(ROOT, "tests", "models", "make_random_model.py"), folder], check=True, capture_output=True)
         model, tokenizer = mlx_lm.load(folder)
     prompt = tokenizer.apply_chat_template([{"role": "user", "content": "A person as JSON, please."}], add_generation_prompt=True, tokenize=True)
-    variants = {"none": None, "llguidance": lambda: constrained_processors(tokenizer, {"response_format": {"type": "json_schema", "schema": SCHEMA}})[0]}
+    variants = {"none": None, "llguidance": lambda: constrained_processors(tokenizer, {"response_format": {"type": "json_schema", "schema": SCHEMA}}, prompt)[0]}
     for name, factory in (("outlines-core", outlines_core_factory),):
         try:
             variants[name] = factory(tokenizer)
