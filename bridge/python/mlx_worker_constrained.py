@@ -10,6 +10,7 @@ import weakref
 
 from mlx_worker_errors import WorkerError, log
 from mlx_worker_prompt import initial_state
+from mlx_worker_tool_stream import streams_arguments
 
 # One llguidance tokenizer per loaded model's tokenizer (building one walks the whole vocabulary).
 _TOKENIZERS = weakref.WeakKeyDictionary()
@@ -46,8 +47,7 @@ def _tool_calls_rules(tokenizer, tools, tool_choice):
     the model's own tool-call blocks, each call's arguments held to its parameters' schema. Only
     the `<tool_call>` JSON format (mlx-lm's json_tools parser: Qwen, Hermes and their kin) has a
     grammar here; any other is the caller's 400 naming tool_choice."""
-    parser = getattr(getattr(tokenizer, "tool_parser", None), "__module__", "")
-    if not tokenizer.has_tool_calling or not parser.endswith(".json_tools"):
+    if not tokenizer.has_tool_calling or not streams_arguments(tokenizer):
         raise WorkerError(
             "bad_request",
             "forcing a tool call needs the <tool_call> JSON tool format, and this model's template has another; use tool_choice \"auto\"",

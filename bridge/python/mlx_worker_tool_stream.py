@@ -7,6 +7,8 @@ import re
 
 # `{"name": "<name>", "arguments": {` (the canonical order); anything else waits for the whole block.
 _PREFIX = re.compile(r'\s*\{\s*"name"\s*:\s*"([^"\\]{1,256})"\s*,\s*"arguments"\s*:\s*(?=\{)')
+# A call the worker opened itself (a forced tool_choice): named before its arguments begin.
+_FORCED_PREFIX = re.compile(r'\s*\{\s*"name"\s*:\s*"([^"\\]{1,256})"\s*,\s*"arguments"\s*:\s*')
 # What may follow the arguments object before the block closes: the outer object's brace.
 _HELD_TAIL = re.compile(r"\s*\}?\s*$")
 
@@ -22,9 +24,11 @@ class ToolCallStream:
     The object's last `}` and trailing whitespace are held back, since they may close the outer
     object rather than the arguments."""
 
-    def __init__(self):
+    def __init__(self, forced=False):
+        self.prefix = _FORCED_PREFIX if forced else _PREFIX
         self.name = None
         self.sent = 0  # tool_text[:sent] has been accounted for
+        self.leading = True  # no argument text seen yet
 
     @property
     def started(self):
@@ -34,12 +38,17 @@ class ToolCallStream:
         """(name when it has just become known or None, the arguments text that is now safe)."""
         started_now = None
         if self.name is None:
-            match = _PREFIX.match(tool_text)
+            match = self.prefix.match(tool_text)
             if match is None:
                 return None, ""
             self.name = started_now = match.group(1)
             self.sent = match.end()
         pending = tool_text[self.sent :]
+        if self.leading:
+            skipped = len(pending) - len(pending.lstrip())  # the space before the arguments is not theirs
+            self.sent += skipped
+            pending = pending[skipped:]
+            self.leading = not pending
         safe = pending[: _HELD_TAIL.search(pending).start()]
         self.sent += len(safe)
         return started_now, safe

@@ -147,14 +147,24 @@ describe('tools and reasoning through the tunnel on the real mlx-lm', () => {
     expect(JSON.parse(streamed.toolCalls[0]?.arguments ?? '')).toEqual(toolCall.tool_call?.arguments);
   });
 
-  it("forces a tool call with tool_choice 'required' where the model would greet (constrained decoding), through the tunnel", async () => {
-    const completion = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: messagesOf(hello), tools: toolsOf(toolCall), tool_choice: 'required' });
-    const choice = completion.choices[0];
-    expect(choice?.finish_reason).toBe('tool_calls');
-    const call = choice?.message.tool_calls?.[0];
+  it("honours tool_choice naming the function: the answer is that call, through the official client", async () => {
+    const completion = await stack.client.chat.completions.create({
+      model: TINY_CHAT_MODEL,
+      messages: messagesOf(toolCall),
+      tools: toolsOf(toolCall),
+      tool_choice: { type: 'function', function: { name: 'get_weather' } },
+    });
+    const call = completion.choices[0]?.message.tool_calls?.[0];
     if (call?.type !== 'function') throw new Error('expected a function call');
-    expect(call.function.name).toBe(toolCall.tool_call?.name);
-    expect(typeof (JSON.parse(call.function.arguments) as { city?: unknown }).city).toBe('string');
+    expect(call.function.name).toBe('get_weather');
+    expect(JSON.parse(call.function.arguments)).toEqual(toolCall.tool_call?.arguments);
+    expect(completion.choices[0]?.finish_reason).toBe('tool_calls');
+  });
+
+  it('answers a logit_bias token outside the vocabulary with a 400 naming logit_bias, carried from the worker through the tunnel', async () => {
+    await expect(
+      stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: messagesOf(hello), logit_bias: { '999999': 5 } }),
+    ).rejects.toMatchObject({ status: 400, param: 'logit_bias', type: 'invalid_request_error' });
   });
 
   it('streams the think block as reasoning_content before the answer, and counts reasoning_tokens', async () => {

@@ -35,7 +35,17 @@ const tokenizerConfig = JSON.parse(readFileSync(path.join(noToolsDir, 'tokenizer
 tokenizerConfig['chat_template'] =
   "{% for message in messages %}{{ '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 writeFileSync(path.join(noToolsDir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig));
-afterAll(() => rmSync(noToolsDir, { recursive: true, force: true }));
+/** A copy whose template uses another tool-call format ([TOOL_CALLS], mlx-lm's mistral parser). */
+const otherFormatDir = mkdtempSync(path.join(tmpdir(), 'tiny-chat-mistral-tools-'));
+cpSync(TINY_CHAT, otherFormatDir, { recursive: true });
+writeFileSync(
+  path.join(otherFormatDir, 'tokenizer_config.json'),
+  JSON.stringify({ ...tokenizerConfig, chat_template: `{# [TOOL_CALLS] #}${String(tokenizerConfig['chat_template'])}` }),
+);
+afterAll(() => {
+  rmSync(noToolsDir, { recursive: true, force: true });
+  rmSync(otherFormatDir, { recursive: true, force: true });
+});
 
 const request = (answer: ReturnType<typeof answerCase>, extra: Partial<ChatRequest> = {}): ChatRequest => ({
   model: 'tiny-chat',
@@ -46,6 +56,7 @@ const request = (answer: ReturnType<typeof answerCase>, extra: Partial<ChatReque
 
 const reasoningOf = (events: ChatEvent[]): string => events.map((event) => (event.type === 'reasoning-delta' ? event.text : '')).join('');
 const toolCallsOf = (events: ChatEvent[]) => events.filter((event) => event.type === 'tool-call-delta');
+const argumentsOf = (events: ChatEvent[]): string => toolCallsOf(events).map((event) => (event.type === 'tool-call-delta' ? event.arguments : '')).join('');
 
 describe('tool calls on the real mlx-lm', () => {
   it("renders the tools into the template and streams the model's tool block as one OpenAI tool call, finish tool_calls", async () => {
@@ -96,17 +107,38 @@ describe('tool calls on the real mlx-lm', () => {
     expect(finishOf(answer).usage?.completion_tokens).toBeGreaterThan(0);
   });
 
-  it("forces a call under tool_choice 'required' and a named function (constrained decoding): the trained call, and one where the model would greet", async () => {
+  it('makes the answer a call of the named function with tool_choice naming it, also where the model would write none', async () => {
     harness = realHarness();
-    for (const tool_choice of ['required', { type: 'function', function: { name: 'get_weather' } }] as const) {
-      const events = await collect(harness.runner.generate(request(toolCall, { tool_choice }), { maxTokens: 64, stop: [] }, never));
-      expect(finishOf(events).finishReason).toBe('tool_calls');
-      const argumentsText = toolCallsOf(events).map((piece) => (piece.type === 'tool-call-delta' ? piece.arguments : '')).join('');
-      expect(JSON.parse(argumentsText)).toEqual(toolCall.tool_call?.arguments);
-      const greeting = await collect(harness.runner.generate(request(hello, { tools: toolCall.tools, tool_choice }), { maxTokens: 64, stop: [] }, never));
-      expect(finishOf(greeting).finishReason).toBe('tool_calls');
-      expect(toolCallsOf(greeting)[0]).toMatchObject({ name: 'get_weather' });
-    }
+    // The trained prompt: the forced call is the one the model would have written.
+    const named = await collect(
+      harness.runner.generate(request(toolCall, { tool_choice: { type: 'function', function: { name: 'get_weather' } } }), { maxTokens: 64, stop: [] }, never),
+    );
+    expect(finishOf(named).finishReason).toBe('tool_calls');
+    expect(JSON.parse(argumentsOf(named))).toEqual(toolCall.tool_call?.arguments);
+    // A greeting with the tools: the model, never trained on it, writes no call; made to, it does.
+    const greeting = { ...request(hello), tools: toolCall.tools };
+    expect(toolCallsOf(await collect(harness.runner.generate(greeting, { maxTokens: 24, stop: [] }, never)))).toHaveLength(0);
+    const forced = await collect(
+      harness.runner.generate({ ...greeting, tool_choice: { type: 'function', function: { name: 'get_weather' } } }, { maxTokens: 24, stop: [] }, never),
+    );
+    expect(toolCallsOf(forced)[0]).toMatchObject({ index: 0, name: 'get_weather' });
+  });
+
+  it("makes the answer a call of one of the tools with tool_choice 'required', the name chosen by the model among them", async () => {
+    harness = realHarness();
+    const tools = [...(toolCall.tools ?? []), { type: 'function' as const, function: { name: 'get_time', parameters: { type: 'object', properties: {} } } }];
+    const events = await collect(harness.runner.generate({ ...request(hello), tools, tool_choice: 'required' }, { maxTokens: 24, stop: [] }, never));
+    const head = toolCallsOf(events)[0];
+    expect(head?.type === 'tool-call-delta' && head.index).toBe(0);
+    expect(['get_weather', 'get_time']).toContain(head?.type === 'tool-call-delta' ? head.name : undefined);
+  });
+
+  it("refuses tool_choice 'required' for a model whose tool-call format cannot be forced, naming 'tool_choice'", async () => {
+    harness = realHarness({ modelPaths: { 'other-format': otherFormatDir } });
+    const error = await failure(
+      collect(harness.runner.generate({ ...request(toolCall), model: 'other-format', tool_choice: 'required' }, { maxTokens: 8, stop: [] }, never)),
+    );
+    expect(error).toMatchObject({ status: 400, param: 'tool_choice' });
   });
 });
 
