@@ -3,12 +3,12 @@ sampler and logits processors, a prompt cache to start from, mlx-lm's stream_gen
 output split into answer text, reasoning and tool calls as protocol events, then `done`."""
 import time
 
+from mlx_worker_constrained import constrained_processors
 from mlx_worker_errors import WorkerError, log
 from mlx_worker_logprobs import TokenLogprobs
 from mlx_worker_output import OutputSplitter, PlainOutput
 from mlx_worker_prompt import initial_state, render_prompt
 from mlx_worker_stops import StopMatcher
-from mlx_worker_tool_choice import NameConstraint, forced_call_prefix, token_texts
 
 
 class Cancelled(Exception):
@@ -40,11 +40,6 @@ class Generation:
         tools = command.get("tools") or None
         prompt = render_prompt(tokenizer, command.get("messages") or [], tools, command.get("template_kwargs"))
         output = self.output = self.output_splitter(tokenizer, prompt, tools, command.get("parse_tools", True))
-        # tool_choice "required" or a named function: the answer is made to open with the call.
-        forced, choose_from = ("", None)
-        if tools and command.get("tool_choice"):
-            forced, choose_from = forced_call_prefix(tokenizer, command["tool_choice"], tools)
-            prompt = list(prompt) + tokenizer.encode(forced, add_special_tokens=False)
         if config.get("seed") is not None:
             worker.mx.random.seed(int(config["seed"]))
         sampler = worker.make_sampler(
@@ -53,9 +48,7 @@ class Generation:
             min_p=float(config.get("min_p") or 0.0),
             top_k=int(config.get("top_k") or 0),
         )
-        processors = self.logits_processors(config, tokenizer)
-        if choose_from:
-            processors = processors + [NameConstraint(worker.mx, tokenizer, choose_from, token_texts(entry))]
+        processors = self.logits_processors(config, tokenizer) + constrained_processors(tokenizer, command, prompt)
         stop = StopMatcher(config.get("stop") or [])
         if config.get("logprobs"):
             self.logprobs = TokenLogprobs(worker.mx, tokenizer, config.get("top_logprobs"))
@@ -76,9 +69,6 @@ class Generation:
         completion_tokens = 0
         reasoning_tokens = 0
         last = None
-        if forced:
-            output.expect_call()
-            self.send(output.feed(forced))  # the call's start is the model's answer too
         generator = worker.mlx_lm.stream_generate(
             entry.model,
             tokenizer,

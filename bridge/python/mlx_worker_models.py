@@ -33,7 +33,6 @@ class LoadedModel:
         self.tokenizer = tokenizer
         self.bytes = nbytes
         self.prompt_cache = prompt_cache  # mlx-lm's LRUPromptCache for this model, or None
-        self.token_texts = None  # every token's text, decoded on first need (forced tool choice)
         self.last_used = time.monotonic()
 
 

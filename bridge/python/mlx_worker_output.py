@@ -119,11 +119,6 @@ class OutputSplitter:
         text = self._unskipped(text)
         return [("text", text)] if text else []
 
-    def expect_call(self):
-        """The next tool block was opened by the worker (a forced tool_choice): it is a call
-        whatever its arguments look like, named as soon as the name is written."""
-        self.tool_stream = ToolCallStream(forced=True)
-
     def _stream_tool(self):
         """The call's start (id and name) once known, then its argument pieces."""
         name, safe = self.tool_stream.advance(self.tool_text)

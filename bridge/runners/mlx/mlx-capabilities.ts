@@ -15,9 +15,13 @@ function unsupported(param: string, reason: string): GatewayError {
 
 /** Throws a 400 naming the first field of `request` the MLX runner cannot honour. */
 export function checkMlxCapabilities(request: ChatRequest): void {
-  const format = request.response_format?.type;
-  if (format !== undefined && format !== 'text') {
-    throw unsupported('response_format', 'JSON output needs constrained decoding, which the MLX runner does not do yet');
+  const choice = request.tool_choice;
+  // "required" and a named function are enforced by the worker's constrained decoding, which needs the tools.
+  if ((choice === 'required' || typeof choice === 'object') && !request.tools?.length) {
+    throw invalidRequest("'tool_choice' forces a tool call, so 'tools' must list at least one.", 'tool_choice');
+  }
+  if (typeof choice === 'object' && !request.tools?.some((tool) => tool.function.name === choice.function.name)) {
+    throw invalidRequest(`'tool_choice' names '${choice.function.name.slice(0, 64)}', which is not among 'tools'.`, 'tool_choice');
   }
   if (request.top_logprobs != null && request.logprobs !== true) {
     // OpenAI's rule: alternatives are part of the log probabilities asked for.

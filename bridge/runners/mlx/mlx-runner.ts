@@ -24,7 +24,7 @@ import { askWorkerMemory } from './worker-memory.ts';
 import { MlxWorkerProcess, type WorkerExit } from './worker-process.ts';
 import type { WorkerEvent } from './worker-protocol.ts';
 import { checkMlxCapabilities } from './mlx-capabilities.ts';
-import { estimateContextLength, templateKwargs, toolFields, toWorkerGenerationConfig, toWorkerMessages } from './worker-request.ts';
+import { estimateContextLength, responseFormatField, templateKwargs, toolFields, toWorkerGenerationConfig, toWorkerMessages } from './worker-request.ts';
 
 export type { MlxStatus } from './mlx-status.ts';
 export { LOAD_PROGRESS_EVERY_MS } from './worker-chat-events.ts';
@@ -107,6 +107,7 @@ export class MlxRunner implements Runner {
       messages,
       ...toolFields(request),
       ...(template ? { template_kwargs: template } : {}),
+      ...responseFormatField(request),
       generation_config: toWorkerGenerationConfig(generationConfig, request),
     };
     yield* toChatEvents(this.exchange(command, signal), modelId, signal, {

@@ -31,6 +31,12 @@ export interface WorkerGenerationConfig extends SamplingParams {
   top_logprobs?: number;
 }
 
+/** A `json_object` / `json_schema` response_format as the worker's grammar takes it. */
+export interface WorkerResponseFormat {
+  type: 'json_object' | 'json_schema';
+  schema?: Record<string, unknown>;
+}
+
 /**
  * Where the worker finds a model: `path`, its weights folder; else the Hub repo
  * `model_id`, downloaded only with `download: true` (otherwise, and when
@@ -53,10 +59,12 @@ export type WorkerCommand =
       tools?: Tool[];
       /** `false` (tool_choice "none"): the tools are shown to the model, its tool blocks stay text. */
       parse_tools?: boolean;
-      /** The answer must be a call: of any of the tools (`required`), or of the one named. */
+      /** A forced tool call, enforced by constrained decoding: one call or more to any tool, or one to the named one. */
       tool_choice?: 'required' | { name: string };
       /** Extra chat template variables (`enable_thinking`, a request's `chat_template_kwargs`). */
       template_kwargs?: Record<string, unknown>;
+      /** JSON output enforced by constrained decoding; `schema` absent: any JSON object. */
+      response_format?: WorkerResponseFormat;
       generation_config: WorkerGenerationConfig;
     } & WorkerModelSource)
   | { op: 'cancel'; id: string }

@@ -8,7 +8,7 @@ import { contentText, type ChatRequest } from '../../../protocol/chat-request.ts
 import { invalidRequest } from '../../../protocol/gateway-error.ts';
 import { samplingParams } from '../generation-config.ts';
 import type { GenerationConfig } from '../runner.ts';
-import type { WorkerCommand, WorkerGenerationConfig, WorkerMessage } from './worker-protocol.ts';
+import type { WorkerCommand, WorkerGenerationConfig, WorkerMessage, WorkerResponseFormat } from './worker-protocol.ts';
 
 type GenerateCommand = Extract<WorkerCommand, { op: 'generate' }>;
 
@@ -29,16 +29,28 @@ export function toWorkerMessages(request: ChatRequest): WorkerMessage[] {
 /**
  * The tools for the chat template and how the answer is read. `tool_choice:
  * "none"` still shows the tools (the conversation may refer to them) but the
- * model's tool blocks stay text, as no call may come back; `"required"` or a
- * named function makes the worker open the answer with that call.
+ * model's tool blocks stay text, as no call may come back.
  */
 export function toolFields(request: ChatRequest): Pick<GenerateCommand, 'tools' | 'parse_tools' | 'tool_choice'> {
   if (!request.tools?.length) return {};
   const choice = request.tool_choice;
   if (choice === 'none') return { tools: request.tools, parse_tools: false };
+  // A forced call is enforced by the worker's constrained decoding (one call to the named function, or one or more).
   if (choice === 'required') return { tools: request.tools, tool_choice: 'required' };
   if (typeof choice === 'object') return { tools: request.tools, tool_choice: { name: choice.function.name } };
   return { tools: request.tools };
+}
+
+/**
+ * A JSON `response_format` for the worker's constrained decoding: `json_object`
+ * is any object, `json_schema` its schema (strict or not: the grammar always
+ * enforces it, as OpenAI's strict mode does). `text` is no constraint.
+ */
+export function responseFormatField(request: ChatRequest): Pick<GenerateCommand, 'response_format'> {
+  const format = request.response_format;
+  if (!format || format.type === 'text') return {};
+  const constraint: WorkerResponseFormat = format.type === 'json_schema' && format.json_schema.schema ? { type: 'json_schema', schema: format.json_schema.schema } : { type: 'json_object' };
+  return { response_format: constraint };
 }
 
 /**
