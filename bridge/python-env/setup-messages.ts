@@ -4,7 +4,7 @@
  */
 import { MIN_PYTHON } from './python-env-layout.ts';
 
-export type SetupProblem = 'no-python' | 'old-python' | 'no-venv' | 'unsupported-platform' | 'no-registry' | 'install-failed';
+export type SetupProblem = 'no-python' | 'old-python' | 'no-venv' | 'unsupported-platform' | 'lock-missing' | 'no-registry' | 'install-failed';
 
 export interface ProblemContext {
   /** The base interpreter that was tried. */
@@ -31,6 +31,8 @@ export function setupProblemMessage(problem: SetupProblem, context: ProblemConte
       return `The bridge's Python environment was not set up: ${context.basePython} cannot create a virtual environment (${context.detail ?? 'venv failed'}). On Debian or Ubuntu install python3-venv; ${afterwards}`;
     case 'unsupported-platform':
       return `The bridge's Python environment was not set up: MLX publishes no wheels for ${context.platform}/${context.arch} (it runs on Apple Silicon Macs and on Linux x86_64/arm64). Use the vLLM runner there (VLLM_BASE_URL, docs/bridge.md). The gateway itself (\`npm start\`) does not need Python.`;
+    case 'lock-missing':
+      return `The bridge's Python environment was not set up: its lock file (${context.detail ?? 'bridge/python-env/*.lock'}) is missing from this checkout. Restore it (\`git checkout -- bridge/python-env\`) or regenerate it with \`npm run python:lock\`; ${afterwards}`;
     case 'no-registry':
       return `The bridge's Python environment was not set up: the Python package registry could not be reached (${context.detail ?? 'network error'}). Check your network or proxy (pip and uv honour HTTPS_PROXY; a PIP_INDEX_URL mirror serves uv too unless UV_INDEX_URL names another); ${afterwards}`;
     case 'install-failed':

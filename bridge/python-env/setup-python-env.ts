@@ -57,7 +57,10 @@ export async function setupPythonEnv(layout: PythonEnvLayout, basePython: string
   const lockFile = layout.lockFile;
   const lockText = lockFile ? deps.readText(lockFile) : undefined;
   const uvLockText = deps.readText(UV_LOCK);
-  if (!lockFile || !lockTarget(deps.platform, deps.arch) || lockText === undefined || uvLockText === undefined) return fail('unsupported-platform');
+  if (!lockFile || !lockTarget(deps.platform, deps.arch)) return fail('unsupported-platform');
+  // A platform MLX runs on, but the checkout lacks its lock: say that, not that MLX cannot run here.
+  if (lockText === undefined) return fail('lock-missing', lockFile);
+  if (uvLockText === undefined) return fail('lock-missing', UV_LOCK);
   const stamp = lockStamp([lockText, uvLockText]);
   if (await environmentIsCurrent(deps.readText(layout.stampFile), stamp, layout.python, deps.run)) {
     return { ok: true, status: 'up-to-date', python: layout.python, seconds: (deps.now() - started) / 1000 };

@@ -108,6 +108,15 @@ describe('the bridge Python environment set-up', () => {
     expect(commands).toEqual([]);
   });
 
+  it('says the lock is missing, not that MLX cannot run here, when a supported platform lacks its lock file', async () => {
+    const { deps, disk, commands } = world(healthyBase);
+    delete disk[layout.lockFile ?? ''];
+    const outcome = await setupPythonEnv(layout, 'python3', deps);
+    expect(outcome).toMatchObject({ ok: false, problem: 'lock-missing', message: expect.stringContaining('requirements-linux-x86_64.lock') });
+    expect(outcome.ok ? '' : outcome.message).not.toContain('publishes no wheels');
+    expect(commands).toEqual([]);
+  });
+
   it("sends uv to the mirror configured for pip, unless uv has its own", () => {
     expect(uvEnvironment({ PIP_INDEX_URL: 'https://mirror/simple' })).toEqual({ PIP_INDEX_URL: 'https://mirror/simple', UV_INDEX_URL: 'https://mirror/simple' });
     expect(uvEnvironment({ PIP_INDEX_URL: 'https://a/simple', UV_INDEX_URL: 'https://b/simple' }).UV_INDEX_URL).toBe('https://b/simple');
