@@ -23,7 +23,9 @@ import { buildWorker, measureBundle } from './sections/bundle.ts';
 import { measureChunkCpu, type CpuTarget } from './sections/chunk-cpu.ts';
 import { runConcurrentStreams } from './sections/concurrency.ts';
 import { measureFailover } from './sections/failover.ts';
+import { measureConstrainedDecoding } from './sections/constrained-decoding.ts';
 import { measureLocalEngine } from './sections/local-engine.ts';
+import { measurePromptCacheReuse } from './prompt-cache-reuse.ts';
 import { measureOverhead, type ChatTarget } from './sections/overhead.ts';
 import { measurePythonSetup } from './sections/python-setup.ts';
 import { measureTunnel } from './sections/tunnel.ts';
@@ -290,6 +292,11 @@ async function main(): Promise<void> {
   check(report, 'local: worker + bridge + tunnel add to TTFT, p50', '≤ 5 ms', (local?.ttft[wholeName]?.p50 ?? Number.NaN) - (local?.ttft[floorName]?.p50 ?? Number.NaN), ' ms', (value) => value <= 5);
   const floorRate = local?.tokensPerSecond[floorName]?.p50 ?? Number.NaN;
   check(report, 'local: worker + bridge + tunnel cost in tokens/s, p50', '≤ 3 %', ((floorRate - (local?.tokensPerSecond[wholeName]?.p50 ?? Number.NaN)) / floorRate) * 100, ' %', (value) => value <= 3);
+  const reuse = await section('prompt-cache reuse', () => measurePromptCacheReuse(quick ? 2 : 5));
+  check(report, 'local: TTFT of turn 5 warm / cold (prompt-cache reuse)', '≤ 0.3', reuse?.ratio ?? Number.NaN, '×', (value) => value <= 0.3);
+  const constrained = await section('constrained decoding', () => measureConstrainedDecoding(quick ? 2 : 5));
+  const withGrammar = constrained?.find((row) => row.variant === 'llguidance')?.vs_none ?? Number.NaN;
+  check(report, 'local: per-token cost with a JSON schema / without', '≤ 1.2', withGrammar, '×', (value) => value <= 1.2);
   const setup = quick ? undefined : await section('python set-up', () => measurePythonSetup());
   if (setup) info.push(`bridge Python environment set-up: ${setup.coldSeconds.toFixed(1)} s cold, ${setup.warmSeconds.toFixed(1)} s from the package cache`);
 
