@@ -32,6 +32,8 @@ export interface MockVllm {
   readonly baseUrl: string;
   /** Chat request bodies received, in order. */
   readonly requests: unknown[];
+  /** How many times `/v1/models` was asked. */
+  readonly modelListings: () => number;
   /** Resolves when a chat connection was closed by the client before it finished. */
   readonly clientAborted: Promise<void>;
   script(behavior: MockVllmBehavior): void;
@@ -41,6 +43,7 @@ export interface MockVllm {
 
 export async function startMockVllm(options: { apiKey?: string } = {}): Promise<MockVllm> {
   const requests: unknown[] = [];
+  let listings = 0;
   const scripted: MockVllmBehavior[] = [];
   let healthy = true;
   let markAborted!: () => void;
@@ -61,6 +64,7 @@ export async function startMockVllm(options: { apiKey?: string } = {}): Promise<
         return;
       }
       if (request.url === '/v1/models') {
+        listings += 1;
         response.writeHead(200, { 'content-type': 'application/json' }).end(vllmFixture('models.json'));
         return;
       }
@@ -95,6 +99,7 @@ export async function startMockVllm(options: { apiKey?: string } = {}): Promise<
     origin,
     baseUrl: `${origin}/v1`,
     requests,
+    modelListings: () => listings,
     clientAborted,
     script: (behavior) => scripted.push(behavior),
     setHealthy: (value) => {

@@ -25,7 +25,17 @@ export interface VllmRunnerOptions {
   log: (line: string) => void;
   /** Deadline for `/health` and `/v1/models`. */
   probeTimeoutMs?: number;
+  /** Milliseconds, for how old the served-models list is (injected so tests control time). */
+  now?: () => number;
 }
+
+/**
+ * How long the server's model list is trusted before a request asks again. A
+ * vLLM server serves what it was started with, so asking before every request
+ * only added a round trip to each; a model missing from the list is asked
+ * about again at once (a server restarted with another model is seen).
+ */
+export const SERVED_MODELS_TTL_MS = 10_000;
 
 const modelsSchema = z.object({ data: z.array(z.object({ id: z.string().min(1) })) });
 // vLLM answers OpenAI's `{"error": {"message"}}` (older: `{"object": "error", "message"}`); mlx_lm.server `{"error": "…"}`.
@@ -46,6 +56,7 @@ export class VllmRunner implements Runner {
   readonly name = 'vllm';
   private readonly options: VllmRunnerOptions;
   private readonly origin: string;
+  private served: { ids: string[]; at: number } | undefined;
 
   constructor(options: VllmRunnerOptions) {
     this.options = options;
@@ -54,6 +65,8 @@ export class VllmRunner implements Runner {
 
   /** vLLM loads its model at start-up: this only checks that the server serves `modelId`. */
   async load(modelId: string, _deviceConfig?: DeviceConfig): Promise<void> {
+    const now = (this.options.now ?? Date.now)();
+    if (this.served && now - this.served.at < SERVED_MODELS_TTL_MS && this.served.ids.includes(modelId)) return;
     const models = await this.fetchModels();
     if (!models.includes(modelId)) {
       throw tunnelError(
@@ -178,7 +191,9 @@ export class VllmRunner implements Runner {
     const json = safeParseJson(await response.text());
     const parsed = json.ok ? modelsSchema.safeParse(json.value) : undefined;
     if (!parsed?.success) throw tunnelError('protocol', 'The vLLM server answered /v1/models with an unexpected body');
-    return parsed.data.data.map((model) => model.id);
+    const ids = parsed.data.data.map((model) => model.id);
+    this.served = { ids, at: (this.options.now ?? Date.now)() };
+    return ids;
   }
 
   private unreachable(error: unknown): GatewayError {
@@ -190,7 +205,10 @@ export class VllmRunner implements Runner {
     const detail = errorDetail(await response.text().catch(() => '')) ?? `HTTP ${response.status}`;
     const message = `vLLM: ${detail}`.slice(0, 1000);
     if (response.status === 400 || response.status === 422) return tunnelError('bad_request', message);
-    if (response.status === 404) return tunnelError('model_not_found', message);
+    if (response.status === 404) {
+      this.served = undefined; // what it serves has changed under us: ask again next time
+      return tunnelError('model_not_found', message);
+    }
     if (response.status === 429 || response.status === 503) return tunnelError('busy', message);
     return tunnelError('internal', message);
   }

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../../protocol/chat-events.ts';
 import { GatewayError } from '../../../protocol/gateway-error.ts';
-import { VllmRunner } from '../../../bridge/runners/vllm/vllm-runner.ts';
+import { SERVED_MODELS_TTL_MS, VllmRunner } from '../../../bridge/runners/vllm/vllm-runner.ts';
 import { startMockVllm, type MockVllm } from '../../helpers/mock-vllm.ts';
 
 const MODEL = 'Qwen/Qwen2.5-1.5B-Instruct';
@@ -77,6 +77,20 @@ describe('vLLM runner', () => {
       { type: 'tool-call-delta', index: 0, arguments: '{"city": "Paris"}' },
       { type: 'finish', finishReason: 'tool_calls', usage: { prompt_tokens: 120, completion_tokens: 19, total_tokens: 139 } },
     ]);
+  });
+
+  it('asks the server what it serves once per SERVED_MODELS_TTL_MS, not before every request, and again for a model not in the list', async () => {
+    vllm = await startMockVllm();
+    let now = 0;
+    const runner = new VllmRunner({ baseUrl: vllm.baseUrl, fetch: (input, init) => fetch(input, init), log: (line) => logs.push(line), now: () => now });
+    for (let index = 0; index < 3; index++) await collect(runner.generate(request, { maxTokens: 8, stop: [] }, new AbortController().signal));
+    expect(vllm.modelListings()).toBe(1);
+    await expect(runner.load('other/model')).rejects.toMatchObject({ code: 'model_not_found' });
+    expect(vllm.modelListings()).toBe(2);
+    now += SERVED_MODELS_TTL_MS;
+    await collect(runner.generate(request, { maxTokens: 8, stop: [] }, new AbortController().signal));
+    expect(vllm.modelListings()).toBe(3);
+    expect(vllm.requests).toHaveLength(4);
   });
 
   it('lists the served model as loaded and reports health', async () => {
