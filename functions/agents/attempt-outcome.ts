@@ -37,6 +37,11 @@ export interface ChainFailure {
   breakerRetryAfterMs?: number;
 }
 
+/** A 400 because this model lacks a capability the request uses (`unsupported_parameter`), not a bad request. */
+function isCapabilityRefusal(error: GatewayError): boolean {
+  return isCallersFault(error) && error.code === 'unsupported_parameter';
+}
+
 /** The shortest wait any of `errors` asked for, when one did. */
 function shortestRetryAfterMs(errors: readonly GatewayError[]): number | undefined {
   const waits = errors.map((error) => error.retryAfterMs).filter((ms): ms is number => ms !== undefined);
@@ -48,20 +53,28 @@ function shortestRetryAfterMs(errors: readonly GatewayError[]): number | undefin
  * the client should do: the first refusal of the request itself (a 400 with
  * its `param`, a 404, a 413, a 422), whichever candidate said it and whatever
  * the others did, since no retry of the same request can succeed and a 5xx
- * would make SDKs send it again; 504 when the deadline passed or every attempt
+ * would make SDKs send it again; a model's capability refusal (400
+ * `unsupported_parameter`) unless another model failed for a passing reason; 504 when the deadline passed or every attempt
  * timed out; 503 when every model was skipped by its breaker, or when the
  * bridge was offline or unresponsive and nothing else was tried; 429 (with the shortest
  * Retry-After asked for) when every attempt was refused for load; else 502
  * carrying the last error's code. The message lists every attempt.
  */
 export function chainFailed(failure: ChainFailure): GatewayError {
-  const { attempts, errors } = failure;
+  const { attempts } = failure;
   const list = describeAttempts(attempts);
+  const withAttempts = (error: GatewayError): GatewayError => error.with({ message: attempts.length > 1 ? `${error.message} Attempts: ${list}` : error.message });
+  const refusal = failure.errors.find((error) => isCallersFault(error) && !isCapabilityRefusal(error));
+  if (refusal) return withAttempts(refusal);
+  // A model that cannot do what was asked (tools, images, a field) says nothing about the request
+  // itself: when another model failed for a passing reason (load, an outage, a timeout, an open
+  // breaker), a retry can succeed there, and that failure's status says so. Otherwise (the others
+  // refused our key, say) the capability refusal is the answer the client can act on.
+  const errors = failure.errors.filter((error) => !isCallersFault(error));
+  const capability = failure.errors.find(isCapabilityRefusal);
+  const passing = failure.deadline !== undefined || attempts.some((attempt) => attempt.status === 0) || errors.some((error) => error.retryable);
+  if (capability && !passing) return withAttempts(capability);
   const last = errors.at(-1);
-  const refusal = errors.find(isCallersFault);
-  if (refusal) {
-    return refusal.with({ message: attempts.length > 1 ? `${refusal.message} Attempts: ${list}` : refusal.message });
-  }
   if (failure.deadline) {
     return new GatewayError({
       status: 504,

@@ -5,6 +5,7 @@ import { parseModelName, type ModelName } from '../../protocol/model-name.ts';
 import { defaultRuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { tunnelError } from '../../protocol/tunnel-errors.ts';
 import { classifyStreamError, classifyUpstreamError } from '../providers/shared/classify-upstream-error.ts';
+import { unsupportedField } from '../providers/shared/unsupported-field.ts';
 import { streamBroken, unreachable } from '../providers/shared/upstream-fetch.ts';
 import { fallbackPolicy, type AgentResult } from './agent-types.ts';
 import type { BaseAgent } from './base-agent.ts';
@@ -389,6 +390,34 @@ describe("the caller's fault stays the caller's, whichever candidate said it", (
       status: 400,
       code: 'invalid_request',
       param: 'seed',
+    },
+    {
+      what: "the primary answers 503 every time and the backup cannot take a field the request uses: the primary's 503, a retry can succeed",
+      behaviors: { 'openai/gpt-4o': [fail(upstream(503))], 'groq/llama-3.3-70b': [fail(unsupportedField('groq', 'logprobs'))] },
+      status: 502,
+      code: 'upstream_error',
+      param: null,
+    },
+    {
+      what: 'the primary is rate limited every time and the backup cannot take a field: the 429',
+      behaviors: { 'openai/gpt-4o': [fail(upstream(429))], 'groq/llama-3.3-70b': [fail(unsupportedField('groq', 'logprobs'))] },
+      status: 429,
+      code: 'rate_limited',
+      param: null,
+    },
+    {
+      what: 'the primary refuses our key (401) and the backup cannot take a field: the field, which the client can act on',
+      behaviors: { 'openai/gpt-4o': [fail(upstream(401))], 'groq/llama-3.3-70b': [fail(unsupportedField('groq', 'logprobs'))] },
+      status: 400,
+      code: 'unsupported_parameter',
+      param: 'logprobs',
+    },
+    {
+      what: 'every model cannot take a field the request uses: the first one that said so',
+      behaviors: { 'openai/gpt-4o': [fail(unsupportedField('openai', 'top_k'))], 'groq/llama-3.3-70b': [fail(unsupportedField('groq', 'top_k'))] },
+      status: 400,
+      code: 'unsupported_parameter',
+      param: 'top_k',
     },
     {
       what: "the primary's breaker is open and the backup refuses our key (401): the gateway's fault, not the caller's",
