@@ -53,7 +53,12 @@ export class RegistryHandler implements BridgeHandler {
     return this.runners().includes(runner) ? runner : undefined;
   }
 
-  /** Runs the request on its runner, with `model` set to the bare id the runner knows. */
+  /**
+   * Runs the request on its runner, with `model` set to the id checked here (the
+   * frame's). Not a strip: the gateway already sends that id in the body, but the
+   * body crossed a process boundary and the runner loads whatever `model` says, so
+   * the runner gets the id that passed `modelIdProblem`, not a second copy of it.
+   */
   async *generate(modelId: string, request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
     // The gateway refuses these too; the bridge does not rely on it (a gateway of another version, a bug).
     const problem = modelIdProblem(modelId);

@@ -3,12 +3,12 @@
  * provider implements it, and so does the bridge tunnel. Agents compose over it.
  */
 import type { ChatEvent } from './chat-events.ts';
-import type { ChatRequest } from './chat-request.ts';
+import type { UpstreamChatRequest } from './chat-request.ts';
 import type { NativeFormat, NativeRequest } from './native-passthrough.ts';
 
 export interface ChatModelCall {
-  /** The validated request. `model` is already the upstream's own name (`gpt-4o`). */
-  request: ChatRequest;
+  /** The validated request as this upstream takes it: its own `model` name (`gpt-4o`), none of our routing fields. */
+  request: UpstreamChatRequest;
   /** Aborted when the client goes away or a deadline passes; must reach the upstream. */
   signal: AbortSignal;
   /**

@@ -139,6 +139,18 @@ export const chatRequestSchema = z.strictObject({
 
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
 
+/**
+ * A request as one upstream receives it, made once by the agent for each model
+ * it tries: none of the gateway's routing fields, and `model` the upstream's own
+ * name (`gpt-4o`, the bridge's `mlx-community/…`). `ChatModelCall` takes only
+ * this, so the compiler proves that no later hop needs to strip the request again.
+ */
+export const upstreamChatRequestSchema = chatRequestSchema
+  .omit({ agent_type: true, fallback_models: true })
+  .extend({ model: z.string().min(1).max(256) });
+// `never` rather than mere absence: a spread of a ChatRequest, which may carry them, does not fit.
+export type UpstreamChatRequest = z.infer<typeof upstreamChatRequestSchema> & { agent_type?: never; fallback_models?: never };
+
 /** The token limit the client asked for, whichever of the two names it used. */
 export function requestedMaxTokens(request: ChatRequest): number | undefined {
   return request.max_completion_tokens ?? request.max_tokens ?? undefined;

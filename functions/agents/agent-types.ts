@@ -4,7 +4,7 @@
  */
 import type { ChatEvent } from '../../protocol/chat-events.ts';
 import type { ChatModel } from '../../protocol/chat-model.ts';
-import type { ChatRequest } from '../../protocol/chat-request.ts';
+import type { UpstreamChatRequest } from '../../protocol/chat-request.ts';
 import type { AgentMetadata, Backend } from '../../protocol/chat-response.ts';
 import type { NativeRequest } from '../../protocol/native-passthrough.ts';
 
@@ -22,8 +22,8 @@ export interface AgentResult {
 export interface AgentCandidate {
   model: ChatModel;
   backend: Backend;
-  /** The request with `model` set to the upstream's own name. */
-  request: ChatRequest;
+  /** The request as this model takes it (`UpstreamChatRequest`). */
+  request: UpstreamChatRequest;
   /** Per-attempt deadline: how long this model may take to yield its first event. */
   attemptTimeoutMs: number;
   /** The client's own body, when this model takes its format natively (it is sent instead of `request`). */

@@ -9,7 +9,7 @@
  */
 import type { ChatEvent } from '../../protocol/chat-events.ts';
 import type { ChatModel } from '../../protocol/chat-model.ts';
-import type { ChatRequest } from '../../protocol/chat-request.ts';
+import type { ChatRequest, UpstreamChatRequest } from '../../protocol/chat-request.ts';
 import type { Backend } from '../../protocol/chat-response.ts';
 import { invalidRequest, type GatewayError } from '../../protocol/gateway-error.ts';
 import type { ModelName } from '../../protocol/model-name.ts';
@@ -118,8 +118,11 @@ export abstract class BaseAgent {
     return candidates;
   }
 
-  /** The request as `name` receives it: its own model name, none of our routing fields. */
-  protected requestFor(request: ChatRequest, name: ModelName): ChatRequest {
+  /**
+   * The request as `name` receives it: its own model name, none of our routing
+   * fields. The one place they are removed; every hop after takes the type.
+   */
+  protected requestFor(request: ChatRequest, name: ModelName): UpstreamChatRequest {
     const { agent_type: _agentType, fallback_models: _fallbackModels, ...rest } = request;
     return { ...rest, model: name.model };
   }

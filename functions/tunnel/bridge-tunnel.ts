@@ -188,16 +188,16 @@ export class BridgeTunnel extends DurableObject<Env> {
       return errorLineResponse(unresponsive(liveness.reason), 503);
     }
 
-    const { model, request: body, deadlineMs } = parsed.data;
-    // Gateway-only fields mean nothing to a runner.
-    const { agent_type: _agentType, fallback_models: _fallbackModels, ...runnerBody } = body;
+    // Made by the agent for this model (UpstreamChatRequest): forwarded as it is.
+    const { request: body, deadlineMs } = parsed.data;
+    const model = body.model;
     const id = crypto.randomUUID();
     const text = encodeTunnelFrame({
       t: 'req',
       id,
       op: 'chat.completions',
       model,
-      body: { ...runnerBody, model },
+      body,
       deadlineMs: deadlineMs ?? DEFAULT_DEADLINE_MS,
     });
     if (exceedsFrameLimit(text)) {

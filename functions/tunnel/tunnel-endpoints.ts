@@ -5,7 +5,7 @@
  * the object, which is how a client's disconnect becomes a `cancel` frame.
  */
 import * as z from 'zod';
-import { chatRequestSchema } from '../../protocol/chat-request.ts';
+import { upstreamChatRequestSchema } from '../../protocol/chat-request.ts';
 import type { Env } from '../config.ts';
 
 const ORIGIN = 'https://bridge-tunnel.internal';
@@ -17,9 +17,8 @@ export const TUNNEL_URLS = {
 } as const;
 
 export const tunnelChatBodySchema = z.object({
-  /** The model id after `local/`. */
-  model: z.string().min(1).max(256),
-  request: chatRequestSchema,
+  /** As the agent made it: `model` is the id after `local/`, our routing fields are gone. */
+  request: upstreamChatRequestSchema,
   /** How long the bridge may work on it; the object picks a default when absent. */
   deadlineMs: z.number().int().min(1).optional(),
 });

@@ -28,12 +28,11 @@ const knownRunners = new Map<string, string>();
 const runnerKey = (userId: string, model: string): string => `${userId}\u0000${model}`;
 
 /**
- * A ChatModel for `local/<id>` (or a bare `<id>`) served by the user's bridge.
+ * A ChatModel for `local/<model>` served by the user's bridge; `model` is the bare id.
  * `provider` is the runner (`mlx`, `vllm`) and is exact once the first event has
  * been yielded; before that it is the last known runner for the model, or `local`.
  */
-export function createTunnelChatModel(env: Env, userId: string, modelId: string): ChatModel {
-  const model = modelId.startsWith(LOCAL_PREFIX) ? modelId.slice(LOCAL_PREFIX.length) : modelId;
+export function createTunnelChatModel(env: Env, userId: string, model: string): ChatModel {
   const key = runnerKey(userId, model);
   return {
     get provider(): string {
@@ -41,7 +40,7 @@ export function createTunnelChatModel(env: Env, userId: string, modelId: string)
     },
     modelId: `${LOCAL_PREFIX}${model}`,
     stream(call: ChatModelCall): AsyncIterable<ChatEvent> {
-      return streamThroughTunnel(env, userId, model, call, (runner) => knownRunners.set(key, runner));
+      return streamThroughTunnel(env, userId, call, (runner) => knownRunners.set(key, runner));
     },
   };
 }
@@ -49,12 +48,11 @@ export function createTunnelChatModel(env: Env, userId: string, modelId: string)
 async function* streamThroughTunnel(
   env: Env,
   userId: string,
-  model: string,
   call: ChatModelCall,
   onRunner: (runner: string) => void,
 ): AsyncGenerator<ChatEvent, void, undefined> {
   call.signal.throwIfAborted();
-  const body: TunnelChatBody = { model, request: call.request };
+  const body: TunnelChatBody = { request: call.request };
   const opening = tunnelStub(env, userId).fetch(TUNNEL_URLS.chat, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -27,6 +27,23 @@ describe('fallback through real provider adapters', () => {
     expect(await mocks.anthropic.calls()).toHaveLength(1);
   });
 
+  it('each upstream gets its own model name and none of the routing fields', async () => {
+    await mocks.openai.script([{ kind: 'status', status: 401 }, { kind: 'reply', content: 'Mini here' }]);
+    const body = { ...withBackup, agent_type: 'online', fallback_models: ['openai/gpt-4o-mini'], temperature: 0.3 };
+    const response = await gateway.fetch('/v1/chat/completions', chatInit(body));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-agent-model')).toBe('openai/gpt-4o-mini');
+    const sent = (await mocks.openai.calls()).map((call) => call.body);
+    expect(sent).toEqual([
+      expect.objectContaining({ model: 'gpt-4o', temperature: 0.3 }),
+      expect.objectContaining({ model: 'gpt-4o-mini', temperature: 0.3 }),
+    ]);
+    for (const upstreamBody of sent) {
+      expect(upstreamBody).not.toHaveProperty('agent_type');
+      expect(upstreamBody).not.toHaveProperty('fallback_models');
+    }
+  });
+
   it('an Anthropic 529 overloaded is retried before moving on', async () => {
     await mocks.anthropic.setDefault({ kind: 'status', status: 529 });
     const response = await gateway.fetch('/v1/chat/completions', chatInit({ model: 'anthropic/claude-sonnet-4-5', messages: hello, fallback_models: ['groq/llama-3.3-70b-versatile'] }));

@@ -9,7 +9,7 @@ import { env as workerEnv } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../protocol/chat-events.ts';
 import type { ChatModel } from '../../protocol/chat-model.ts';
-import type { ChatRequest } from '../../protocol/chat-request.ts';
+import type { UpstreamChatRequest } from '../../protocol/chat-request.ts';
 import { GatewayError } from '../../protocol/gateway-error.ts';
 import { ACK_TIMEOUT_MS, PING_FRAME } from '../../protocol/tunnel-frames.ts';
 import { BRIDGE_UNRESPONSIVE_RETRY_AFTER_MS } from '../../protocol/tunnel-errors.ts';
@@ -22,7 +22,8 @@ const env = gatewayEnv(workerEnv);
 const SLACK_MS = 1_500;
 
 const newUser = (): string => `user-${crypto.randomUUID()}`;
-const ask = (text: string): ChatRequest => ({ messages: [{ role: 'user', content: text }], stream: true });
+/** A request as LocalAgent hands it to the tunnel model: the bare model id, no routing fields. */
+const ask = (text: string, model = 'tiny'): UpstreamChatRequest => ({ model, messages: [{ role: 'user', content: text }], stream: true });
 
 /** Streams one request through the tunnel; resolves with its events, its error and how long it took. */
 async function timed(stream: AsyncIterable<ChatEvent>): Promise<{ events: ChatEvent[]; error: unknown; ms: number }> {
@@ -43,7 +44,7 @@ async function welcomedBridge(): Promise<{ userId: string; bridge: FakeBridge; m
   const userId = newUser();
   const bridge = await connectFakeBridge(env, userId);
   await bridge.hello();
-  return { userId, bridge, model: createTunnelChatModel(env, userId, 'local/tiny') };
+  return { userId, bridge, model: createTunnelChatModel(env, userId, 'tiny') };
 }
 
 const send = (model: ChatModel, text: string): AsyncIterable<ChatEvent> => model.stream({ request: ask(text), signal: new AbortController().signal });

@@ -7,7 +7,7 @@ import { env as workerEnv } from 'cloudflare:workers';
 import { evictDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../protocol/chat-events.ts';
-import type { ChatRequest } from '../../protocol/chat-request.ts';
+import type { UpstreamChatRequest } from '../../protocol/chat-request.ts';
 import { GatewayError } from '../../protocol/gateway-error.ts';
 import { HANDSHAKE_TIMEOUT_MS, HEARTBEAT_SEC, PING_FRAME, TUNNEL_CLOSE } from '../../protocol/tunnel-frames.ts';
 import { BRIDGE_OFFLINE_RETRY_AFTER_MS } from '../../protocol/tunnel-errors.ts';
@@ -17,7 +17,8 @@ import { connectFakeBridge, gatewayEnv, type FakeBridge } from '../helpers/fake-
 const env = gatewayEnv(workerEnv);
 
 const newUser = (): string => `user-${crypto.randomUUID()}`;
-const ask = (text: string): ChatRequest => ({ messages: [{ role: 'user', content: text }], stream: true });
+/** A request as LocalAgent hands it to the tunnel model: the bare model id, no routing fields. */
+const ask = (text: string, model = 'tiny'): UpstreamChatRequest => ({ model, messages: [{ role: 'user', content: text }], stream: true });
 
 interface Outcome {
   events: ChatEvent[];
@@ -50,7 +51,7 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 
 describe('the tunnel with no bridge connected', () => {
   it('answers a local request at once with 503 bridge_offline and a retry-after', async () => {
-    const model = createTunnelChatModel(env, newUser(), 'local/tiny');
+    const model = createTunnelChatModel(env, newUser(), 'tiny');
     const outcome = await within(collect(model.stream({ request: ask('hi'), signal: new AbortController().signal })), 1000, 'the offline answer');
     expect(outcome.events).toEqual([]);
     expect(GatewayError.isInstance(outcome.error)).toBe(true);
@@ -76,16 +77,15 @@ describe('a request through a connected bridge', () => {
     expect(welcome.heartbeatSec).toBe(HEARTBEAT_SEC);
     expect(welcome.maxFrameBytes).toBe(1024 * 1024);
 
-    const model = createTunnelChatModel(env, userId, 'local/mlx-community/Tiny-4bit');
-    const request: ChatRequest = { ...ask('Say hi'), agent_type: 'local', fallback_models: ['openai/gpt-4o'] };
+    const model = createTunnelChatModel(env, userId, 'mlx-community/Tiny-4bit');
+    const request = ask('Say hi', 'mlx-community/Tiny-4bit');
     const outcome = collect(model.stream({ request, signal: new AbortController().signal }));
 
     const frame = await bridge.nextFrame('req');
     expect(frame.model).toBe('mlx-community/Tiny-4bit');
     expect(frame.op).toBe('chat.completions');
-    expect(frame.body.messages).toEqual(request.messages);
-    expect(frame.body).not.toHaveProperty('agent_type');
-    expect(frame.body).not.toHaveProperty('fallback_models');
+    // The agent's request as it was made, the object adding and removing nothing.
+    expect(frame.body).toEqual(request);
     bridge.send({ t: 'ack', id: frame.id, state: 'queued', queuePos: 2, runner: 'mlx' });
     bridge.send({ t: 'progress', id: frame.id, phase: 'prefill', done: 10, total: 40 });
     bridge.send({
@@ -134,7 +134,7 @@ describe('a request through a connected bridge', () => {
     bridge.ackEveryRequest();
     const streams = 20;
     const deltas = 200;
-    const model = createTunnelChatModel(env, userId, 'local/tiny');
+    const model = createTunnelChatModel(env, userId, 'tiny');
     const outcomes = Array.from({ length: streams }, (_, index) =>
       collect(model.stream({ request: ask(`stream-${index}`), signal: new AbortController().signal })),
     );
@@ -166,7 +166,7 @@ describe('a request through a connected bridge', () => {
     const userId = newUser();
     const bridge = await connectFakeBridge(env, userId);
     await bridge.hello();
-    const model = createTunnelChatModel(env, userId, 'local/tiny');
+    const model = createTunnelChatModel(env, userId, 'tiny');
 
     const missing = collect(model.stream({ request: ask('a'), signal: new AbortController().signal }));
     const first = await bridge.nextFrame('req');
@@ -192,7 +192,7 @@ describe('when one side goes away', () => {
     const userId = newUser();
     const bridge = await connectFakeBridge(env, userId);
     await bridge.hello();
-    const model = createTunnelChatModel(env, userId, 'local/tiny');
+    const model = createTunnelChatModel(env, userId, 'tiny');
     bridge.ackEveryRequest();
     const outcomes = Array.from({ length: 5 }, (_, index) => collect(model.stream({ request: ask(`s${index}`), signal: new AbortController().signal })));
     const requests = await Promise.all(outcomes.map(() => bridge.nextFrame('req')));
@@ -220,7 +220,7 @@ describe('when one side goes away', () => {
     const userId = newUser();
     const bridge = await connectFakeBridge(env, userId);
     await bridge.hello();
-    const model = createTunnelChatModel(env, userId, 'local/tiny');
+    const model = createTunnelChatModel(env, userId, 'tiny');
     const iterator = model.stream({ request: ask('long story'), signal: new AbortController().signal })[Symbol.asyncIterator]();
     const first = iterator.next();
     const frame = await bridge.nextFrame('req');
@@ -240,7 +240,7 @@ describe('when one side goes away', () => {
     const bridge = await connectFakeBridge(env, userId);
     await bridge.hello();
     const controller = new AbortController();
-    const model = createTunnelChatModel(env, userId, 'local/tiny');
+    const model = createTunnelChatModel(env, userId, 'tiny');
     const outcome = collect(model.stream({ request: ask('x'), signal: controller.signal }), () => controller.abort(new Error('client left')));
     const frame = await bridge.nextFrame('req');
     bridge.send({ t: 'delta', id: frame.id, seq: 0, events: [{ type: 'text-delta', text: 'a' }] });
@@ -255,7 +255,7 @@ describe('names that end up in response headers', () => {
     const userId = newUser();
     const bridge = await connectFakeBridge(env, userId);
     await bridge.hello([{ id: 'tiny', state: 'loaded', runner: 'mlx' }]);
-    const model = createTunnelChatModel(env, userId, 'local/tiny');
+    const model = createTunnelChatModel(env, userId, 'tiny');
     const outcome = collect(model.stream({ request: ask('hi'), signal: new AbortController().signal }));
     const frame = await bridge.nextFrame('req');
     bridge.send(JSON.stringify({ v: 1, t: 'ack', id: frame.id, state: 'running', runner: 'mlx\r\nx-injected: 1' }));
@@ -327,7 +327,7 @@ describe('a caller that leaves while the request is being opened', () => {
     // No models announced: the object has no runner to name, so nothing reaches the reader until the bridge answers.
     await bridge.hello([]);
     const controller = new AbortController();
-    const model = createTunnelChatModel(env, userId, 'local/tiny');
+    const model = createTunnelChatModel(env, userId, 'tiny');
     const iterator = model.stream({ request: ask('x'), signal: controller.signal })[Symbol.asyncIterator]();
     const first = iterator.next();
     // The object is still opening the request when the caller goes away.
@@ -349,7 +349,7 @@ describe('a caller that leaves while the request is being opened', () => {
     bridge.onFrame((frame) => {
       if (frame.t === 'req') controller.abort(new Error('client left early'));
     });
-    const model = createTunnelChatModel(env, userId, 'local/tiny');
+    const model = createTunnelChatModel(env, userId, 'tiny');
     const outcome = collect(model.stream({ request: ask('x'), signal: controller.signal }));
     const frame = await bridge.nextFrame('req');
     expect((await within(outcome, 2000, 'the stream ending')).error).toMatchObject({ message: 'client left early' });
@@ -364,7 +364,7 @@ describe('bridge connections', () => {
     const userId = newUser();
     const oldBridge = await connectFakeBridge(env, userId);
     await oldBridge.hello(undefined, 'old');
-    const model = createTunnelChatModel(env, userId, 'local/tiny');
+    const model = createTunnelChatModel(env, userId, 'tiny');
     const stranded = collect(model.stream({ request: ask('old'), signal: new AbortController().signal }));
     await oldBridge.nextFrame('req');
 
@@ -386,7 +386,7 @@ describe('bridge connections', () => {
     const userId = newUser();
     const live = await connectFakeBridge(env, userId);
     await live.hello(undefined, 'live');
-    const model = createTunnelChatModel(env, userId, 'local/tiny');
+    const model = createTunnelChatModel(env, userId, 'tiny');
     const servedBy = async (bridge: FakeBridge, text: string): Promise<string> => {
       const outcome = collect(model.stream({ request: ask(text), signal: new AbortController().signal }));
       const frame = await bridge.nextFrame('req');
@@ -416,7 +416,7 @@ describe('bridge connections', () => {
     await bridge.hello(undefined, 'sleeper');
     await evictDurableObject(env.BRIDGE_TUNNEL.getByName(userId));
 
-    const model = createTunnelChatModel(env, userId, 'local/tiny');
+    const model = createTunnelChatModel(env, userId, 'tiny');
     const outcome = collect(model.stream({ request: ask('wake up'), signal: new AbortController().signal }));
     const frame = await bridge.nextFrame('req');
     bridge.send({ t: 'delta', id: frame.id, seq: 0, events: [{ type: 'text-delta', text: 'awake' }] });

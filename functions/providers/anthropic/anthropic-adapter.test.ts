@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../../protocol/chat-events.ts';
-import { chatRequestSchema } from '../../../protocol/chat-request.ts';
+import { upstreamChatRequestSchema } from '../../../protocol/chat-request.ts';
 import { fixtureFetch, testDeps, type FixtureAnswer } from '../../../tests/helpers/mock-provider-fixtures.ts';
 import type { ProviderConfig } from '../../config.ts';
 import { providerAdapters } from '../index.ts';
@@ -14,7 +14,7 @@ const config: ProviderConfig = { provider: 'anthropic', apiKey: KEY, baseUrl: 'h
 function run(answers: FixtureAnswer[], signal = new AbortController().signal) {
   const upstream = fixtureFetch(answers);
   const model = providerAdapters.anthropic.createModel(config, 'claude-sonnet-4-5', testDeps(upstream.fetch));
-  const request = chatRequestSchema.parse({ messages: [{ role: 'user', content: 'Hello' }] });
+  const request = upstreamChatRequestSchema.parse({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'Hello' }] });
   const seen: ChatEvent[] = [];
   const done = (async () => {
     for await (const event of model.stream({ request, signal })) seen.push(event);

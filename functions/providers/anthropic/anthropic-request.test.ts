@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { chatRequestSchema } from '../../../protocol/chat-request.ts';
+import { upstreamChatRequestSchema } from '../../../protocol/chat-request.ts';
 import { GatewayError } from '../../../protocol/gateway-error.ts';
 import { buildAnthropicRequest, DEFAULT_ANTHROPIC_MAX_TOKENS } from './anthropic-request.ts';
 
 function build(body: Record<string, unknown>) {
-  return buildAnthropicRequest(chatRequestSchema.parse({ model: 'anthropic/claude', ...body }), 'claude-sonnet-4-5');
+  return buildAnthropicRequest(upstreamChatRequestSchema.parse({ model: 'claude-sonnet-4-5', ...body }), 'claude-sonnet-4-5');
 }
 
 function refusal(body: Record<string, unknown>): GatewayError {

@@ -4,7 +4,7 @@
  * silent clamp), tools and tool_choice translated, response_format turned into
  * an instruction in the system prompt.
  */
-import { requestedMaxTokens, stopSequences, type ChatRequest, type ResponseFormat, type Tool, type ToolChoice } from '../../../protocol/chat-request.ts';
+import { requestedMaxTokens, stopSequences, type ResponseFormat, type Tool, type ToolChoice, type UpstreamChatRequest } from '../../../protocol/chat-request.ts';
 import { invalidRequest } from '../../../protocol/gateway-error.ts';
 import { isNeutralValue, unsupportedField } from '../shared/unsupported-field.ts';
 import type { AnthropicRequest, AnthropicTool, AnthropicToolChoice } from './anthropic-api.ts';
@@ -34,7 +34,7 @@ const REFUSED_FIELDS = [
   'audio',
 ] as const;
 
-function checkCapabilities(request: ChatRequest): void {
+function checkCapabilities(request: UpstreamChatRequest): void {
   for (const field of REFUSED_FIELDS) {
     if (!isNeutralValue(field, request[field])) throw unsupportedField('anthropic', field);
   }
@@ -72,7 +72,7 @@ function formatInstruction(format: ResponseFormat | undefined): string | undefin
 }
 
 /** The body POSTed to `{base}/v1/messages`, always streaming. */
-export function buildAnthropicRequest(request: ChatRequest, model: string): AnthropicRequest {
+export function buildAnthropicRequest(request: UpstreamChatRequest, model: string): AnthropicRequest {
   checkCapabilities(request);
   const { system, messages } = convertMessages(request.messages);
   const instruction = formatInstruction(request.response_format);

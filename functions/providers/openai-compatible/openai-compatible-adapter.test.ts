@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../../protocol/chat-events.ts';
-import { chatRequestSchema, type ChatRequest } from '../../../protocol/chat-request.ts';
+import { upstreamChatRequestSchema, type UpstreamChatRequest } from '../../../protocol/chat-request.ts';
 import { fixtureFetch, testDeps, type FixtureAnswer } from '../../../tests/helpers/mock-provider-fixtures.ts';
 import type { ProviderConfig } from '../../config.ts';
 import { providerAdapters } from '../index.ts';
@@ -14,8 +14,8 @@ function configFor(provider: Provider, overrides: Partial<ProviderConfig> = {}):
   return { provider, apiKey: KEY, baseUrl: `https://${provider}.example/v1`, headers: {}, timeoutMs: 30_000, models: undefined, secrets: [KEY], ...overrides };
 }
 
-function request(body: Record<string, unknown> = {}): ChatRequest {
-  return chatRequestSchema.parse({ model: 'ignored', messages: [{ role: 'user', content: 'Hi' }], ...body });
+function request(body: Record<string, unknown> = {}): UpstreamChatRequest {
+  return upstreamChatRequestSchema.parse({ model: 'ignored', messages: [{ role: 'user', content: 'Hi' }], ...body });
 }
 
 async function collect(events: AsyncIterable<ChatEvent>): Promise<ChatEvent[]> {
@@ -158,10 +158,9 @@ describe('OpenAI-compatible providers: streams', () => {
 });
 
 describe('OpenAI-compatible providers: requests', () => {
-  it('sends the upstream model name, always streams, asks for usage, and drops our own fields', async () => {
+  // Our routing fields cannot reach here (UpstreamChatRequest); tests/workers/chat-fallback.test.ts sees them dropped.
+  it("sends the model's own name, always streams and asks for usage", async () => {
     const { upstream, events } = run('openai', [{ fixture: 'openai/stream-with-usage.sse' }], {
-      agent_type: 'online',
-      fallback_models: ['groq/llama'],
       stream: false,
       temperature: 0.3,
       max_tokens: null,

@@ -1,18 +1,18 @@
 /**
- * The upstream body for OpenAI, xAI and Groq: the caller's request minus our own
- * fields, with the upstream model name, always streaming (and asking for the
+ * The upstream body for OpenAI, xAI and Groq: the caller's request (the agent
+ * has already removed our routing fields), with the upstream model name, always streaming (and asking for the
  * usage chunk where the provider takes `stream_options`). Capabilities are
  * checked first, so a refused field never costs an upstream call.
  */
-import type { ChatRequest } from '../../../protocol/chat-request.ts';
+import type { ChatRequest, UpstreamChatRequest } from '../../../protocol/chat-request.ts';
 import { isNeutralValue, unsupportedField } from '../shared/unsupported-field.ts';
 import type { OpenAICompatibleProfile } from './openai-compatible-profiles.ts';
 
-/** Ours (routing), or decided here (streaming); never copied from the caller. */
-const NOT_PASSED: ReadonlySet<string> = new Set(['agent_type', 'fallback_models', 'model', 'stream', 'stream_options']);
+/** Decided here (the model's name, streaming); never copied from the caller. */
+const NOT_PASSED: ReadonlySet<string> = new Set(['model', 'stream', 'stream_options']);
 
 /** Throws a 400 naming the first field the provider (or this model) refuses. */
-export function checkCapabilities(request: ChatRequest, model: string, profile: OpenAICompatibleProfile): void {
+export function checkCapabilities(request: UpstreamChatRequest, model: string, profile: OpenAICompatibleProfile): void {
   const record = request as Record<string, unknown>;
   for (const field of profile.refusedFields) {
     if (!isNeutralValue(field, record[field])) throw unsupportedField(profile.provider, field);
@@ -30,7 +30,7 @@ export function checkCapabilities(request: ChatRequest, model: string, profile: 
 }
 
 /** The JSON body sent to `{base}/chat/completions`. */
-export function buildOpenAICompatibleBody(request: ChatRequest, model: string, profile: OpenAICompatibleProfile): Record<string, unknown> {
+export function buildOpenAICompatibleBody(request: UpstreamChatRequest, model: string, profile: OpenAICompatibleProfile): Record<string, unknown> {
   checkCapabilities(request, model, profile);
   const body: Record<string, unknown> = { model };
   const refused = new Set<string>(profile.refusedFields);

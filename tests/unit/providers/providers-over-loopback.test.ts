@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../../protocol/chat-events.ts';
-import { chatRequestSchema, type ChatRequest } from '../../../protocol/chat-request.ts';
+import { upstreamChatRequestSchema, type UpstreamChatRequest } from '../../../protocol/chat-request.ts';
 import { defaultRuntimeDeps } from '../../../protocol/runtime-deps.ts';
 import type { ProviderConfig } from '../../../functions/config.ts';
 import { providerAdapters } from '../../../functions/providers/index.ts';
@@ -32,8 +32,9 @@ function modelFor(provider: 'openai' | 'anthropic' | 'groq', apiKey = KEY) {
   return { config, model: providerAdapters[provider].createModel(config, 'mock-model', defaultRuntimeDeps) };
 }
 
-function request(body: Record<string, unknown> = {}): ChatRequest {
-  return chatRequestSchema.parse({ messages: [{ role: 'user', content: 'Hello' }], ...body });
+function request(body: Record<string, unknown> = {}): UpstreamChatRequest {
+  // Each provider's model sends its own name; the request's is the agent's copy of it.
+  return upstreamChatRequestSchema.parse({ model: 'upstream-model', messages: [{ role: 'user', content: 'Hello' }], ...body });
 }
 
 async function collect(events: AsyncIterable<ChatEvent>): Promise<ChatEvent[]> {
