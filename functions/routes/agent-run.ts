@@ -45,6 +45,17 @@ export interface AgentRun {
 }
 
 /**
+ * The settings' archives for a downstream RAG step, added to the metadata of
+ * every surface's answer (body and `x-agent-rag-archives`) when there are any.
+ * Added here, not in the agent: they are the user's, whichever model served.
+ */
+function withRagArchives(result: AgentResult, defaults: AgentDefaults | undefined): AgentResult {
+  const archives = defaults?.rag_archives;
+  if (!archives || archives.length === 0) return result;
+  return { ...result, metadata: { ...result.metadata, rag_archives: [...archives] } };
+}
+
+/**
  * Runs `request` through the agent the factory picks, up to the commit point.
  * `native`: the client's own body, for the candidates that take its format
  * natively (protocol/native-passthrough.ts); the others get `request`.
@@ -64,9 +75,10 @@ export async function runAgent(env: Env, clientSignal: AbortSignal, request: Cha
   // Ours, so the response stream can abort the upstream too when the client stops reading.
   const client = new AbortController();
   const release = linkAbort(clientSignal, client);
-  const result = await agent.run(request, client.signal, native).catch((error: unknown) => {
+  const run = await agent.run(request, client.signal, native).catch((error: unknown) => {
     release();
     throw error;
   });
+  const result = withRagArchives(run, defaults);
   return { result, headers: agentHeaders(result.metadata), cancel: () => client.abort(), release };
 }
