@@ -7,20 +7,18 @@
  *   PUT    → replace every field (all but `updated_at` required)
  *   PATCH  → set the given fields, atomically
  *   DELETE → forget every choice; answers with the defaults
+ *
+ * Other methods get the app's 405 (middleware/method-not-allowed.ts).
  */
 import { Hono } from 'hono';
 import { defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { parseSettingsPatch, parseSettingsReplacement } from '../../db/settings-dto.ts';
 import type { Env } from '../config.ts';
-import { methodNotAllowed } from '../middleware/error-response.ts';
 import { readJsonBody } from '../middleware/json-body.ts';
 import { settingsServiceFor } from '../settings/settings-for-env.ts';
 
 /** A settings body is a few KiB at most; anything near this is not a settings body. */
 export const SETTINGS_BODY_LIMIT_BYTES = 256 * 1024;
-
-/** The methods /v1/settings answers, for the 405's `Allow`. */
-export const SETTINGS_METHODS = ['GET', 'PUT', 'PATCH', 'DELETE'] as const;
 
 /** The settings sub-app with the given clock (tests pass a fixed one). */
 export function createSettingsRoutes(deps: Pick<RuntimeDeps, 'now' | 'sleep' | 'random'> = defaultRuntimeDeps): Hono<{ Bindings: Env }> {
@@ -40,8 +38,6 @@ export function createSettingsRoutes(deps: Pick<RuntimeDeps, 'now' | 'sleep' | '
   });
 
   routes.delete('/', async (c) => c.json(await settingsServiceFor(c.env, deps).reset()));
-
-  routes.all('/', methodNotAllowed(SETTINGS_METHODS));
   return routes;
 }
 
