@@ -12,9 +12,21 @@ export function upstreamAttemptCount(metadata: AgentMetadata): number {
 // decodeURIComponent on each part gives the ids back exactly.
 const UNSAFE_IN_LIST = /[^\x21-\x7e]|[%,]/gu;
 
-/** `x-agent-rag-archives`: the ids, comma-separated, each readable as written when it is plain ASCII. */
-export function ragArchivesHeader(archives: readonly string[]): string {
-  return archives.map((archive) => archive.replace(UNSAFE_IN_LIST, (character) => encodeURIComponent(character))).join(',');
+/**
+ * The most `x-agent-rag-archives` may take. The settings allow 64 ids of 512
+ * characters, tens of KiB once encoded, and Node's HTTP clients refuse a
+ * response whose headers pass 16 KiB: a long list must never break the answer.
+ */
+export const RAG_ARCHIVES_HEADER_MAX_BYTES = 8 * 1024;
+
+/**
+ * `x-agent-rag-archives`: the ids, comma-separated, each readable as written
+ * when it is plain ASCII; undefined when the list does not fit the header
+ * (the body's `agent.rag_archives` and GET /v1/settings still have it whole).
+ */
+export function ragArchivesHeader(archives: readonly string[]): string | undefined {
+  const value = archives.map((archive) => archive.replace(UNSAFE_IN_LIST, (character) => encodeURIComponent(character))).join(',');
+  return value.length <= RAG_ARCHIVES_HEADER_MAX_BYTES ? value : undefined;
 }
 
 /** The metadata headers, identical for streaming and non-streaming responses. */
@@ -26,6 +38,7 @@ export function agentHeaders(metadata: AgentMetadata): Record<string, string> {
     [AGENT_HEADERS.attempts]: String(upstreamAttemptCount(metadata)),
     [AGENT_HEADERS.latency]: String(Math.max(0, Math.round(metadata.latency_ms))),
   };
-  if (metadata.rag_archives && metadata.rag_archives.length > 0) headers[AGENT_HEADERS.ragArchives] = ragArchivesHeader(metadata.rag_archives);
+  const archives = metadata.rag_archives && metadata.rag_archives.length > 0 ? ragArchivesHeader(metadata.rag_archives) : undefined;
+  if (archives !== undefined) headers[AGENT_HEADERS.ragArchives] = archives;
   return headers;
 }
