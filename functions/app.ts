@@ -14,7 +14,7 @@ import type { AgentDefaults } from './agents/model-selection.ts';
 import type { Env } from './config.ts';
 import { errorShapeFor, renderErrors, renderNotFound, type GatewayLogger } from './middleware/error-response.ts';
 import { requireGatewayKey } from './middleware/gateway-auth.ts';
-import { MAX_BODY_BYTES } from './middleware/json-body.ts';
+import { bodyLimit, MAX_BODY_BYTES } from './middleware/body-limit.ts';
 import { methodNotAllowed } from './middleware/method-not-allowed.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { providerAdapters } from './providers/index.ts';
@@ -72,17 +72,18 @@ export function createApp(options: AppOptions = {}): GatewayApp {
     deps,
     policy: options.policy,
     breaker: options.breaker,
-    maxBodyBytes: options.maxBodyBytes ?? MAX_BODY_BYTES,
     keepAliveMs: options.keepAliveMs,
   };
-  app.post('/v1/chat/completions', chatCompletions(agentRoutes));
-  app.post('/v1/messages', messages(agentRoutes));
-  app.post('/v1/messages/count_tokens', messagesCountTokens(agentRoutes));
+  // Each route that reads a body has it bounded first, before a byte reaches the handler.
+  const limit = bodyLimit(options.maxBodyBytes ?? MAX_BODY_BYTES);
+  app.post('/v1/chat/completions', limit, chatCompletions(agentRoutes));
+  app.post('/v1/messages', limit, messages(agentRoutes));
+  app.post('/v1/messages/count_tokens', limit, messagesCountTokens(agentRoutes));
   const models = createModelCatalog({ adapters, listLocalModels: options.listLocalModels, deps, log, cacheTtlMs: options.modelsCacheTtlMs });
   app.get('/v1/models', listModels(models));
   // `{.+}`: model ids contain slashes (`local/mlx-community/…`).
   app.get('/v1/models/:id{.+}', retrieveModel(models));
-  app.post('/v1/responses', createResponse(agentRoutes));
+  app.post('/v1/responses', limit, createResponse(agentRoutes));
   app.get('/v1/responses/:id', retrieveResponse(deps));
   app.delete('/v1/responses/:id', deleteResponse(deps));
 

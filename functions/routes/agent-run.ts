@@ -29,7 +29,6 @@ export interface AgentRouteOptions {
   deps: RuntimeDeps;
   policy?: FallbackPolicy;
   breaker?: CircuitBreaker;
-  maxBodyBytes: number;
   keepAliveMs?: number;
 }
 

@@ -18,7 +18,7 @@ import { runAgent, type AgentRouteOptions } from './agent-run.ts';
 export function chatCompletions(options: AgentRouteOptions): Handler<{ Bindings: Env }> {
   const { deps } = options;
   return async (c) => {
-    const request = parseOrThrow(chatRequestSchema, await readJsonBody(c.req.raw, options.maxBodyBytes));
+    const request = parseOrThrow(chatRequestSchema, await readJsonBody(c.req.raw));
     const { result, headers, cancel, release } = await runAgent(c.env, c.req.raw.signal, request, options);
     const id = completionId(deps);
     const created = createdSeconds(deps);

@@ -16,7 +16,7 @@ import type { AgentRouteOptions } from './agent-run.ts';
 /** The route's handler. */
 export function messagesCountTokens(options: AgentRouteOptions): Handler<{ Bindings: Env }> {
   return async (c) => {
-    const body = parseOrThrow(countTokensRequestSchema, await readJsonBody(c.req.raw, options.maxBodyBytes));
+    const body = parseOrThrow(countTokensRequestSchema, await readJsonBody(c.req.raw));
     const { request } = countTokensToChatRequest(body);
     const config = getConfig(c.env);
     const { primary } = selectModels(request, await options.loadAgentDefaults(c.env), config);

@@ -39,7 +39,7 @@ function withAgent(response: ResponseObject, agent: AgentMetadata): ResponseObje
 export function createResponse(options: AgentRouteOptions): Handler<{ Bindings: Env }> {
   const { deps } = options;
   return async (c) => {
-    const request = parseOrThrow(responsesRequestSchema, await readJsonBody(c.req.raw, options.maxBodyBytes));
+    const request = parseOrThrow(responsesRequestSchema, await readJsonBody(c.req.raw));
     const store = responseStoreFor(c.env, deps);
     if (request.store === true && !store) throw databaseNotConfigured().with({ param: 'store', message: 'store: true needs a database: set TURSO_DATABASE_URL (and TURSO_AUTH_TOKEN for Turso)' });
     const { history, input } = await loadContinuation(request, store);

@@ -14,6 +14,7 @@ import { Hono } from 'hono';
 import { defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { parseSettingsPatch, parseSettingsReplacement } from '../../db/settings-dto.ts';
 import type { Env } from '../config.ts';
+import { bodyLimit } from '../middleware/body-limit.ts';
 import { readJsonBody } from '../middleware/json-body.ts';
 import { settingsServiceFor } from '../settings/settings-for-env.ts';
 
@@ -26,14 +27,15 @@ export function createSettingsRoutes(deps: Pick<RuntimeDeps, 'now' | 'sleep' | '
 
   routes.get('/', async (c) => c.json(await settingsServiceFor(c.env, deps).get()));
 
-  routes.put('/', async (c) => {
+  const limit = bodyLimit(SETTINGS_BODY_LIMIT_BYTES);
+  routes.put('/', limit, async (c) => {
     // Validate before touching the database: a bad body writes nothing.
-    const replacement = parseSettingsReplacement(await readJsonBody(c.req.raw, SETTINGS_BODY_LIMIT_BYTES));
+    const replacement = parseSettingsReplacement(await readJsonBody(c.req.raw));
     return c.json(await settingsServiceFor(c.env, deps).replace(replacement));
   });
 
-  routes.patch('/', async (c) => {
-    const change = parseSettingsPatch(await readJsonBody(c.req.raw, SETTINGS_BODY_LIMIT_BYTES));
+  routes.patch('/', limit, async (c) => {
+    const change = parseSettingsPatch(await readJsonBody(c.req.raw));
     return c.json(await settingsServiceFor(c.env, deps).patch(change));
   });
 

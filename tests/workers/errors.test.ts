@@ -120,6 +120,24 @@ describe('body size limit', () => {
     expect(response.status).toBe(413);
     expect((await errorOf(response)).message).toContain('65536 bytes');
   });
+
+  it('checks the key before the size, and the size before the content type', async () => {
+    const anonymous = await gateway.fetch('/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    expect(anonymous.status).toBe(401);
+    const notJson = await gateway.fetch('/v1/chat/completions', { ...chatInit(big), headers: { authorization: `Bearer ${GATEWAY_KEY}`, 'content-type': 'text/plain' } });
+    expect(notJson.status).toBe(413);
+    const small = await gateway.fetch('/v1/chat/completions', { ...chatInit('{}'), headers: { authorization: `Bearer ${GATEWAY_KEY}`, 'content-type': 'text/plain' } });
+    expect(await errorOf(small)).toMatchObject({ code: 'unsupported_content_type' });
+  });
+
+  it('bounds every route that reads a body, in its own error shape', async () => {
+    for (const path of ['/v1/responses', '/v1/messages', '/v1/messages/count_tokens']) {
+      const response = await gateway.fetch(path, chatInit(big));
+      expect(response.status).toBe(413);
+      const body = (await response.json()) as { type?: string; error: { type: string } };
+      expect(body.error.type).toBe(path.startsWith('/v1/messages') ? 'request_too_large' : 'invalid_request_error');
+    }
+  });
 });
 
 describe('routes that do not exist', () => {
