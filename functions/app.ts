@@ -12,7 +12,7 @@ import { createBridgeOfflineModel } from './agents/bridge-offline-model.ts';
 import type { CircuitBreaker } from './agents/circuit-breaker.ts';
 import type { AgentDefaults } from './agents/model-selection.ts';
 import type { Env } from './config.ts';
-import { errorShapeFor, renderErrors, renderNotFound, type GatewayLogger } from './middleware/error-response.ts';
+import { errorShapeFor, renderErrors, renderNotFound, type GatewayLogger } from './http/error-response.ts';
 import { requireGatewayKey } from './middleware/gateway-auth.ts';
 import { bodyLimit, MAX_BODY_BYTES } from './middleware/body-limit.ts';
 import { methodNotAllowed } from './middleware/method-not-allowed.ts';

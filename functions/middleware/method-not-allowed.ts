@@ -10,7 +10,7 @@
 import type { Hono, MiddlewareHandler } from 'hono';
 import { methodNotAllowed as honoMethodNotAllowed } from 'hono/method-not-allowed';
 import type { Env } from '../config.ts';
-import { methodNotAllowedResponse } from './error-response.ts';
+import { methodNotAllowedResponse } from '../http/error-response.ts';
 
 /** `app.use('*', methodNotAllowed(app))`, after the request log (so it logs the 405) and before the routes. */
 export function methodNotAllowed(app: Hono<{ Bindings: Env }>): MiddlewareHandler<{ Bindings: Env }> {

@@ -10,8 +10,8 @@ import type { Env } from '../config.ts';
 import { completionId, createdSeconds } from '../http/completion-id.ts';
 import { collectCompletion } from '../http/json-response.ts';
 import { sseResponse } from '../http/sse-response.ts';
-import { scrubbedErrorBody, scrubFor } from '../middleware/error-response.ts';
-import { readJsonBody } from '../middleware/json-body.ts';
+import { scrubbedErrorBody, scrubFor } from '../http/error-response.ts';
+import { readJsonBody } from '../http/json-body.ts';
 import { runAgent, type AgentRouteOptions } from './agent-run.ts';
 
 /** The route's handler. */

@@ -9,7 +9,7 @@ import type { Handler } from 'hono';
 import { parseOrThrow } from '../../protocol/validate.ts';
 import { selectModels } from '../agents/model-selection.ts';
 import { getConfig, type Env } from '../config.ts';
-import { readJsonBody } from '../middleware/json-body.ts';
+import { readJsonBody } from '../http/json-body.ts';
 import { countTokensRequestSchema, countTokensToChatRequest, estimateInputTokens, nativeMessagesRequest } from '../surfaces/anthropic-messages/index.ts';
 import type { AgentRouteOptions } from './agent-run.ts';
 

@@ -10,8 +10,8 @@
 import type { Handler } from 'hono';
 import { parseOrThrow } from '../../protocol/validate.ts';
 import type { Env } from '../config.ts';
-import { scrubFor } from '../middleware/error-response.ts';
-import { readJsonBody } from '../middleware/json-body.ts';
+import { scrubFor } from '../http/error-response.ts';
+import { readJsonBody } from '../http/json-body.ts';
 import {
   anthropicErrorBody,
   collectMessage,

@@ -11,8 +11,8 @@ import type { AgentMetadata } from '../../protocol/chat-response.ts';
 import { parseOrThrow } from '../../protocol/validate.ts';
 import type { Env } from '../config.ts';
 import { createdSeconds } from '../http/completion-id.ts';
-import { scrubbedErrorBody, scrubFor } from '../middleware/error-response.ts';
-import { readJsonBody } from '../middleware/json-body.ts';
+import { scrubbedErrorBody, scrubFor } from '../http/error-response.ts';
+import { readJsonBody } from '../http/json-body.ts';
 import { databaseNotConfigured } from '../settings/database-error.ts';
 import {
   collectResponse,

@@ -15,7 +15,7 @@ import { defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-dep
 import { parseSettingsPatch, parseSettingsReplacement } from '../../db/settings-dto.ts';
 import type { Env } from '../config.ts';
 import { bodyLimit } from '../middleware/body-limit.ts';
-import { readJsonBody } from '../middleware/json-body.ts';
+import { readJsonBody } from '../http/json-body.ts';
 import { settingsServiceFor } from '../settings/settings-for-env.ts';
 
 /** A settings body is a few KiB at most; anything near this is not a settings body. */

@@ -1,7 +1,7 @@
 /**
  * Reads a JSON request body: the content type checked, the bytes decoded as
  * strict UTF-8, the JSON parsed. Its size was already bounded by the route's
- * body-limit middleware (middleware/body-limit.ts), before anything was read.
+ * body-limit middleware (functions/middleware/body-limit.ts), before anything was read.
  */
 import { invalidRequest } from '../../protocol/gateway-error.ts';
 import { safeParseJson } from '../../protocol/validate.ts';

@@ -11,8 +11,8 @@
  */
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { GatewayError, toGatewayError, type OpenAIErrorBody } from '../../protocol/gateway-error.ts';
-import { agentHeaders } from '../http/agent-headers.ts';
-import { retryHintHeaders } from '../http/retry-hint.ts';
+import { agentHeaders } from './agent-headers.ts';
+import { retryHintHeaders } from './retry-hint.ts';
 import { scrubSecrets } from '../providers/shared/scrub-secrets.ts';
 import { anthropicErrorBody, anthropicErrorStatus } from '../surfaces/anthropic-messages/anthropic-error.ts';
 import { CONFIG_ERROR_CODE, isConfigError, secretValues, type Env } from '../config.ts';
