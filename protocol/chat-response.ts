@@ -25,6 +25,12 @@ export interface AgentMetadata {
   model_id: string;
   latency_ms: number;
   attempts: AttemptRecord[];
+  /**
+   * The archives a downstream RAG step should search by default: the user's
+   * settings' `rag_archives`, present only when they list any. The gateway
+   * itself searches nothing; it passes the choice on with the answer.
+   */
+  rag_archives?: string[];
 }
 
 /** A choice's `logprobs`: the answer's tokens (OpenAI's shape; `refusal` tokens are never reported). */
@@ -75,4 +81,6 @@ export const AGENT_HEADERS = {
   model: 'x-agent-model',
   attempts: 'x-agent-attempts',
   latency: 'x-agent-latency-ms',
+  /** Comma-separated; each id percent-encoded where a header could not carry it (functions/http/agent-headers.ts). */
+  ragArchives: 'x-agent-rag-archives',
 } as const;

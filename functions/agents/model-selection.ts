@@ -11,12 +11,18 @@ import { GatewayError, invalidRequest, modelNotFound } from '../../protocol/gate
 import { modelIdProblem, ONLINE_PROVIDERS, parseModelName, type ModelName, type Transport } from '../../protocol/model-name.ts';
 import { PROVIDER_KEY_VARIABLES, type GatewayConfig } from '../config.ts';
 
-/** The user's choices the factory honours (snake_case, as the settings API names them). */
+/**
+ * The user's settings as the agent layer reads them (snake_case, as the
+ * settings API names them); absent means "not chosen". The one definition:
+ * settings/load-agent-defaults.ts fills it in, the factory and the routes read it.
+ */
 export interface AgentDefaults {
   preferred_transport?: Transport;
   default_online_model?: string;
   default_local_model?: string;
   backup_models?: string[];
+  /** Not used to pick a model: the routes pass it on in the answer's metadata (routes/agent-run.ts). */
+  rag_archives?: string[];
 }
 
 export interface ModelSelection {

@@ -5,7 +5,7 @@ import { defaultRuntimeDeps } from '../../protocol/runtime-deps.ts';
 import type { AgentResult } from '../agents/agent-types.ts';
 import { collectCompletion } from './json-response.ts';
 import { sseResponse } from './sse-response.ts';
-import { scrubbedErrorBody } from '../middleware/error-response.ts';
+import { scrubbedErrorBody } from './error-response.ts';
 
 const metadata: AgentResult['metadata'] = {
   backend: 'local',

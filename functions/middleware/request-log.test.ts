@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AGENT_HEADERS } from '../../protocol/chat-response.ts';
 import { GatewayError } from '../../protocol/gateway-error.ts';
 import type { Env } from '../config.ts';
-import { renderErrors } from './error-response.ts';
+import { renderErrors } from '../http/error-response.ts';
 import { isWorthLogging, requestLog, SLOW_REQUEST_MS } from './request-log.ts';
 
 const GATEWAY_KEY = 'gk-test-0123456789abcdef';

@@ -12,7 +12,7 @@ import type { MiddlewareHandler } from 'hono';
 import { AGENT_HEADERS } from '../../protocol/chat-response.ts';
 import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import type { Env } from '../config.ts';
-import { scrubFor, type GatewayLogger } from './error-response.ts';
+import { scrubFor, type GatewayLogger } from '../http/error-response.ts';
 
 /** Slower than this to the response headers (for a stream: to its first token) is worth a line. */
 export const SLOW_REQUEST_MS = 10_000;

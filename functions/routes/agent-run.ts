@@ -29,7 +29,6 @@ export interface AgentRouteOptions {
   deps: RuntimeDeps;
   policy?: FallbackPolicy;
   breaker?: CircuitBreaker;
-  maxBodyBytes: number;
   keepAliveMs?: number;
 }
 
@@ -42,6 +41,17 @@ export interface AgentRun {
   cancel: () => void;
   /** Unhooks the client's signal; call once the answer is finished either way. */
   release: () => void;
+}
+
+/**
+ * The settings' archives for a downstream RAG step, added to the metadata of
+ * every surface's answer (body and `x-agent-rag-archives`) when there are any.
+ * Added here, not in the agent: they are the user's, whichever model served.
+ */
+function withRagArchives(result: AgentResult, defaults: AgentDefaults | undefined): AgentResult {
+  const archives = defaults?.rag_archives;
+  if (!archives || archives.length === 0) return result;
+  return { ...result, metadata: { ...result.metadata, rag_archives: [...archives] } };
 }
 
 /**
@@ -64,9 +74,10 @@ export async function runAgent(env: Env, clientSignal: AbortSignal, request: Cha
   // Ours, so the response stream can abort the upstream too when the client stops reading.
   const client = new AbortController();
   const release = linkAbort(clientSignal, client);
-  const result = await agent.run(request, client.signal, native).catch((error: unknown) => {
+  const run = await agent.run(request, client.signal, native).catch((error: unknown) => {
     release();
     throw error;
   });
+  const result = withRagArchives(run, defaults);
   return { result, headers: agentHeaders(result.metadata), cancel: () => client.abort(), release };
 }

@@ -10,15 +10,15 @@ import type { Env } from '../config.ts';
 import { completionId, createdSeconds } from '../http/completion-id.ts';
 import { collectCompletion } from '../http/json-response.ts';
 import { sseResponse } from '../http/sse-response.ts';
-import { scrubbedErrorBody, scrubFor } from '../middleware/error-response.ts';
-import { readJsonBody } from '../middleware/json-body.ts';
+import { scrubbedErrorBody, scrubFor } from '../http/error-response.ts';
+import { readJsonBody } from '../http/json-body.ts';
 import { runAgent, type AgentRouteOptions } from './agent-run.ts';
 
 /** The route's handler. */
 export function chatCompletions(options: AgentRouteOptions): Handler<{ Bindings: Env }> {
   const { deps } = options;
   return async (c) => {
-    const request = parseOrThrow(chatRequestSchema, await readJsonBody(c.req.raw, options.maxBodyBytes));
+    const request = parseOrThrow(chatRequestSchema, await readJsonBody(c.req.raw));
     const { result, headers, cancel, release } = await runAgent(c.env, c.req.raw.signal, request, options);
     const id = completionId(deps);
     const created = createdSeconds(deps);

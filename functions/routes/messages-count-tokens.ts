@@ -9,14 +9,14 @@ import type { Handler } from 'hono';
 import { parseOrThrow } from '../../protocol/validate.ts';
 import { selectModels } from '../agents/model-selection.ts';
 import { getConfig, type Env } from '../config.ts';
-import { readJsonBody } from '../middleware/json-body.ts';
+import { readJsonBody } from '../http/json-body.ts';
 import { countTokensRequestSchema, countTokensToChatRequest, estimateInputTokens, nativeMessagesRequest } from '../surfaces/anthropic-messages/index.ts';
 import type { AgentRouteOptions } from './agent-run.ts';
 
 /** The route's handler. */
 export function messagesCountTokens(options: AgentRouteOptions): Handler<{ Bindings: Env }> {
   return async (c) => {
-    const body = parseOrThrow(countTokensRequestSchema, await readJsonBody(c.req.raw, options.maxBodyBytes));
+    const body = parseOrThrow(countTokensRequestSchema, await readJsonBody(c.req.raw));
     const { request } = countTokensToChatRequest(body);
     const config = getConfig(c.env);
     const { primary } = selectModels(request, await options.loadAgentDefaults(c.env), config);

@@ -10,8 +10,8 @@
 import type { Handler } from 'hono';
 import { parseOrThrow } from '../../protocol/validate.ts';
 import type { Env } from '../config.ts';
-import { scrubFor } from '../middleware/error-response.ts';
-import { readJsonBody } from '../middleware/json-body.ts';
+import { scrubFor } from '../http/error-response.ts';
+import { readJsonBody } from '../http/json-body.ts';
 import {
   anthropicErrorBody,
   collectMessage,
@@ -27,7 +27,7 @@ import { runAgent, type AgentRouteOptions } from './agent-run.ts';
 export function messages(options: AgentRouteOptions): Handler<{ Bindings: Env }> {
   const { deps } = options;
   return async (c) => {
-    const body = parseOrThrow(messagesRequestSchema, await readJsonBody(c.req.raw, options.maxBodyBytes));
+    const body = parseOrThrow(messagesRequestSchema, await readJsonBody(c.req.raw));
     const { request, untranslatable } = messagesToChatRequest(body);
     const native = nativeMessagesRequest(body, c.req.raw.headers, untranslatable);
     const { result, headers, cancel, release } = await runAgent(c.env, c.req.raw.signal, request, options, native);

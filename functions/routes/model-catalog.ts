@@ -11,7 +11,7 @@ import { parseModelName, type OnlineProvider } from '../../protocol/model-name.t
 import type { RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { startTimer } from '../../protocol/time.ts';
 import { getConfig, type Env, type GatewayConfig, type ProviderConfig } from '../config.ts';
-import type { GatewayLogger } from '../middleware/error-response.ts';
+import type { GatewayLogger } from '../http/error-response.ts';
 import type { ProviderAdapter } from '../providers/provider-model.ts';
 
 /** One model, as OpenAI's list and retrieve answer it. */

@@ -11,8 +11,8 @@ import type { AgentMetadata } from '../../protocol/chat-response.ts';
 import { parseOrThrow } from '../../protocol/validate.ts';
 import type { Env } from '../config.ts';
 import { createdSeconds } from '../http/completion-id.ts';
-import { scrubbedErrorBody, scrubFor } from '../middleware/error-response.ts';
-import { readJsonBody } from '../middleware/json-body.ts';
+import { scrubbedErrorBody, scrubFor } from '../http/error-response.ts';
+import { readJsonBody } from '../http/json-body.ts';
 import { databaseNotConfigured } from '../settings/database-error.ts';
 import {
   collectResponse,
@@ -39,7 +39,7 @@ function withAgent(response: ResponseObject, agent: AgentMetadata): ResponseObje
 export function createResponse(options: AgentRouteOptions): Handler<{ Bindings: Env }> {
   const { deps } = options;
   return async (c) => {
-    const request = parseOrThrow(responsesRequestSchema, await readJsonBody(c.req.raw, options.maxBodyBytes));
+    const request = parseOrThrow(responsesRequestSchema, await readJsonBody(c.req.raw));
     const store = responseStoreFor(c.env, deps);
     if (request.store === true && !store) throw databaseNotConfigured().with({ param: 'store', message: 'store: true needs a database: set TURSO_DATABASE_URL (and TURSO_AUTH_TOKEN for Turso)' });
     const { history, input } = await loadContinuation(request, store);

@@ -7,20 +7,19 @@
  *   PUT    → replace every field (all but `updated_at` required)
  *   PATCH  → set the given fields, atomically
  *   DELETE → forget every choice; answers with the defaults
+ *
+ * Other methods get the app's 405 (middleware/method-not-allowed.ts).
  */
 import { Hono } from 'hono';
 import { defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
 import { parseSettingsPatch, parseSettingsReplacement } from '../../db/settings-dto.ts';
 import type { Env } from '../config.ts';
-import { methodNotAllowed } from '../middleware/error-response.ts';
-import { readJsonBody } from '../middleware/json-body.ts';
+import { bodyLimit } from '../middleware/body-limit.ts';
+import { readJsonBody } from '../http/json-body.ts';
 import { settingsServiceFor } from '../settings/settings-for-env.ts';
 
 /** A settings body is a few KiB at most; anything near this is not a settings body. */
 export const SETTINGS_BODY_LIMIT_BYTES = 256 * 1024;
-
-/** The methods /v1/settings answers, for the 405's `Allow`. */
-export const SETTINGS_METHODS = ['GET', 'PUT', 'PATCH', 'DELETE'] as const;
 
 /** The settings sub-app with the given clock (tests pass a fixed one). */
 export function createSettingsRoutes(deps: Pick<RuntimeDeps, 'now' | 'sleep' | 'random'> = defaultRuntimeDeps): Hono<{ Bindings: Env }> {
@@ -28,20 +27,19 @@ export function createSettingsRoutes(deps: Pick<RuntimeDeps, 'now' | 'sleep' | '
 
   routes.get('/', async (c) => c.json(await settingsServiceFor(c.env, deps).get()));
 
-  routes.put('/', async (c) => {
+  const limit = bodyLimit(SETTINGS_BODY_LIMIT_BYTES);
+  routes.put('/', limit, async (c) => {
     // Validate before touching the database: a bad body writes nothing.
-    const replacement = parseSettingsReplacement(await readJsonBody(c.req.raw, SETTINGS_BODY_LIMIT_BYTES));
+    const replacement = parseSettingsReplacement(await readJsonBody(c.req.raw));
     return c.json(await settingsServiceFor(c.env, deps).replace(replacement));
   });
 
-  routes.patch('/', async (c) => {
-    const change = parseSettingsPatch(await readJsonBody(c.req.raw, SETTINGS_BODY_LIMIT_BYTES));
+  routes.patch('/', limit, async (c) => {
+    const change = parseSettingsPatch(await readJsonBody(c.req.raw));
     return c.json(await settingsServiceFor(c.env, deps).patch(change));
   });
 
   routes.delete('/', async (c) => c.json(await settingsServiceFor(c.env, deps).reset()));
-
-  routes.all('/', methodNotAllowed(SETTINGS_METHODS));
   return routes;
 }
 

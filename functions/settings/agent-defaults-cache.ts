@@ -9,16 +9,9 @@
  * ends ("The script will never generate a response"). Concurrent misses each
  * read the database; the reads are small and the cache fills at once.
  */
-import type { Transport } from '../../protocol/model-name.ts';
+import type { AgentDefaults } from '../agents/model-selection.ts';
 
-/** What the agent factory takes from the user's settings; absent means "not chosen". */
-export interface AgentDefaults {
-  preferred_transport?: Transport;
-  default_online_model?: string;
-  default_local_model?: string;
-  backup_models?: string[];
-  rag_archives?: string[];
-}
+export type { AgentDefaults };
 
 export interface CachedDefaults {
   /** undefined: the database could not be read; completions use the env defaults. */

@@ -126,7 +126,7 @@ describe('sentinel secrets', () => {
   });
 
   // Was a known bug: `param` and the 404's echoed path went out unscrubbed. Every string field of
-  // every error body is scrubbed now (functions/middleware/error-response.ts; tests/workers/errors-secrets.test.ts).
+  // every error body is scrubbed now (functions/http/error-response.ts; tests/workers/errors-secrets.test.ts).
   it('does not echo a configured secret the caller put in a field name or the path', async () => {
     const fieldName = await suite.stack.api('/v1/settings', { method: 'PATCH', body: JSON.stringify({ [secrets.TURSO_AUTH_TOKEN]: 1 }) });
     const path = await suite.stack.api(`/v1/${secrets.BRIDGE_TOKEN}`);

@@ -120,6 +120,24 @@ describe('body size limit', () => {
     expect(response.status).toBe(413);
     expect((await errorOf(response)).message).toContain('65536 bytes');
   });
+
+  it('checks the key before the size, and the size before the content type', async () => {
+    const anonymous = await gateway.fetch('/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    expect(anonymous.status).toBe(401);
+    const notJson = await gateway.fetch('/v1/chat/completions', { ...chatInit(big), headers: { authorization: `Bearer ${GATEWAY_KEY}`, 'content-type': 'text/plain' } });
+    expect(notJson.status).toBe(413);
+    const small = await gateway.fetch('/v1/chat/completions', { ...chatInit('{}'), headers: { authorization: `Bearer ${GATEWAY_KEY}`, 'content-type': 'text/plain' } });
+    expect(await errorOf(small)).toMatchObject({ code: 'unsupported_content_type' });
+  });
+
+  it('bounds every route that reads a body, in its own error shape', async () => {
+    for (const path of ['/v1/responses', '/v1/messages', '/v1/messages/count_tokens']) {
+      const response = await gateway.fetch(path, chatInit(big));
+      expect(response.status).toBe(413);
+      const body = (await response.json()) as { type?: string; error: { type: string } };
+      expect(body.error.type).toBe(path.startsWith('/v1/messages') ? 'request_too_large' : 'invalid_request_error');
+    }
+  });
 });
 
 describe('routes that do not exist', () => {
@@ -136,13 +154,34 @@ describe('routes that do not exist', () => {
     expect(await errorOf(response)).toMatchObject({ code: 'method_not_allowed' });
     const models = await gateway.fetch('/v1/models', { method: 'DELETE', headers: { authorization: `Bearer ${GATEWAY_KEY}` } });
     expect(models.status).toBe(405);
+    expect(models.headers.get('allow')).toBe('GET, HEAD');
+    // `Allow` tells the truth: Hono answers HEAD with the GET route, without a body.
+    const head = await gateway.fetch('/v1/models', { method: 'HEAD', headers: { authorization: `Bearer ${GATEWAY_KEY}` } });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
   });
 
-  it('the bridge routes answer a wrong method with 405 and Allow: GET', async () => {
+  it('a wrong method on /v1/responses/:id names both of its methods, and an unknown method is a 405 too', async () => {
+    const response = await gateway.fetch('/v1/responses/resp_123', { method: 'POST', headers: { authorization: `Bearer ${GATEWAY_KEY}` } });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('GET, HEAD, DELETE');
+    expect(await errorOf(response)).toMatchObject({ type: 'invalid_request_error', code: 'method_not_allowed', message: 'Method POST is not allowed on /v1/responses/resp_123; use GET or HEAD or DELETE.' });
+    const patch = await gateway.fetch('/v1/chat/completions', { method: 'PATCH', headers: { authorization: `Bearer ${GATEWAY_KEY}` } });
+    expect(patch.status).toBe(405);
+    expect(patch.headers.get('allow')).toBe('POST');
+  });
+
+  it('a wrong method without the gateway key is a 401: the 405 tells nothing before the key is checked', async () => {
+    const response = await gateway.fetch('/v1/chat/completions', { method: 'GET' });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('allow')).toBeNull();
+  });
+
+  it('the bridge routes answer a wrong method with 405 and Allow: GET, HEAD', async () => {
     for (const path of ['/v1/bridge', '/bridge/connect']) {
       const response = await gateway.fetch(path, { method: 'POST', headers: { authorization: `Bearer ${GATEWAY_KEY}` } });
       expect(response.status).toBe(405);
-      expect(response.headers.get('allow')).toBe('GET');
+      expect(response.headers.get('allow')).toBe('GET, HEAD');
       expect(await errorOf(response)).toMatchObject({ code: 'method_not_allowed' });
     }
   });

@@ -295,7 +295,12 @@ describe('errors on /v1/messages', () => {
   it('answers a method other than POST with a 405, and an unknown path under /v1/messages with a 404, in Anthropic’s shape', async () => {
     const response = await suite.gateway().fetch('/v1/messages', { method: 'GET', headers: { 'x-api-key': GATEWAY_KEY } });
     expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
     expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    const counting = await suite.gateway().fetch('/v1/messages/count_tokens', { method: 'PUT', headers: { 'x-api-key': GATEWAY_KEY } });
+    expect(counting.status).toBe(405);
+    expect(counting.headers.get('allow')).toBe('POST');
+    expect(await counting.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
     const unknown = await suite.gateway().fetch('/v1/messages/batches', messagesInit({}));
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });

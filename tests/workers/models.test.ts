@@ -132,10 +132,10 @@ describe('GET /v1/models/{id}', () => {
     expect(await mocks.groq.calls()).toHaveLength(0);
   });
 
-  it('answers other methods with 405 and Allow: GET', async () => {
+  it('answers other methods with 405 and Allow: GET, HEAD', async () => {
     const response = await gateway.fetch('/v1/models/openai/gpt-4o', { method: 'DELETE', headers: auth.headers });
     expect(response.status).toBe(405);
-    expect(response.headers.get('allow')).toBe('GET');
+    expect(response.headers.get('allow')).toBe('GET, HEAD');
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('method_not_allowed');
   });
 

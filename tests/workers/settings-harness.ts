@@ -10,6 +10,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { inject } from 'vitest';
 import { toGatewayError } from '../../protocol/gateway-error.ts';
 import type { Env } from '../../functions/config.ts';
+import { methodNotAllowed } from '../../functions/middleware/method-not-allowed.ts';
 import { createSettingsRoutes } from '../../functions/routes/settings.ts';
 import { createDatabase } from '../../db/client.ts';
 import { defaultRuntimeDeps, type RuntimeDeps } from '../../protocol/runtime-deps.ts';
@@ -34,9 +35,10 @@ export function testClock(startIso = '2026-11-24T04:30:00.000Z'): { now: () => n
   };
 }
 
-/** The settings routes under /v1/settings with the app's error rendering. */
+/** The settings routes under /v1/settings with the app's 405 and error rendering. */
 export function settingsApp(now: () => number, sleep: RuntimeDeps['sleep'] = defaultRuntimeDeps.sleep): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
+  app.use('*', methodNotAllowed(app));
   app.route('/v1/settings', createSettingsRoutes({ now, sleep, random: defaultRuntimeDeps.random }));
   app.onError((error, c) => {
     const gatewayError = toGatewayError(error);

@@ -188,7 +188,7 @@ describe('bad input writes nothing', () => {
   it('POST is a 405 in the OpenAI error shape, with Allow naming the methods that work', async () => {
     const response = await call('/v1/settings', json('POST', full));
     expect(response.status).toBe(405);
-    expect(response.headers.get('allow')).toBe('GET, PUT, PATCH, DELETE');
+    expect(response.headers.get('allow')).toBe('GET, HEAD, PUT, PATCH, DELETE');
     expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'method_not_allowed' } });
   });
 });

@@ -20,7 +20,7 @@ export interface MockProviderOrigins {
 }
 
 /** One set of mocks per suite that scripts them. */
-export const MOCK_SUITES = ['shared', 'chat-stream', 'chat-json', 'chat-fallback', 'chat-cancel', 'chat-translation', 'models', 'errors', 'auth', 'responses', 'responses-store', 'responses-ai-sdk', 'responses-fallback', 'responses-transcripts', 'messages', 'messages-native', 'messages-transcripts'] as const;
+export const MOCK_SUITES = ['shared', 'chat-stream', 'chat-json', 'chat-fallback', 'chat-cancel', 'chat-translation', 'models', 'errors', 'auth', 'responses', 'responses-store', 'responses-ai-sdk', 'responses-fallback', 'responses-transcripts', 'messages', 'messages-native', 'messages-transcripts', 'rag-archives'] as const;
 export type MockSuite = (typeof MOCK_SUITES)[number];
 
 declare module 'vitest' {

@@ -9,10 +9,10 @@
  * `x-agent-*` headers of whatever the agent tried, and the 404 and 405 of the
  * router in the same shape.
  */
-import type { Context, ErrorHandler, Handler, NotFoundHandler } from 'hono';
+import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { GatewayError, toGatewayError, type OpenAIErrorBody } from '../../protocol/gateway-error.ts';
-import { agentHeaders } from '../http/agent-headers.ts';
-import { retryHintHeaders } from '../http/retry-hint.ts';
+import { agentHeaders } from './agent-headers.ts';
+import { retryHintHeaders } from './retry-hint.ts';
 import { scrubSecrets } from '../providers/shared/scrub-secrets.ts';
 import { anthropicErrorBody, anthropicErrorStatus } from '../surfaces/anthropic-messages/anthropic-error.ts';
 import { CONFIG_ERROR_CODE, isConfigError, secretValues, type Env } from '../config.ts';
@@ -100,20 +100,18 @@ export const renderNotFound: NotFoundHandler<{ Bindings: Env }> = (c: Context<{ 
     shapeOf(c),
   );
 
-/** A handler for the methods a path does not accept: 405 with `Allow`. */
-export function methodNotAllowed(allowed: readonly string[]): Handler<{ Bindings: Env }> {
-  return (c) => {
-    const response = errorResponse(
-      new GatewayError({
-        status: 405,
-        type: 'invalid_request_error',
-        code: 'method_not_allowed',
-        message: `Method ${c.req.method} is not allowed on ${new URL(c.req.url).pathname}; use ${allowed.join(' or ')}.`,
-      }),
-      scrubFor(c.env),
-      shapeOf(c),
-    );
-    response.headers.set('allow', allowed.join(', '));
-    return response;
-  };
+/** The 405 for a method `path` does not take, with `Allow` (middleware/method-not-allowed.ts works `allowed` out). */
+export function methodNotAllowedResponse(c: Context<{ Bindings: Env }>, allowed: readonly string[]): Response {
+  const response = errorResponse(
+    new GatewayError({
+      status: 405,
+      type: 'invalid_request_error',
+      code: 'method_not_allowed',
+      message: `Method ${c.req.method} is not allowed on ${new URL(c.req.url).pathname}; use ${allowed.join(' or ')}.`,
+    }),
+    scrubFor(c.env),
+    shapeOf(c),
+  );
+  response.headers.set('allow', allowed.join(', '));
+  return response;
 }
