@@ -1,16 +1,22 @@
 /**
  * The Anthropic Messages API as a Claude Code-style client uses it, with every
  * real process: the Worker under `wrangler dev`, sqld, the loopback provider
- * mocks, and the real bridge with its Python worker (over the `mlx_lm`
- * double, which echoes the last user message). The client is the official
+ * mocks, and the real bridge with its Python worker on the REAL mlx-lm serving
+ * the tiny trained model (tests/models; its answers are
+ * tiny-chat-answers.json). The client is the official
  * @anthropic-ai/sdk pointed at the gateway as ANTHROPIC_BASE_URL would point
  * it, with the gateway key as its API key, and bare model names that
  * MODEL_ALIASES maps to a local model and to Anthropic.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MLX_MODEL, type BridgeProcess } from './stack-bridge.ts';
+import { answerCase } from '../helpers/mlx-real-engine.ts';
+import { TINY_CHAT_MODEL, type BridgeProcess } from './stack-bridge.ts';
 import { startStack, type Stack } from './stack.ts';
+
+const MLX_MODEL = TINY_CHAT_MODEL;
+const hello = answerCase('hello');
+const SAY_HELLO = hello.messages[0]?.content ?? '';
 
 let stack: Stack;
 let bridge: BridgeProcess | undefined;
@@ -33,7 +39,7 @@ beforeAll(async () => {
       return fetch(input, init);
     },
   });
-  bridge = await stack.startBridge('mlx', { env: { MLX_DOUBLE_TOKEN_DELAY_MS: '5' } });
+  bridge = await stack.startBridge('mlx', { engine: 'real' });
 });
 
 afterAll(async () => {
@@ -48,9 +54,9 @@ beforeEach(() => {
 describe('a local model over /v1/messages, through the real bridge', () => {
   it('answers messages.create under an alias, with the local metadata', async () => {
     const { data: message, response } = await client.messages
-      .create({ model: 'claude-haiku-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'the quick brown fox' }] })
+      .create({ model: 'claude-haiku-4-5', max_tokens: 64, messages: [{ role: 'user', content: SAY_HELLO }] })
       .withResponse();
-    expect(message.content).toEqual([{ type: 'text', text: 'the quick brown fox' }]);
+    expect(message.content).toEqual([{ type: 'text', text: hello.completion }]);
     expect(message.stop_reason).toBe('end_turn');
     expect(message.model).toBe(MLX_MODEL);
     expect(message.usage.output_tokens).toBeGreaterThanOrEqual(4);
@@ -59,13 +65,13 @@ describe('a local model over /v1/messages, through the real bridge', () => {
   });
 
   it('streams a local answer piece by piece to messages.stream', async () => {
-    const stream = client.messages.stream({ model: 'claude-haiku-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'jumps over the lazy dog' }] });
+    const stream = client.messages.stream({ model: 'claude-haiku-4-5', max_tokens: 64, messages: [{ role: 'user', content: SAY_HELLO }] });
     const pieces: string[] = [];
     stream.on('text', (text) => pieces.push(text));
     const message = await stream.finalMessage();
     expect(pieces.length).toBeGreaterThan(1);
-    expect(pieces.join('')).toBe('jumps over the lazy dog');
-    expect(message.content).toEqual([{ type: 'text', text: 'jumps over the lazy dog' }]);
+    expect(pieces.join('')).toBe(hello.completion);
+    expect(message.content).toEqual([{ type: 'text', text: hello.completion }]);
   });
 
   it('counts tokens for a local model with an estimate', async () => {
@@ -95,12 +101,12 @@ describe('anthropic/… over /v1/messages in the real Worker runtime', () => {
     const response = await fetch(`${stack.url}/v1/messages`, {
       method: 'POST',
       headers: { 'x-api-key': stack.secrets.GATEWAY_API_KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'claude-sonnet', max_tokens: 64, fallback_models: ['claude-haiku-4-5'], messages: [{ role: 'user', content: 'served by the Mac' }] }),
+      body: JSON.stringify({ model: 'claude-sonnet', max_tokens: 64, fallback_models: ['claude-haiku-4-5'], messages: [{ role: 'user', content: SAY_HELLO }] }),
     });
     expect(response.status).toBe(200);
     expect(response.headers.get('x-agent-model')).toBe(MLX_MODEL);
     const message = (await response.json()) as { content: unknown[]; agent: { attempts: Array<{ model_id: string }> } };
-    expect(message.content).toEqual([{ type: 'text', text: 'served by the Mac' }]);
+    expect(message.content).toEqual([{ type: 'text', text: hello.completion }]);
     expect(message.agent.attempts[0]?.model_id).toBe('anthropic/claude-sonnet-4-5');
   });
 });
