@@ -10,7 +10,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answerCase, TINY_CHAT, tokenizerCounts, type AnswerCase } from '../helpers/mlx-real-engine.ts';
+import { answerCase, TINY_CHAT, tokenizerCounts, type AnswerCase, clientMessagesOf } from '../helpers/mlx-real-engine.ts';
 import { expectServedLocally, readStream } from './stack-answers.ts';
 import { TINY_CHAT_MODEL, type BridgeProcess } from './stack-bridge.ts';
 import { startStack, type Stack } from './stack.ts';
@@ -33,7 +33,6 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const messagesOf = (answer: AnswerCase): OpenAI.ChatCompletionMessageParam[] => answer.messages.map((message) => ({ ...message }) as OpenAI.ChatCompletionMessageParam);
 const toolsOf = (answer: AnswerCase): OpenAI.ChatCompletionTool[] => (answer.tools ?? []) as OpenAI.ChatCompletionTool[];
 
 /** A streamed delta's reasoning (the gateway's `reasoning_content`, as the online providers send it). */
@@ -46,7 +45,7 @@ function expectedUsage(answer: AnswerCase): OpenAI.CompletionUsage {
 
 describe('the local flow on the real mlx-lm with the tiny model', () => {
   it("answers without streaming with the trained completion, the tokenizer's usage and the local metadata", async () => {
-    const { data: completion, response } = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: messagesOf(hello) }).withResponse();
+    const { data: completion, response } = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: clientMessagesOf(hello) }).withResponse();
     expect(completion.choices[0]?.message.content).toBe(hello.completion);
     expect(completion.choices[0]?.finish_reason).toBe('stop');
     expect(completion.usage).toMatchObject(expectedUsage(hello));
@@ -55,7 +54,7 @@ describe('the local flow on the real mlx-lm with the tiny model', () => {
 
   it("streams the same completion in more than one delta, with the tokenizer's usage", async () => {
     const { data: stream, response } = await stack.client.chat.completions
-      .create({ model: TINY_CHAT_MODEL, messages: messagesOf(hello), stream: true, stream_options: { include_usage: true } })
+      .create({ model: TINY_CHAT_MODEL, messages: clientMessagesOf(hello), stream: true, stream_options: { include_usage: true } })
       .withResponse();
     expect(response.headers.get('x-agent-provider')).toBe('mlx');
     const streamed = await readStream(stream);
@@ -83,7 +82,7 @@ describe('the local flow on the real mlx-lm with the tiny model', () => {
   });
 
   it('ends the long answer with length after exactly max_tokens tokens, its text a prefix of the full answer', async () => {
-    const completion = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: messagesOf(count), max_tokens: 20 });
+    const completion = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: clientMessagesOf(count), max_tokens: 20 });
     expect(completion.choices[0]?.finish_reason).toBe('length');
     expect(completion.usage?.completion_tokens).toBe(20);
     const text = completion.choices[0]?.message.content ?? '';
@@ -94,7 +93,7 @@ describe('the local flow on the real mlx-lm with the tiny model', () => {
   it('stops the generation in the worker when the client leaves mid-stream, long before the answer ends', async () => {
     const before = bridge.output().length;
     const controller = new AbortController();
-    const stream = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: messagesOf(count), stream: true }, { signal: controller.signal });
+    const stream = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: clientMessagesOf(count), stream: true }, { signal: controller.signal });
     let deltas = 0;
     const reading = (async () => {
       for await (const chunk of stream) {
@@ -113,7 +112,7 @@ describe('the local flow on the real mlx-lm with the tiny model', () => {
     expect(Number(cancelled?.[1])).toBeLessThan(count.min_completion_tokens ?? 200);
     expect(bridge.output().slice(before)).toContain('cancelled by the client');
     // The worker is free for the next request at once.
-    const next = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: messagesOf(hello) });
+    const next = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: clientMessagesOf(hello) });
     expect(next.choices[0]?.message.content).toBe(hello.completion);
   });
 });
@@ -121,7 +120,7 @@ describe('the local flow on the real mlx-lm with the tiny model', () => {
 describe('tools and reasoning through the tunnel on the real mlx-lm', () => {
   it("runs a tool loop two turns deep: the model's call as OpenAI tool_calls, then its answer from the tool's result", async () => {
     const tools = toolsOf(toolCall);
-    const first = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: messagesOf(toolCall), tools });
+    const first = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: clientMessagesOf(toolCall), tools });
     const choice = first.choices[0];
     expect(choice?.finish_reason).toBe('tool_calls');
     expect(choice?.message.content ?? null).toBeNull();
@@ -140,7 +139,7 @@ describe('tools and reasoning through the tunnel on the real mlx-lm', () => {
       model: TINY_CHAT_MODEL,
       tools,
       messages: [
-        ...messagesOf(toolCall),
+        ...clientMessagesOf(toolCall),
         { role: 'assistant', content: '', tool_calls: [{ id: call.id, type: 'function', function: { name: call.function.name, arguments: '{"city": "Paris"}' } }] },
         { role: 'tool', tool_call_id: call.id, content: result },
       ],
@@ -153,7 +152,7 @@ describe('tools and reasoning through the tunnel on the real mlx-lm', () => {
   });
 
   it('streams the tool call as tool_calls deltas (id, name, arguments) ending with finish_reason tool_calls', async () => {
-    const stream = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: messagesOf(toolCall), tools: toolsOf(toolCall), stream: true });
+    const stream = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: clientMessagesOf(toolCall), tools: toolsOf(toolCall), stream: true });
     const streamed = await readStream(stream);
     expect(streamed.finishReason).toBe('tool_calls');
     expect(streamed.text).toBe('');
@@ -166,7 +165,7 @@ describe('tools and reasoning through the tunnel on the real mlx-lm', () => {
   it("honours tool_choice naming the function: the answer is that call, through the official client", async () => {
     const completion = await stack.client.chat.completions.create({
       model: TINY_CHAT_MODEL,
-      messages: messagesOf(toolCall),
+      messages: clientMessagesOf(toolCall),
       tools: toolsOf(toolCall),
       tool_choice: { type: 'function', function: { name: 'get_weather' } },
     });
@@ -179,14 +178,14 @@ describe('tools and reasoning through the tunnel on the real mlx-lm', () => {
 
   it('answers a logit_bias token outside the vocabulary with a 400 naming logit_bias, carried from the worker through the tunnel', async () => {
     await expect(
-      stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: messagesOf(hello), logit_bias: { '999999': 5 } }),
+      stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: clientMessagesOf(hello), logit_bias: { '999999': 5 } }),
     ).rejects.toMatchObject({ status: 400, param: 'logit_bias', type: 'invalid_request_error' });
   });
 
   it('streams the think block as reasoning_content before the answer, and counts reasoning_tokens', async () => {
     const stream = await stack.client.chat.completions.create({
       model: TINY_CHAT_MODEL,
-      messages: messagesOf(thinking),
+      messages: clientMessagesOf(thinking),
       stream: true,
       stream_options: { include_usage: true },
     });
@@ -214,7 +213,7 @@ describe('tools and reasoning through the tunnel on the real mlx-lm', () => {
   });
 
   it("switches thinking off with reasoning_effort 'none' (non-streaming): the answer alone", async () => {
-    const completion = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: messagesOf(thinking), reasoning_effort: 'none' });
+    const completion = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: clientMessagesOf(thinking), reasoning_effort: 'none' });
     const message = completion.choices[0]?.message as OpenAI.ChatCompletionMessage & { reasoning_content?: string };
     expect(message.content).toBe(answerCase('thinking-off').completion);
     expect(message.reasoning_content).toBeUndefined();
@@ -224,16 +223,16 @@ describe('tools and reasoning through the tunnel on the real mlx-lm', () => {
 describe('sampling fields through the tunnel on the real mlx-lm', () => {
   it('answers the same seed with the same text at a high temperature, and reports logprobs in both shapes', async () => {
     const sampled = (seed: number) =>
-      stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: messagesOf(hello), temperature: 2, seed, max_tokens: 16 });
+      stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: clientMessagesOf(hello), temperature: 2, seed, max_tokens: 16 });
     const first = (await sampled(11)).choices[0]?.message.content;
     expect((await sampled(11)).choices[0]?.message.content).toBe(first);
 
-    const completion = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: messagesOf(hello), logprobs: true, top_logprobs: 2 });
+    const completion = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: clientMessagesOf(hello), logprobs: true, top_logprobs: 2 });
     const content = completion.choices[0]?.logprobs?.content ?? [];
     expect(content.map((entry) => entry.token).join('')).toBe(hello.completion);
     expect(content.every((entry) => entry.top_logprobs.length === 2 && entry.logprob <= 0)).toBe(true);
 
-    const stream = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: messagesOf(hello), logprobs: true, stream: true });
+    const stream = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: clientMessagesOf(hello), logprobs: true, stream: true });
     const streamed: string[] = [];
     for await (const chunk of stream) for (const entry of chunk.choices[0]?.logprobs?.content ?? []) streamed.push(entry.token);
     expect(streamed.join('')).toBe(hello.completion);

@@ -14,7 +14,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { groupMembers, waitForEmptyGroup } from '../../scripts/process-group.ts';
-import { answerCase } from '../helpers/mlx-real-engine.ts';
+import { answerCase, clientMessagesOf } from '../helpers/mlx-real-engine.ts';
 import { recordFigures, within, type ReliabilityFigures } from './reliability-report.ts';
 import { SETTLE_BOUND_MS } from './reliability-stack.ts';
 import { TINY_CHAT_MODEL, type BridgeProcess } from './stack-bridge.ts';
@@ -43,12 +43,11 @@ afterAll(async () => {
   recordFigures('real-engine', figures);
 });
 
-const messagesOf = (answer: typeof hello): OpenAI.ChatCompletionMessageParam[] => answer.messages.map(({ role, content }) => ({ role: role as 'user', content }));
 
 /** The text of a stream, or the error that ended it; `killAtFirstToken` runs once, on the first content. */
 async function streamed(answer: typeof hello, killAtFirstToken?: () => void): Promise<{ text: string; finished: boolean } | { error: unknown }> {
   try {
-    const stream = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: messagesOf(answer), stream: true, max_tokens: 400 });
+    const stream = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: clientMessagesOf(answer), stream: true, max_tokens: 400 });
     let text = '';
     let finished = false;
     for await (const chunk of stream) {
@@ -79,7 +78,7 @@ function countKilled(outcome: Awaited<ReturnType<typeof streamed>> | undefined):
 }
 
 async function servedWhole(): Promise<boolean> {
-  const answer = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: messagesOf(hello) }).catch(() => undefined);
+  const answer = await stack.client.chat.completions.create({ model: TINY_CHAT_MODEL, messages: clientMessagesOf(hello) }).catch(() => undefined);
   return answer?.choices[0]?.message.content === hello.completion;
 }
 

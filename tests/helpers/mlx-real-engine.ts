@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pythonEnvLayout } from '../../bridge/python-env/python-env-layout.ts';
 import type { ChatMessage, Tool, ToolCall } from '../../protocol/chat-request.ts';
+import type OpenAI from 'openai';
 
 /**
  * The per-test bound for tests on the real engine: a hang guard, not a speed
@@ -39,6 +40,11 @@ export interface AnswerCase {
 /** The case's conversation as a ChatRequest's messages. */
 export function messagesOf(answer: AnswerCase): ChatMessage[] {
   return answer.messages.map((message) => ({ ...message }) as ChatMessage);
+}
+
+/** The same messages as the official `openai` client types them (the e2e suites send them through it). */
+export function clientMessagesOf(answer: AnswerCase): OpenAI.ChatCompletionMessageParam[] {
+  return messagesOf(answer) as OpenAI.ChatCompletionMessageParam[];
 }
 
 export function answerCase(name: string): AnswerCase {
