@@ -141,6 +141,15 @@ export function encodeSseEvent(event: string, value: unknown): string {
   return `event: ${event.replace(/[\r\n]/g, ' ')}\ndata: ${JSON.stringify(value)}\n\n`;
 }
 
+/** A received event as SSE text again, its data as it came (multi-line data kept multi-line): a passthrough's frames. */
+export function encodeSseFrame(frame: Pick<SseEvent, 'event' | 'data'>): string {
+  const data = frame.data
+    .split('\n')
+    .map((line) => `data: ${line}`)
+    .join('\n');
+  return `event: ${frame.event}\n${data}\n\n`;
+}
+
 /** A comment (`: text\n\n`), ignored by clients; every line of `text` stays a comment. */
 export function encodeSseComment(text: string): string {
   return `${text

@@ -4,8 +4,9 @@
  * read, protocol/event-batches.ts) in one write; a keep-alive while the model
  * is silent (one watchdog for the whole stream, not a timer per event); a
  * failure after the commit as the format's in-band error, then the end
- * without the format's terminator. Chat completions (sse-response.ts) and
- * Anthropic Messages (surfaces/anthropic-messages) differ only in the texts.
+ * without the format's terminator. Chat completions (sse-response.ts),
+ * Anthropic Messages and the Responses API (functions/surfaces/) differ only in
+ * the texts.
  */
 import type { ChatEvent } from '../../protocol/chat-events.ts';
 import { drainAvailable } from '../../protocol/event-batches.ts';
@@ -18,8 +19,12 @@ export interface EventStreamFormat {
   start: string;
   /** One event's text ('' when it has none to send). */
   encode(event: ChatEvent): string;
-  /** Sent after the last event of a complete answer (`data: [DONE]`, or '' for none). */
-  done: string;
+  /**
+   * Sent after the last event of a complete answer (`data: [DONE]`, or '' for none); a function
+   * for a format whose ending first does work that may fail (the Responses API stores the
+   * response), a throw ending the stream with `error` instead.
+   */
+  done: string | (() => Promise<string>);
   /** The in-band error after the commit. */
   error(failure: GatewayError): string;
   /** Sent after every `keepAliveMs` of one silence. */
@@ -43,6 +48,12 @@ export function eventStreamBody(events: AsyncIterable<ChatEvent>, format: EventS
     ended = true;
     options.onEnd?.(outcome);
   };
+  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: unknown): void => {
+    const failure = toGatewayError(error);
+    controller.enqueue(encoder.encode(format.error(failure)));
+    controller.close();
+    end(failure.code ?? failure.type);
+  };
   let streamController: ReadableStreamDefaultController<Uint8Array> | undefined;
   const keepAlive = startWaitWatchdog(options.keepAliveMs, options.deps, () => {
     if (!ended) streamController?.enqueue(encoder.encode(format.keepAlive));
@@ -63,17 +74,21 @@ export function eventStreamBody(events: AsyncIterable<ChatEvent>, format: EventS
           next = await iterator.next();
         } catch (error) {
           keepAlive.stop();
-          const failure = toGatewayError(error);
-          controller.enqueue(encoder.encode(format.error(failure)));
-          controller.close();
-          end(failure.code ?? failure.type);
+          fail(controller, error);
           return;
         } finally {
           keepAlive.end();
         }
         if (next.done) {
           keepAlive.stop();
-          if (format.done !== '') controller.enqueue(encoder.encode(format.done));
+          let done: string;
+          try {
+            done = typeof format.done === 'string' ? format.done : await format.done();
+          } catch (error) {
+            fail(controller, error);
+            return;
+          }
+          if (done !== '') controller.enqueue(encoder.encode(done));
           controller.close();
           end('done');
           return;

@@ -11,13 +11,13 @@
 import type { ChatEvent } from '../../../protocol/chat-events.ts';
 import type { GatewayError } from '../../../protocol/gateway-error.ts';
 import type { RuntimeDeps } from '../../../protocol/runtime-deps.ts';
-import { encodeSseEvent } from '../../../protocol/sse.ts';
+import { encodeSseEvent, encodeSseFrame } from '../../../protocol/sse.ts';
 import type { AgentResult } from '../../agents/agent-types.ts';
 import { eventStreamBody, eventStreamResponse } from '../../http/event-stream-body.ts';
+import { KEEP_ALIVE_MS } from '../../http/sse-response.ts';
 import type { AnthropicErrorBody } from './anthropic-error.ts';
 import { createAnthropicEventEncoder, type AnthropicEventEncoder, type MessageIdentity } from './chat-events-to-anthropic.ts';
 
-export const MESSAGES_KEEP_ALIVE_MS = 15_000;
 const PING = encodeSseEvent('ping', { type: 'ping' });
 
 export interface MessagesSseOptions {
@@ -31,20 +31,11 @@ export interface MessagesSseOptions {
   onEnd?: (outcome: string) => void;
 }
 
-/** A native frame as SSE text, multi-line data kept multi-line. */
-function frameText(frame: { event: string; data: string }): string {
-  const data = frame.data
-    .split('\n')
-    .map((line) => `data: ${line}`)
-    .join('\n');
-  return `event: ${frame.event}\n${data}\n\n`;
-}
-
 /** The streaming response for `result`. */
 export function messagesSseResponse(result: AgentResult, options: MessagesSseOptions): Response {
   let translation: AnthropicEventEncoder | undefined;
   const encode = (event: ChatEvent): string => {
-    if (event.native) return event.native.map(frameText).join('');
+    if (event.native) return event.native.map(encodeSseFrame).join('');
     let text = '';
     if (!translation) {
       translation = createAnthropicEventEncoder(options.identity);
@@ -56,7 +47,7 @@ export function messagesSseResponse(result: AgentResult, options: MessagesSseOpt
     result.events,
     // No terminator of its own: the finish's message_stop (or a passthrough's) is the end.
     { start: '', encode, done: '', error: (failure) => encodeSseEvent('error', options.errorBody(failure)), keepAlive: PING },
-    { deps: options.deps, keepAliveMs: options.keepAliveMs ?? MESSAGES_KEEP_ALIVE_MS, onEnd: options.onEnd },
+    { deps: options.deps, keepAliveMs: options.keepAliveMs ?? KEEP_ALIVE_MS, onEnd: options.onEnd },
   );
   return eventStreamResponse(body, options.headers);
 }
